@@ -1,0 +1,1 @@
+//! The Kubernetes object model: API types, manifests, selectors, quantities, defaults, validation.

@@ -1,0 +1,1 @@
+//! etcd: Raft consensus, an MVCC key-value store, its client, and a linearizability checker.

@@ -1,0 +1,1 @@
+//! Failure-schedule strategies (proptest), invariant checkers and the fuzz driver.

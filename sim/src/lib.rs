@@ -1,0 +1,1 @@
+//! The engine: virtual time, one event queue, seeded randomness, hosts, actors, network, disk, faults, trace.
