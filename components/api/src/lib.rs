@@ -1,1 +1,15 @@
 //! The Kubernetes object model: API types, manifests, selectors, quantities, defaults, validation.
+//!
+//! Types are k8s-openapi's (feature `latest`); [`Object`] wraps the built-in kinds kubesim
+//! serves, [`kinds`] says what discovery says about them, [`manifest`] decodes YAML/JSON with
+//! strict field checking, and the remaining modules hold the semantics the apiserver,
+//! controllers, scheduler and kubelet share.
+
+pub mod kinds;
+pub mod manifest;
+pub mod object;
+pub mod strict;
+
+pub use k8s_openapi;
+pub use kinds::{Kind, KindInfo};
+pub use object::{Object, SharedObject};
