@@ -9,9 +9,12 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// kind, name, first line of the document.
+type Expected = (Kind, &'static str, usize);
+
 #[test]
 fn documentation_manifests_load_unchanged() {
-    let cases: &[(&str, &[(Kind, &str, usize)])] = &[
+    let cases: &[(&str, &[Expected])] = &[
         (
             "nginx-deployment.yaml",
             &[(Kind::Deployment, "nginx-deployment", 1)],
