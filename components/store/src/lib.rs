@@ -1,1 +1,3 @@
 //! etcd: Raft consensus, an MVCC key-value store, its client, and a linearizability checker.
+
+pub mod raft;

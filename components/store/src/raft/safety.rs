@@ -1,0 +1,296 @@
+//! Raft's safety properties as a checker that watches members from the outside: every test
+//! network and every simulation run feeds it become-leader events, applied entries and logs.
+//!
+//! The properties are those of the Raft paper (Figure 3): election safety (at most one leader
+//! per term), log matching (same index and term ⇒ same prefix), leader completeness (a leader
+//! holds every entry committed before its term), and state-machine safety (no two members
+//! apply different entries at one index). Applied entries stand for committed ones, since a
+//! member only applies what it knows to be committed.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use thiserror::Error;
+
+use super::log::RaftLog;
+use super::message::{Entry, NodeId};
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SafetyViolation {
+    #[error("election safety: term {term} has two leaders, {first} and {second}")]
+    TwoLeaders {
+        term: u64,
+        first: NodeId,
+        second: NodeId,
+    },
+    #[error(
+        "state machine safety: member {member} applied {got} at index {index}, but member {first} applied {want}"
+    )]
+    DifferentApplied {
+        index: u64,
+        member: NodeId,
+        first: NodeId,
+        got: String,
+        want: String,
+    },
+    #[error(
+        "state machine safety: member {member} applied index {index} after {previous}, expected {expected}"
+    )]
+    ApplyOutOfOrder {
+        member: NodeId,
+        index: u64,
+        previous: u64,
+        expected: u64,
+    },
+    #[error(
+        "log matching: members {a} and {b} agree on term {term} at index {index} but differ at index {differs}"
+    )]
+    LogMismatch {
+        a: NodeId,
+        b: NodeId,
+        index: u64,
+        term: u64,
+        differs: u64,
+    },
+    #[error(
+        "leader completeness: leader {leader} of term {term} lacks committed entry {index} (term {entry_term})"
+    )]
+    LeaderIncomplete {
+        leader: NodeId,
+        term: u64,
+        index: u64,
+        entry_term: u64,
+    },
+}
+
+/// An entry some member applied: who was first, and what it was.
+#[derive(Clone, Debug)]
+struct AppliedEntry<E> {
+    term: u64,
+    data: Option<E>,
+    first: NodeId,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RaftSafetyMonitor<E> {
+    leaders: BTreeMap<u64, NodeId>,
+    applied: BTreeMap<u64, AppliedEntry<E>>,
+    /// Last index each member applied, entry by entry or through a snapshot.
+    applied_upto: BTreeMap<NodeId, u64>,
+}
+
+impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
+    pub fn new() -> Self {
+        RaftSafetyMonitor {
+            leaders: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            applied_upto: BTreeMap::new(),
+        }
+    }
+
+    pub fn leader_of(&self, term: u64) -> Option<NodeId> {
+        self.leaders.get(&term).copied()
+    }
+
+    pub fn terms_with_leader(&self) -> usize {
+        self.leaders.len()
+    }
+
+    pub fn committed_len(&self) -> usize {
+        self.applied.len()
+    }
+
+    /// `member` became leader in `term`; `log` is its log now (for leader completeness, checked
+    /// only while the member is still in that term).
+    pub fn observe_leader<S: Clone>(
+        &mut self,
+        member: NodeId,
+        term: u64,
+        current_term: u64,
+        log: &RaftLog<E, S>,
+    ) -> Result<(), SafetyViolation> {
+        if let Some(&first) = self.leaders.get(&term) {
+            if first != member {
+                return Err(SafetyViolation::TwoLeaders {
+                    term,
+                    first,
+                    second: member,
+                });
+            }
+        } else {
+            self.leaders.insert(term, member);
+        }
+        if current_term != term {
+            return Ok(());
+        }
+        let compacted_upto = log.first_index() - 1;
+        for (&index, a) in self.applied.range(compacted_upto + 1..) {
+            if a.term < term && log.term(index) != Some(a.term) {
+                return Err(SafetyViolation::LeaderIncomplete {
+                    leader: member,
+                    term,
+                    index,
+                    entry_term: a.term,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `member` applied `entry`; members apply in index order without gaps.
+    pub fn observe_applied(
+        &mut self,
+        member: NodeId,
+        entry: &Entry<E>,
+    ) -> Result<(), SafetyViolation> {
+        let previous = self.applied_upto.get(&member).copied().unwrap_or(0);
+        if entry.index != previous + 1 {
+            return Err(SafetyViolation::ApplyOutOfOrder {
+                member,
+                index: entry.index,
+                previous,
+                expected: previous + 1,
+            });
+        }
+        self.applied_upto.insert(member, entry.index);
+        match self.applied.get(&entry.index) {
+            Some(a) if a.term != entry.term || a.data != entry.data => {
+                Err(SafetyViolation::DifferentApplied {
+                    index: entry.index,
+                    member,
+                    first: a.first,
+                    got: format!("term {} {:?}", entry.term, entry.data),
+                    want: format!("term {} {:?}", a.term, a.data),
+                })
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.applied.insert(
+                    entry.index,
+                    AppliedEntry {
+                        term: entry.term,
+                        data: entry.data.clone(),
+                        first: member,
+                    },
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// `member` loaded a snapshot ending at `(index, term)`, or restarted from one.
+    pub fn observe_snapshot(
+        &mut self,
+        member: NodeId,
+        index: u64,
+        term: u64,
+    ) -> Result<(), SafetyViolation> {
+        if let Some(a) = self.applied.get(&index)
+            && a.term != term
+        {
+            return Err(SafetyViolation::DifferentApplied {
+                index,
+                member,
+                first: a.first,
+                got: format!("snapshot at term {term}"),
+                want: format!("term {}", a.term),
+            });
+        }
+        self.applied_upto.insert(member, index);
+        Ok(())
+    }
+
+    /// A member restarted: it re-applies from `applied` (its snapshot index, or 0).
+    pub fn observe_restart(&mut self, member: NodeId, applied: u64) {
+        self.applied_upto.insert(member, applied);
+    }
+}
+
+/// Log matching over every pair of logs: where two logs hold an entry with the same index and
+/// term, all earlier entries both hold agree.
+pub fn check_log_matching<E: Clone, S: Clone>(
+    logs: &[(NodeId, &RaftLog<E, S>)],
+) -> Result<(), SafetyViolation> {
+    for (i, (a, la)) in logs.iter().enumerate() {
+        for (b, lb) in &logs[i + 1..] {
+            let lo = la.first_index().max(lb.first_index());
+            let hi = la.last_index().min(lb.last_index());
+            // The highest common index with equal terms; below it everything must match.
+            let mut anchor = None;
+            for index in (lo..=hi).rev() {
+                if la.term(index).is_some() && la.term(index) == lb.term(index) {
+                    anchor = Some(index);
+                    break;
+                }
+            }
+            let Some(anchor) = anchor else { continue };
+            for index in lo..anchor {
+                if la.term(index) != lb.term(index) {
+                    return Err(SafetyViolation::LogMismatch {
+                        a: *a,
+                        b: *b,
+                        index: anchor,
+                        term: la.term(anchor).unwrap_or(0),
+                        differs: index,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(index: u64, term: u64, d: u64) -> Entry<u64> {
+        Entry {
+            term,
+            index,
+            data: Some(d),
+        }
+    }
+
+    #[test]
+    fn detects_two_leaders_in_a_term() {
+        let mut m = RaftSafetyMonitor::<u64>::new();
+        let log = RaftLog::<u64, ()>::new();
+        assert!(m.observe_leader(1, 3, 3, &log).is_ok());
+        assert!(m.observe_leader(1, 3, 3, &log).is_ok());
+        assert_eq!(
+            m.observe_leader(2, 3, 3, &log),
+            Err(SafetyViolation::TwoLeaders {
+                term: 3,
+                first: 1,
+                second: 2
+            })
+        );
+    }
+
+    #[test]
+    fn detects_different_applied_entries_and_gaps() {
+        let mut m = RaftSafetyMonitor::<u64>::new();
+        assert!(m.observe_applied(1, &e(1, 1, 7)).is_ok());
+        assert!(m.observe_applied(2, &e(1, 1, 7)).is_ok());
+        assert!(matches!(
+            m.observe_applied(3, &e(1, 2, 7)),
+            Err(SafetyViolation::DifferentApplied { .. })
+        ));
+        assert!(matches!(
+            m.observe_applied(1, &e(3, 1, 7)),
+            Err(SafetyViolation::ApplyOutOfOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn detects_incomplete_leader() {
+        let mut m = RaftSafetyMonitor::<u64>::new();
+        m.observe_applied(1, &e(1, 1, 7)).unwrap();
+        let empty = RaftLog::<u64, ()>::new();
+        assert!(matches!(
+            m.observe_leader(2, 2, 2, &empty),
+            Err(SafetyViolation::LeaderIncomplete { index: 1, .. })
+        ));
+    }
+}
