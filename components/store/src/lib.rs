@@ -1,3 +1,4 @@
 //! etcd: Raft consensus, an MVCC key-value store, its client, and a linearizability checker.
 
+pub mod mvcc;
 pub mod raft;
