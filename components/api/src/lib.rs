@@ -8,7 +8,9 @@
 pub mod kinds;
 pub mod manifest;
 pub mod object;
+pub mod quantity;
 pub mod strict;
+pub mod validation;
 
 pub use k8s_openapi;
 pub use kinds::{Kind, KindInfo};
