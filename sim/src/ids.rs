@@ -39,8 +39,7 @@ impl ActorId {
 /// A pending timer, returned by [`crate::Ctx::set_timer`] so it can be cancelled.
 ///
 /// A slot in the engine's timer table plus the slot's generation when the timer was set:
-/// cancelling bumps the generation, and the queued event is ignored when it pops with a stale
-/// one (lazy cancellation, so re-arming is O(log n) with nothing removed from the heap).
+/// firing or cancelling bumps the generation, so a stale id is harmless (see `timer.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimerId {
     pub(crate) slot: u32,

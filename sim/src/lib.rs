@@ -27,6 +27,7 @@
 //! ```
 
 mod actor;
+pub mod bench;
 pub mod buggify;
 mod config;
 mod ctx;

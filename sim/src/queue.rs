@@ -46,8 +46,7 @@ impl<E> Queue<E> {
 
     #[inline]
     pub(crate) fn push(&mut self, at: Time, event: E) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.take_seq();
         self.heap.push(Entry { at, seq, event });
     }
 
@@ -56,8 +55,18 @@ impl<E> Queue<E> {
         self.heap.pop().map(|e| (e.at, e.event))
     }
 
-    pub(crate) fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|e| e.at)
+    /// The earliest event's `(time, sequence number)`.
+    #[inline]
+    pub(crate) fn peek_key(&self) -> Option<(Time, u64)> {
+        self.heap.peek().map(|e| (e.at, e.seq))
+    }
+
+    /// Hands out a sequence number for something ordered with the queue's events (a timer).
+    #[inline]
+    pub(crate) fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
     }
 
     pub(crate) fn len(&self) -> usize {

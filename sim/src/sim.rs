@@ -251,12 +251,12 @@ impl<M: Message> Sim<M> {
 
     /// Events waiting in the queue (cancelled timers included until they pop).
     pub fn events_pending(&self) -> usize {
-        self.world.queue.len()
+        self.world.queue.len() + self.world.timers.len()
     }
 
     /// When the next event is due, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.world.queue.peek_time()
+        self.world.next_time()
     }
 
     /// Network counters.
@@ -517,20 +517,12 @@ impl<M: Message> Sim<M> {
         }
         match fault {
             Fault::Partition(a, b) => {
-                for x in a {
-                    for y in b {
-                        w.net.block(*x, *y);
-                        w.net.block(*y, *x);
-                    }
-                }
+                w.net.block(a, b);
+                w.net.block(b, a);
                 w.refresh_stream_cuts();
             }
             Fault::OneWay { from, to } => {
-                for x in from {
-                    for y in to {
-                        w.net.block(*x, *y);
-                    }
-                }
+                w.net.block(from, to);
                 w.refresh_stream_cuts();
             }
             Fault::Heal => {
@@ -592,7 +584,11 @@ impl<M: Message> Sim<M> {
         host.incarnation = host.incarnation.wrapping_add(1);
         host.paused_until = None;
         host.pause_generation = host.pause_generation.wrapping_add(1);
-        host.paused_events.clear();
+        for ev in std::mem::take(&mut host.paused_events) {
+            if let Event::Timer { id, .. } = ev {
+                w.timers.take(id);
+            }
+        }
         host.disk.crash();
         for a in &host.actors {
             self.behaviours[a.index()] = None;
@@ -623,7 +619,7 @@ impl<M: Message> Sim<M> {
         if let Some(f) = &self.finding {
             return Err(f.clone());
         }
-        let Some((at, event)) = self.world.queue.pop() else {
+        let Some((at, event)) = self.world.pop_next() else {
             return Ok(false);
         };
         debug_assert!(at >= self.world.now, "the queue never goes back in time");
@@ -640,7 +636,7 @@ impl<M: Message> Sim<M> {
 
     /// Handles every event due up to and including `deadline`, then sets the clock to it.
     pub fn run_until(&mut self, deadline: Time) -> Result<(), Finding> {
-        while self.world.queue.peek_time().is_some_and(|t| t <= deadline) {
+        while self.world.next_time().is_some_and(|t| t <= deadline) {
             self.step()?;
         }
         if let Some(f) = &self.finding {
@@ -662,7 +658,7 @@ impl<M: Message> Sim<M> {
                 return Ok(Quiescence::Quiet);
             }
         }
-        if self.world.queue.peek_time().is_none() {
+        if self.world.next_time().is_none() {
             Ok(Quiescence::Quiet)
         } else {
             Ok(Quiescence::LimitReached)

@@ -149,6 +149,37 @@ impl<M: Message> World<M> {
     }
 
     /// `host/actor`, or `external`.
+    /// When the next event or timer is due.
+    pub(crate) fn next_time(&self) -> Option<Time> {
+        match (self.queue.peek_key(), self.timers.peek()) {
+            (Some((a, _)), Some((b, _))) => Some(a.min(b)),
+            (a, b) => a.or(b).map(|(t, _)| t),
+        }
+    }
+
+    /// Removes the next event, timers and queued events merged by `(time, sequence)`.
+    #[inline]
+    pub(crate) fn pop_next(&mut self) -> Option<(Time, Event<M>)> {
+        let timer_first = match (self.queue.peek_key(), self.timers.peek()) {
+            (Some(q), Some(t)) => t < q,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if timer_first {
+            let at = self.timers.peek().map(|(t, _)| t)?;
+            let due = self.timers.pop()?;
+            return Some((
+                at,
+                Event::Timer {
+                    actor: due.actor,
+                    inc: due.inc,
+                    id: due.id,
+                },
+            ));
+        }
+        self.queue.pop()
+    }
+
     pub(crate) fn full_name(&self, a: ActorId) -> String {
         match self.actors.get(a.index()) {
             Some(m) => format!("{}/{}", self.hosts[m.host.index()].name, m.name),
@@ -274,16 +305,9 @@ impl<M: Message> World<M> {
     ) -> TimerId {
         let h = &self.hosts[host.index()];
         let at = self.now + h.clock.true_delay(delay);
-        let id = self.timers.alloc(tag);
-        self.queue.push(
-            at,
-            Event::Timer {
-                actor,
-                inc: h.incarnation,
-                id,
-            },
-        );
-        id
+        let inc = h.incarnation;
+        let seq = self.queue.take_seq();
+        self.timers.insert(at, seq, actor, inc, tag)
     }
 
     pub(crate) fn actor_rng(&mut self, actor: ActorId) -> &mut SimRng {
