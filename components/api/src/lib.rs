@@ -5,10 +5,12 @@
 //! strict field checking, and the remaining modules hold the semantics the apiserver,
 //! controllers, scheduler and kubelet share.
 
+pub mod fields;
 pub mod kinds;
 pub mod manifest;
 pub mod object;
 pub mod quantity;
+pub mod selector;
 pub mod strict;
 pub mod validation;
 
