@@ -1,4 +1,5 @@
 //! etcd: Raft consensus, an MVCC key-value store, its client, and a linearizability checker.
 
+pub mod linearizability;
 pub mod mvcc;
 pub mod raft;
