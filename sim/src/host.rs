@@ -82,13 +82,31 @@ impl Clock {
     }
 }
 
-pub(crate) struct Host<E> {
-    pub(crate) name: String,
+/// The per-host facts every delivery checks, kept in a dense array apart from [`Host`] so
+/// that 5,000 hosts' worth of them stay in cache (measured: the full `Host` records missed
+/// cache on every event).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HostStatus {
     pub(crate) up: bool,
-    pub(crate) paused_until: Option<Time>,
-    pub(crate) pause_generation: u32,
+    pub(crate) paused: bool,
     /// Bumped on crash: events addressed to an older incarnation are dropped.
     pub(crate) incarnation: u32,
+}
+
+impl HostStatus {
+    pub(crate) const fn new() -> HostStatus {
+        HostStatus {
+            up: true,
+            paused: false,
+            incarnation: 0,
+        }
+    }
+}
+
+pub(crate) struct Host<E> {
+    pub(crate) name: String,
+    pub(crate) paused_until: Option<Time>,
+    pub(crate) pause_generation: u32,
     pub(crate) clock: Clock,
     pub(crate) disk: Disk,
     pub(crate) actors: Vec<ActorId>,
@@ -103,10 +121,8 @@ impl<E> Host<E> {
     pub(crate) fn new(name: String) -> Host<E> {
         Host {
             name,
-            up: true,
             paused_until: None,
             pause_generation: 0,
-            incarnation: 0,
             clock: Clock::default(),
             disk: Disk::new(),
             actors: Vec::new(),
@@ -116,8 +132,8 @@ impl<E> Host<E> {
         }
     }
 
-    pub(crate) fn state(&self) -> HostState {
-        match (self.up, self.paused_until) {
+    pub(crate) fn state(&self, status: HostStatus) -> HostState {
+        match (status.up, self.paused_until) {
             (false, _) => HostState::Crashed,
             (true, Some(until)) => HostState::Paused { until },
             (true, None) => HostState::Up,

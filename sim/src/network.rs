@@ -95,6 +95,8 @@ pub(crate) struct Network {
     pub(crate) loopback_latency: Duration,
     links: BTreeMap<(HostId, HostId), LinkConfig>,
     hosts: Vec<HostNet>,
+    /// Whether any host has impairments: if not, a send skips reading both ends' records.
+    any_host_impaired: bool,
     egress_busy_until: Vec<Time>,
     clogged: Vec<bool>,
     /// One-way cuts: traffic from any host of `.0` to any host of `.1` is dropped. A list of
@@ -111,6 +113,7 @@ impl Network {
             loopback_latency,
             links: BTreeMap::new(),
             hosts: Vec::new(),
+            any_host_impaired: false,
             egress_busy_until: Vec::new(),
             clogged: Vec::new(),
             cuts: Vec::new(),
@@ -129,8 +132,10 @@ impl Network {
         &self.hosts[h.index()]
     }
 
-    pub(crate) fn host_mut(&mut self, h: HostId) -> &mut HostNet {
-        &mut self.hosts[h.index()]
+    /// Changes one host's impairments.
+    pub(crate) fn update_host(&mut self, h: HostId, f: impl FnOnce(&mut HostNet)) {
+        f(&mut self.hosts[h.index()]);
+        self.any_host_impaired = self.hosts.iter().any(|n| *n != HostNet::default());
     }
 
     pub(crate) fn set_link(&mut self, from: HostId, to: HostId, cfg: Option<LinkConfig>) {
@@ -202,7 +207,11 @@ impl Network {
         } else {
             self.links.get(&(from, to)).copied().unwrap_or(self.default)
         };
-        let (src, dst) = (self.hosts[from.index()], self.hosts[to.index()]);
+        let (src, dst) = if self.any_host_impaired {
+            (self.hosts[from.index()], self.hosts[to.index()])
+        } else {
+            (HostNet::default(), HostNet::default())
+        };
         if lossy
             && (self.rng.chance(link.loss)
                 || self.rng.chance(src.loss)

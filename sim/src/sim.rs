@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::disk::Disk;
 use crate::fault::Fault;
 use crate::finding::{Finding, FindingKind};
-use crate::host::{Clock, Host, HostState};
+use crate::host::{Clock, Host, HostState, HostStatus};
 use crate::ids::{ActorId, HostId, StreamId};
 use crate::message::Message;
 use crate::network::{HostNet, LinkConfig, NetStats};
@@ -88,6 +88,7 @@ impl<M: Message> Sim<M> {
         }
         let id = HostId(u32::try_from(self.world.hosts.len()).unwrap_or(u32::MAX));
         self.world.hosts.push(Host::new(name.to_owned()));
+        self.world.status.push(HostStatus::new());
         self.world.host_names.insert(name.to_owned(), id);
         self.world.net.add_host();
         Ok(id)
@@ -119,8 +120,10 @@ impl<M: Message> Sim<M> {
         let id = ActorId(u32::try_from(self.world.actors.len()).unwrap_or(u32::MAX));
         let mut boxed: Factory<M> =
             Box::new(move |d: &Disk| Box::new(factory(d)) as Box<dyn Actor<M>>);
-        let behaviour = if h.up { Some(boxed(&h.disk)) } else { None };
-        let (up, inc) = (h.up, h.incarnation);
+        let st = self.world.status[host.index()];
+        let behaviour = if st.up { Some(boxed(&h.disk)) } else { None };
+        let (up, inc) = (st.up, st.incarnation);
+        self.world.actor_host.push(host);
         self.world.actors.push(ActorMeta {
             host,
             name: name.into(),
@@ -176,7 +179,8 @@ impl<M: Message> Sim<M> {
 
     /// Whether a host is up, crashed or paused.
     pub fn host_state(&self, host: HostId) -> Option<HostState> {
-        self.world.hosts.get(host.index()).map(|h| h.state())
+        let st = *self.world.status.get(host.index())?;
+        self.world.hosts.get(host.index()).map(|h| h.state(st))
     }
 
     /// The actors of a host, in creation order.
@@ -256,7 +260,7 @@ impl<M: Message> Sim<M> {
 
     /// When the next event is due, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.world.next_time()
+        self.world.peek_next_time()
     }
 
     /// Network counters.
@@ -308,7 +312,7 @@ impl<M: Message> Sim<M> {
         let Some(h) = self.world.host_of(to) else {
             return;
         };
-        let inc = self.world.hosts[h.index()].incarnation;
+        let inc = self.world.status[h.index()].incarnation;
         self.world
             .queue
             .push(self.world.now, Event::External { dst: to, inc, msg });
@@ -437,7 +441,7 @@ impl<M: Message> Sim<M> {
     /// Sets a host's interface impairments.
     pub fn set_host_net(&mut self, host: HostId, net: HostNet) -> Result<(), SimError> {
         self.check_host(host)?;
-        *self.world.net.host_mut(host) = net;
+        self.world.net.update_host(host, |n| *n = net);
         Ok(())
     }
 
@@ -530,11 +534,13 @@ impl<M: Message> Sim<M> {
                 w.refresh_stream_cuts();
             }
             Fault::Loss { host: None, p } => w.net.default.loss = p.clamp(0.0, 1.0),
-            Fault::Loss { host: Some(h), p } => w.net.host_mut(*h).loss = p.clamp(0.0, 1.0),
+            Fault::Loss { host: Some(h), p } => {
+                w.net.update_host(*h, |n| n.loss = p.clamp(0.0, 1.0))
+            }
             Fault::Latency { host: None, d } => w.net.default.latency = *d,
-            Fault::Latency { host: Some(h), d } => w.net.host_mut(*h).extra_latency = *d,
+            Fault::Latency { host: Some(h), d } => w.net.update_host(*h, |n| n.extra_latency = *d),
             Fault::Duplicate(p) => w.net.default.duplicate = p.clamp(0.0, 1.0),
-            Fault::Bandwidth(h, bw) => w.net.host_mut(*h).bandwidth_bytes_per_sec = *bw,
+            Fault::Bandwidth(h, bw) => w.net.update_host(*h, |n| n.bandwidth_bytes_per_sec = *bw),
             Fault::Clog(h) => w.net.set_clogged(*h, true),
             Fault::Unclog(h) => {
                 w.net.set_clogged(*h, false);
@@ -548,9 +554,11 @@ impl<M: Message> Sim<M> {
             Fault::Pause(h, d) => {
                 let now = w.now;
                 let host = &mut w.hosts[h.index()];
-                if host.up {
+                let st = &mut w.status[h.index()];
+                if st.up {
                     let until = (now + *d).max(host.paused_until.unwrap_or(Time::ZERO));
                     host.paused_until = Some(until);
+                    st.paused = true;
                     host.pause_generation = host.pause_generation.wrapping_add(1);
                     let generation = host.pause_generation;
                     w.queue.push(
@@ -577,11 +585,13 @@ impl<M: Message> Sim<M> {
     fn crash(&mut self, h: HostId) {
         let w = &mut self.world;
         let host = &mut w.hosts[h.index()];
-        if !host.up {
+        let st = &mut w.status[h.index()];
+        if !st.up {
             return;
         }
-        host.up = false;
-        host.incarnation = host.incarnation.wrapping_add(1);
+        st.up = false;
+        st.incarnation = st.incarnation.wrapping_add(1);
+        st.paused = false;
         host.paused_until = None;
         host.pause_generation = host.pause_generation.wrapping_add(1);
         for ev in std::mem::take(&mut host.paused_events) {
@@ -599,11 +609,12 @@ impl<M: Message> Sim<M> {
     fn restart(&mut self, h: HostId) {
         let w = &mut self.world;
         let host = &mut w.hosts[h.index()];
-        if host.up {
+        let st = &mut w.status[h.index()];
+        if st.up {
             return;
         }
-        host.up = true;
-        let inc = host.incarnation;
+        st.up = true;
+        let inc = st.incarnation;
         for a in &host.actors {
             self.behaviours[a.index()] = Some((self.factories[a.index()])(&host.disk));
             w.queue.push(w.now, Event::Start { actor: *a, inc });
@@ -872,6 +883,7 @@ impl<M: Message> Sim<M> {
                     return;
                 }
                 h.paused_until = None;
+                w.status[host.index()].paused = false;
                 let held = std::mem::take(&mut h.paused_events);
                 for ev in held {
                     w.queue.push(w.now, ev);
@@ -951,11 +963,10 @@ impl<M: Message> Sim<M> {
 
     #[inline]
     fn hold_if_paused(&mut self, host: HostId, event: Event<M>) -> Option<Event<M>> {
-        let h = &mut self.world.hosts[host.index()];
-        if h.paused_until.is_none() {
+        if !self.world.status[host.index()].paused {
             return Some(event);
         }
-        h.paused_events.push(event);
+        self.world.hosts[host.index()].paused_events.push(event);
         None
     }
 
@@ -1073,7 +1084,7 @@ impl<M: Message> Sim<M> {
 
 #[inline]
 fn live<M>(w: &World<M>, actor: ActorId, inc: u32) -> Option<HostId> {
-    let host = w.actors.get(actor.index())?.host;
-    let h = &w.hosts[host.index()];
-    (h.up && h.incarnation == inc).then_some(host)
+    let host = *w.actor_host.get(actor.index())?;
+    let st = w.status[host.index()];
+    (st.up && st.incarnation == inc).then_some(host)
 }

@@ -4,7 +4,7 @@
 
 use crate::buggify::Buggify;
 use crate::config::SimConfig;
-use crate::host::Host;
+use crate::host::{Host, HostStatus};
 use crate::ids::{ActorId, HostId, StreamId, TimerId};
 use crate::message::Message;
 use crate::network::{Fate, Network};
@@ -104,6 +104,10 @@ pub(crate) struct World<M> {
     pub(crate) now: Time,
     pub(crate) queue: Queue<Event<M>>,
     pub(crate) hosts: Vec<Host<Event<M>>>,
+    /// Parallel to `hosts`: what each delivery checks.
+    pub(crate) status: Vec<HostStatus>,
+    /// Parallel to `actors`: each actor's host, dense for the same reason.
+    pub(crate) actor_host: Vec<HostId>,
     pub(crate) host_names: BTreeMap<String, HostId>,
     pub(crate) actors: Vec<ActorMeta>,
     pub(crate) timers: Timers,
@@ -127,6 +131,8 @@ impl<M: Message> World<M> {
             now: Time::ZERO,
             queue: Queue::new(),
             hosts: Vec::new(),
+            status: Vec::new(),
+            actor_host: Vec::new(),
             host_names: BTreeMap::new(),
             actors: Vec::new(),
             timers: Timers::default(),
@@ -150,20 +156,28 @@ impl<M: Message> World<M> {
 
     /// `host/actor`, or `external`.
     /// When the next event or timer is due.
-    pub(crate) fn next_time(&self) -> Option<Time> {
+    pub(crate) fn next_time(&mut self) -> Option<Time> {
         match (self.queue.peek_key(), self.timers.peek()) {
             (Some((a, _)), Some((b, _))) => Some(a.min(b)),
             (a, b) => a.or(b).map(|(t, _)| t),
         }
     }
 
+    /// [`World::next_time`] for `&self` callers.
+    pub(crate) fn peek_next_time(&self) -> Option<Time> {
+        match (self.queue.peek_time(), self.timers.peek()) {
+            (Some(a), Some((b, _))) => Some(a.min(b)),
+            (a, b) => a.or(b.map(|(t, _)| t)),
+        }
+    }
+
     /// Removes the next event, timers and queued events merged by `(time, sequence)`.
     #[inline]
     pub(crate) fn pop_next(&mut self) -> Option<(Time, Event<M>)> {
-        let timer_first = match (self.queue.peek_key(), self.timers.peek()) {
-            (Some(q), Some(t)) => t < q,
-            (None, Some(_)) => true,
-            _ => false,
+        // Without pending timers, skip the peek: the common case in large idle clusters.
+        let timer_first = match self.timers.peek() {
+            None => false,
+            Some(t) => self.queue.peek_key().is_none_or(|q| t < q),
         };
         if timer_first {
             let at = self.timers.peek().map(|(t, _)| t)?;
@@ -189,7 +203,7 @@ impl<M: Message> World<M> {
 
     #[inline]
     pub(crate) fn host_of(&self, a: ActorId) -> Option<HostId> {
-        self.actors.get(a.index()).map(|m| m.host)
+        self.actor_host.get(a.index()).copied()
     }
 
     /// Folds one event into the trace hash and, when a writer is set, writes its line.
@@ -257,8 +271,8 @@ impl<M: Message> World<M> {
             return;
         };
         self.net.stats.sent += 1;
-        let host = &self.hosts[dst_host.index()];
-        let (up, inc) = (host.up, host.incarnation);
+        let st = self.status[dst_host.index()];
+        let (up, inc) = (st.up, st.incarnation);
         let src_host = src_host.unwrap_or(dst_host);
         if !up || self.net.is_blocked(src_host, dst_host) {
             self.lost(src, dst, &msg);
@@ -303,9 +317,8 @@ impl<M: Message> World<M> {
         delay: Duration,
         tag: u64,
     ) -> TimerId {
-        let h = &self.hosts[host.index()];
-        let at = self.now + h.clock.true_delay(delay);
-        let inc = h.incarnation;
+        let at = self.now + self.hosts[host.index()].clock.true_delay(delay);
+        let inc = self.status[host.index()].incarnation;
         let seq = self.queue.take_seq();
         self.timers.insert(at, seq, actor, inc, tag)
     }
@@ -348,7 +361,7 @@ impl<M: Message> World<M> {
             at,
             Event::Fsync {
                 actor,
-                inc: h.incarnation,
+                inc: self.status[host.index()].incarnation,
                 mark,
                 token,
             },
@@ -365,11 +378,11 @@ impl<M: Message> World<M> {
             return id;
         };
         let incs = [
-            self.hosts[h0.index()].incarnation,
-            self.hosts[h1.index()].incarnation,
+            self.status[h0.index()].incarnation,
+            self.status[h1.index()].incarnation,
         ];
         let mut s = Stream::new([me, to], [h0, h1], incs);
-        if !self.hosts[h1.index()].up {
+        if !self.status[h1.index()].up {
             s.health = Health::PeerDown { dead: 1 };
             self.queue.push(
                 self.now + self.config.stream_break_timeout,
@@ -466,8 +479,8 @@ impl<M: Message> World<M> {
             return;
         };
         for end in 0..2 {
-            let host = &self.hosts[s.hosts[end].index()];
-            if s.open[end] && host.up && host.incarnation == s.incarnations[end] {
+            let st = self.status[s.hosts[end].index()];
+            if s.open[end] && st.up && st.incarnation == s.incarnations[end] {
                 let ev = Event::StreamClosed {
                     stream: id,
                     actor: s.ends[end],
