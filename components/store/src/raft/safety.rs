@@ -102,12 +102,12 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
 
     /// `member` became leader in `term`; `log` is its log now (for leader completeness, checked
     /// only while the member is still in that term).
-    pub fn observe_leader<S: Clone>(
+    pub fn observe_leader<L: Clone, S: Clone>(
         &mut self,
         member: NodeId,
         term: u64,
         current_term: u64,
-        log: &RaftLog<E, S>,
+        log: &RaftLog<L, S>,
     ) -> Result<(), SafetyViolation> {
         if let Some(&first) = self.leaders.get(&term) {
             if first != member {

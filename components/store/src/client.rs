@@ -1,0 +1,445 @@
+//! `EtcdClient`: the client logic an actor embeds to talk to an etcd cluster (the apiserver,
+//! test clients): member endpoints, leader discovery, retries on another member, and watches
+//! that resume from the last revision seen when their member fails.
+//!
+//! Follows etcd's `client/v3` behaviour where it matters here: one connection to one member
+//! at a time (the balancer pins an endpoint and moves on failure); a request that times out or
+//! meets "not leader" is retried on another member (the retry interceptor); a watch whose
+//! member crashed, was cut off, or cancelled it for lack of a leader is re-created on another
+//! member from the revision after the last event delivered (`watchGrpcStream` resume), and a
+//! compacted start revision ends it with the compact revision so the caller relists.
+//! A retried write may be applied twice if the first attempt was committed after all, as with
+//! clientv3; Kubernetes' writes are Txns guarded by a mod-revision compare, so a duplicate
+//! fails its compare instead of applying twice.
+//!
+//! Timers: the embedding actor must route timers whose tag `is_client_timer` to `on_timer`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sim::{ActorId, Ctx, Duration, StreamId, TimerId};
+
+use crate::mvcc::{Bytes, Event, PutRequest, RangeRequest, WatchRequest, WriteRequest};
+use crate::server::{
+    EtcdEnvelope, EtcdError, EtcdMessage, RequestBody, ResponseBody, ResponseHeader, WatchCancel,
+};
+
+/// Timer tags at and above this belong to the client (the low bits are a request id).
+pub const CLIENT_TIMER_BASE: u64 = 0xE7CD_0000_0000_0000;
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// (member id, actor) of every member.
+    pub endpoints: Vec<(u64, ActorId)>,
+    /// How long one attempt may take before the client tries another member. A little above
+    /// the server's 7 s request timeout, so a server's own timeout answer arrives first.
+    pub attempt_timeout: Duration,
+    /// Attempts per request across members.
+    pub max_attempts: u32,
+}
+
+impl ClientConfig {
+    pub fn new(endpoints: Vec<(u64, ActorId)>) -> Self {
+        let max_attempts = (endpoints.len() as u32).max(1) + 1;
+        ClientConfig {
+            endpoints,
+            attempt_timeout: Duration::from_millis(7500),
+            max_attempts,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientEvent<V> {
+    Response {
+        id: u64,
+        header: Option<ResponseHeader>,
+        result: Result<ResponseBody<V>, EtcdError>,
+    },
+    WatchEvents {
+        watch_id: u64,
+        events: Vec<Arc<Event<V>>>,
+    },
+    /// The watch ended for good (compacted, or cancelled on request).
+    WatchCanceled { watch_id: u64, reason: WatchCancel },
+}
+
+struct Pending<V> {
+    body: RequestBody<V>,
+    attempts: u32,
+    endpoint: usize,
+    stream: StreamId,
+    timer: TimerId,
+}
+
+struct ClientWatch {
+    request: WatchRequest,
+    stream: Option<StreamId>,
+    /// Resume point: the revision after the last event delivered (0: not known yet).
+    next_revision: i64,
+}
+
+pub struct EtcdClient<V> {
+    cfg: ClientConfig,
+    current: usize,
+    streams: BTreeMap<StreamId, usize>,
+    next_id: u64,
+    pending: BTreeMap<u64, Pending<V>>,
+    watches: BTreeMap<u64, ClientWatch>,
+    leader: Option<u64>,
+}
+
+pub fn is_client_timer(tag: u64) -> bool {
+    tag & 0xFFFF_0000_0000_0000 == CLIENT_TIMER_BASE
+}
+
+impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
+    pub fn new(cfg: ClientConfig) -> Self {
+        EtcdClient {
+            cfg,
+            current: 0,
+            streams: BTreeMap::new(),
+            next_id: 0,
+            pending: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            leader: None,
+        }
+    }
+
+    /// The member the client believes leads, if any.
+    pub fn leader(&self) -> Option<u64> {
+        self.leader
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn current_endpoint(&self) -> u64 {
+        self.cfg.endpoints.get(self.current).map_or(0, |e| e.0)
+    }
+
+    fn stream_to<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, endpoint: usize) -> StreamId {
+        if let Some((s, _)) = self
+            .streams
+            .iter()
+            .find(|(s, e)| **e == endpoint && ctx.stream_is_open(**s))
+        {
+            return *s;
+        }
+        let actor = self.cfg.endpoints[endpoint].1;
+        let s = ctx.open_stream(actor);
+        self.streams.insert(s, endpoint);
+        s
+    }
+
+    fn rotate(&mut self, away_from: usize) {
+        if self.current == away_from && !self.cfg.endpoints.is_empty() {
+            self.current = (away_from + 1) % self.cfg.endpoints.len();
+        }
+    }
+
+    fn endpoint_of_member(&self, member: u64) -> Option<usize> {
+        self.cfg.endpoints.iter().position(|e| e.0 == member)
+    }
+
+    /// Send a request; its answer comes back as `ClientEvent::Response` with this id.
+    pub fn request<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        body: RequestBody<V>,
+    ) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let endpoint = self.choose_endpoint(&body);
+        self.send_attempt(ctx, id, body, endpoint, 0);
+        id
+    }
+
+    pub fn put<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, key: Bytes, value: V) -> u64 {
+        self.request(
+            ctx,
+            RequestBody::Write(WriteRequest::Put(PutRequest {
+                key,
+                value,
+                lease: 0,
+                prev_kv: false,
+            })),
+        )
+    }
+
+    pub fn get<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        key: Bytes,
+        serializable: bool,
+    ) -> u64 {
+        let request = RangeRequest {
+            key,
+            ..RangeRequest::default()
+        };
+        self.request(
+            ctx,
+            RequestBody::Range {
+                request,
+                serializable,
+            },
+        )
+    }
+
+    fn choose_endpoint(&self, body: &RequestBody<V>) -> usize {
+        let wants_leader = matches!(
+            body,
+            RequestBody::Write(_) | RequestBody::LeaseKeepAlive { .. }
+        );
+        match self.leader.and_then(|l| self.endpoint_of_member(l)) {
+            Some(e) if wants_leader => e,
+            _ => self.current,
+        }
+    }
+
+    fn send_attempt<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        id: u64,
+        body: RequestBody<V>,
+        endpoint: usize,
+        attempts: u32,
+    ) {
+        if self.cfg.endpoints.is_empty() {
+            return;
+        }
+        let stream = self.stream_to(ctx, endpoint);
+        let _ = ctx.stream_send(
+            stream,
+            M::wrap(EtcdMessage::Request {
+                id,
+                body: body.clone(),
+            }),
+        );
+        let timer = ctx.set_timer(
+            self.cfg.attempt_timeout,
+            CLIENT_TIMER_BASE | (id & 0xFFFF_FFFF_FFFF),
+        );
+        self.pending.insert(
+            id,
+            Pending {
+                body,
+                attempts: attempts + 1,
+                endpoint,
+                stream,
+                timer,
+            },
+        );
+    }
+
+    /// Retry elsewhere, or give up with `err` after the last attempt.
+    fn retry_or_fail<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        id: u64,
+        next: Option<usize>,
+        err: EtcdError,
+    ) -> Option<ClientEvent<V>> {
+        let p = self.pending.remove(&id)?;
+        ctx.cancel_timer(p.timer);
+        if p.attempts >= self.cfg.max_attempts {
+            return Some(ClientEvent::Response {
+                id,
+                header: None,
+                result: Err(err),
+            });
+        }
+        self.rotate(p.endpoint);
+        let endpoint = next.unwrap_or(self.current);
+        self.send_attempt(ctx, id, p.body, endpoint, p.attempts);
+        None
+    }
+
+    pub fn on_timer<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        tag: u64,
+    ) -> Vec<ClientEvent<V>> {
+        let low = tag & 0xFFFF_FFFF_FFFF;
+        let Some((&id, _)) = self
+            .pending
+            .iter()
+            .find(|(id, _)| (**id & 0xFFFF_FFFF_FFFF) == low)
+        else {
+            return Vec::new();
+        };
+        // The member did not answer: it may be down or cut off; the leader hint is suspect too.
+        self.leader = None;
+        self.retry_or_fail(ctx, id, None, EtcdError::DeadlineExceeded)
+            .into_iter()
+            .collect()
+    }
+
+    pub fn on_stream_message<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        stream: StreamId,
+        msg: EtcdMessage<V>,
+    ) -> Vec<ClientEvent<V>> {
+        match msg {
+            EtcdMessage::Response { id, header, result } => {
+                if let Ok(ResponseBody::Status(s)) = &result {
+                    self.leader = s.leader;
+                }
+                match result {
+                    Err(EtcdError::NotLeader { leader }) => {
+                        self.leader = leader;
+                        let next = leader.and_then(|l| self.endpoint_of_member(l));
+                        self.retry_or_fail(ctx, id, next, EtcdError::NotLeader { leader })
+                            .into_iter()
+                            .collect()
+                    }
+                    Err(EtcdError::Timeout)
+                    | Err(EtcdError::NoLeader)
+                    | Err(EtcdError::TooManyRequests) => {
+                        let err = result.err().unwrap_or(EtcdError::Timeout);
+                        self.retry_or_fail(ctx, id, None, err).into_iter().collect()
+                    }
+                    result => {
+                        let Some(p) = self.pending.remove(&id) else {
+                            return Vec::new();
+                        };
+                        ctx.cancel_timer(p.timer);
+                        if matches!(p.body, RequestBody::Write(_))
+                            && result.is_ok()
+                            && self.leader.is_none()
+                        {
+                            self.leader =
+                                self.streams.get(&stream).map(|e| self.cfg.endpoints[*e].0);
+                        }
+                        vec![ClientEvent::Response {
+                            id,
+                            header: Some(header),
+                            result,
+                        }]
+                    }
+                }
+            }
+            EtcdMessage::WatchResponse {
+                watch_id,
+                header,
+                events,
+                canceled,
+            } => {
+                let Some(w) = self.watches.get_mut(&watch_id) else {
+                    return Vec::new();
+                };
+                if w.stream != Some(stream) {
+                    return Vec::new();
+                }
+                if w.next_revision == 0 {
+                    w.next_revision = header.revision + 1;
+                }
+                if let Some(last) = events.last() {
+                    w.next_revision = last.kv.mod_revision + 1;
+                }
+                let mut out = Vec::new();
+                if !events.is_empty() {
+                    out.push(ClientEvent::WatchEvents { watch_id, events });
+                }
+                match canceled {
+                    None => {}
+                    Some(WatchCancel::NoLeader) => {
+                        let endpoint = self.streams.get(&stream).copied().unwrap_or(self.current);
+                        self.rotate(endpoint);
+                        self.resume_watch(ctx, watch_id);
+                    }
+                    Some(reason) => {
+                        self.watches.remove(&watch_id);
+                        out.push(ClientEvent::WatchCanceled { watch_id, reason });
+                    }
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The stream to a member ended: retry its requests and resume its watches elsewhere.
+    pub fn on_stream_closed<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        stream: StreamId,
+    ) -> Vec<ClientEvent<V>> {
+        let Some(endpoint) = self.streams.remove(&stream) else {
+            return Vec::new();
+        };
+        self.rotate(endpoint);
+        if self.leader.and_then(|l| self.endpoint_of_member(l)) == Some(endpoint) {
+            self.leader = None;
+        }
+        let ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.stream == stream)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.retry_or_fail(ctx, id, None, EtcdError::DeadlineExceeded));
+        }
+        let watches: Vec<u64> = self
+            .watches
+            .iter()
+            .filter(|(_, w)| w.stream == Some(stream))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in watches {
+            self.resume_watch(ctx, id);
+        }
+        out
+    }
+
+    /// Watch `request`; events arrive as `ClientEvent::WatchEvents` with the returned id.
+    pub fn watch<M: EtcdEnvelope<V>>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        request: WatchRequest,
+    ) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let next_revision = request.start_revision;
+        self.watches.insert(
+            id,
+            ClientWatch {
+                request,
+                stream: None,
+                next_revision,
+            },
+        );
+        self.resume_watch(ctx, id);
+        id
+    }
+
+    pub fn cancel_watch<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, watch_id: u64) {
+        if let Some(w) = self.watches.remove(&watch_id)
+            && let Some(s) = w.stream
+        {
+            let _ = ctx.stream_send(s, M::wrap(EtcdMessage::WatchCancel { watch_id }));
+        }
+    }
+
+    fn resume_watch<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, watch_id: u64) {
+        if self.cfg.endpoints.is_empty() {
+            return;
+        }
+        let endpoint = self.current;
+        let stream = self.stream_to(ctx, endpoint);
+        let Some(w) = self.watches.get_mut(&watch_id) else {
+            return;
+        };
+        let mut request = w.request.clone();
+        request.start_revision = w.next_revision;
+        w.stream = Some(stream);
+        let _ = ctx.stream_send(
+            stream,
+            M::wrap(EtcdMessage::WatchCreate { watch_id, request }),
+        );
+    }
+}

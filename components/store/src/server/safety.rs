@@ -1,0 +1,135 @@
+//! Raft safety checked on every simulation run: each member journals what the monitor needs
+//! (became leader, applied an entry, loaded a snapshot, restarted), and an engine invariant
+//! feeds every member's new journal records to one `RaftSafetyMonitor` after every event.
+//!
+//! The journal is bounded: the invariant reads it after every event, and one event appends at
+//! most one Ready's worth of records, far below the bound.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use sim::{ActorId, Sim};
+
+use super::member::EtcdMember;
+use super::message::{EtcdEnvelope, ProposalId};
+use crate::raft::{Entry, RaftSafetyMonitor};
+
+const JOURNAL_MAX: usize = 8192;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SafetyRecord {
+    Started {
+        applied: u64,
+    },
+    BecameLeader {
+        term: u64,
+    },
+    Applied {
+        index: u64,
+        term: u64,
+        proposal: Option<ProposalId>,
+    },
+    SnapshotLoaded {
+        index: u64,
+        term: u64,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SafetyJournal {
+    /// A fresh value per incarnation of the member, so a reader notices restarts.
+    pub boot: u64,
+    next_seq: u64,
+    records: VecDeque<(u64, SafetyRecord)>,
+}
+
+impl SafetyJournal {
+    pub fn new(boot: u64, applied: u64) -> Self {
+        let mut j = SafetyJournal {
+            boot,
+            next_seq: 0,
+            records: VecDeque::new(),
+        };
+        j.push(SafetyRecord::Started { applied });
+        j
+    }
+
+    pub fn push(&mut self, r: SafetyRecord) {
+        if self.records.len() >= JOURNAL_MAX {
+            self.records.pop_front();
+        }
+        self.records.push_back((self.next_seq, r));
+        self.next_seq += 1;
+    }
+
+    /// Records from sequence `from` on; `None` if some were already dropped.
+    pub fn since(&self, from: u64) -> Option<impl Iterator<Item = &SafetyRecord>> {
+        let first = self.records.front().map_or(self.next_seq, |(s, _)| *s);
+        if from < first {
+            return None;
+        }
+        Some(
+            self.records
+                .iter()
+                .filter(move |(s, _)| *s >= from)
+                .map(|(_, r)| r),
+        )
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+/// Install the Raft safety invariant over the given members of `sim`.
+pub fn install_safety_invariant<M, V>(sim: &mut Sim<M>, members: Vec<ActorId>)
+where
+    M: EtcdEnvelope<V>,
+    V: crate::mvcc::Value + Default + 'static,
+{
+    let mut monitor = RaftSafetyMonitor::<Option<ProposalId>>::new();
+    // Per actor: (boot of the incarnation read, next sequence to read).
+    let mut cursors: BTreeMap<ActorId, (u64, u64)> = BTreeMap::new();
+    sim.add_invariant("raft safety", move |sim| {
+        for &a in &members {
+            let Some(m) = sim.actor::<EtcdMember<V>>(a) else {
+                continue;
+            };
+            let Some(journal) = m.journal() else { continue };
+            let (boot, from) = cursors.get(&a).copied().unwrap_or((journal.boot, 0));
+            let from = if boot == journal.boot { from } else { 0 };
+            let Some(records) = journal.since(from) else {
+                return Err(format!("raft safety: member {} journal overflowed", m.id()));
+            };
+            for r in records {
+                let res = match r {
+                    SafetyRecord::Started { applied } => {
+                        monitor.observe_restart(m.id(), *applied);
+                        Ok(())
+                    }
+                    SafetyRecord::BecameLeader { term } => {
+                        let Some(node) = m.raw_node() else { continue };
+                        monitor.observe_leader(m.id(), *term, node.raft().term, &node.raft().log)
+                    }
+                    SafetyRecord::Applied {
+                        index,
+                        term,
+                        proposal,
+                    } => monitor.observe_applied(
+                        m.id(),
+                        &Entry {
+                            index: *index,
+                            term: *term,
+                            data: Some(*proposal),
+                        },
+                    ),
+                    SafetyRecord::SnapshotLoaded { index, term } => {
+                        monitor.observe_snapshot(m.id(), *index, *term)
+                    }
+                };
+                res.map_err(|v| v.to_string())?;
+            }
+            cursors.insert(a, (journal.boot, journal.next_seq()));
+        }
+        Ok(())
+    });
+}

@@ -1,0 +1,85 @@
+//! A member's data directory on the simulated disk: the WAL (hard state and entries) and the
+//! latest snapshot, as etcd keeps `member/wal` and `member/snap`.
+//!
+//! Follows etcd `server/storage/wal` and `server/etcdserver/api/snap` in what is kept, not in
+//! format: typed records are stored as shared values (no encoding). Writes are pending until
+//! the member's fsync completes; only then does it send what acknowledges them.
+
+use sim::{Disk, index_key};
+
+use super::message::{EntryData, SnapshotData};
+use crate::raft::{Entry, HardState, Persisted, Ready, Snapshot};
+
+const MEMBER_KEY: &str = "etcd/member";
+const HARD_STATE_KEY: &str = "etcd/wal/hardstate";
+const SNAPSHOT_KEY: &str = "etcd/snap";
+const ENTRY_PREFIX: &str = "etcd/wal/entry";
+
+type Ent<V> = Entry<EntryData<V>>;
+type Snap<V> = Snapshot<SnapshotData<V>>;
+
+/// Marks the data directory as bootstrapped, synced at once (etcd creates its WAL at boot).
+pub fn bootstrap(disk: &mut Disk, member_id: u64) {
+    disk.put(MEMBER_KEY, member_id);
+    disk.sync();
+}
+
+pub fn is_bootstrapped(disk: &Disk) -> bool {
+    disk.contains(MEMBER_KEY)
+}
+
+/// Write what a Ready asks to persist; returns whether anything was written (needs an fsync).
+pub fn write_ready<V: 'static>(disk: &mut Disk, rd: &Ready<EntryData<V>, SnapshotData<V>>) -> bool {
+    let mut wrote = false;
+    if let Some(s) = &rd.snapshot {
+        write_snapshot(disk, s);
+        wrote = true;
+    }
+    if let Some(first) = rd.entries.first() {
+        // A new entry replaces the stored one at its index and everything after it.
+        disk.delete_range(
+            &index_key(ENTRY_PREFIX, first.index),
+            &index_key(ENTRY_PREFIX, u64::MAX),
+        );
+        for e in &rd.entries {
+            disk.put(index_key(ENTRY_PREFIX, e.index), e.clone());
+        }
+        wrote = true;
+    }
+    if let Some(h) = rd.hard_state {
+        disk.put(HARD_STATE_KEY, h);
+        wrote = true;
+    }
+    wrote
+}
+
+/// Persist a snapshot and drop the entries it covers (etcd's WAL release after snapshot).
+pub fn write_snapshot<V: 'static>(disk: &mut Disk, s: &Snap<V>) {
+    disk.put(SNAPSHOT_KEY, s.clone());
+    disk.delete_range(
+        &index_key(ENTRY_PREFIX, 0),
+        &index_key(ENTRY_PREFIX, s.index + 1),
+    );
+}
+
+/// Everything a restarting member recovers.
+pub fn load<V: 'static>(disk: &Disk) -> Persisted<EntryData<V>, SnapshotData<V>> {
+    let hard_state = disk
+        .get::<HardState>(HARD_STATE_KEY)
+        .copied()
+        .unwrap_or_default();
+    let snapshot = disk.get::<Snap<V>>(SNAPSHOT_KEY).cloned();
+    let after = snapshot.as_ref().map_or(0, |s| s.index);
+    let entries = disk
+        .range(
+            &index_key(ENTRY_PREFIX, after + 1),
+            &index_key(ENTRY_PREFIX, u64::MAX),
+        )
+        .filter_map(|(_, v)| v.downcast_ref::<Ent<V>>().cloned())
+        .collect();
+    Persisted {
+        hard_state,
+        snapshot,
+        entries,
+    }
+}

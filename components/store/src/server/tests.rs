@@ -1,0 +1,414 @@
+//! The etcd cluster on the engine: elections, failover, partitions, restarts, snapshots,
+//! watches and leases, with the Raft safety invariant checked after every event.
+
+use sim::{Duration, Fault, SimConfig};
+
+use super::harness::{TestCluster, value};
+use super::message::{EtcdError, RequestBody, ResponseBody, WatchCancel};
+use crate::client::ClientEvent;
+use crate::mvcc::{
+    EventType, PutRequest, WatchRequest, WriteRequest, WriteResponse, bytes, prefix_end,
+};
+
+fn cluster(seed: u64) -> TestCluster {
+    TestCluster::new(3, SimConfig::with_seed(seed), |_| {})
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn three_members_elect_one_leader_and_agree_on_it() {
+    let mut c = cluster(1);
+    let leader = c.run_until_leader(secs(5)).expect("a leader within 5 s");
+    c.run_for(secs(1));
+    for id in 1..=3 {
+        let s = c.status(id).expect("running");
+        assert_eq!(s.leader, Some(leader), "member {id}");
+        assert_eq!(s.raft_term, c.status(leader).expect("leader").raft_term);
+    }
+}
+
+#[test]
+fn writes_commit_and_reads_see_them_on_every_member() {
+    let mut c = cluster(2);
+    c.run_until_leader(secs(5)).expect("leader");
+    let put = c.put("/a", "1");
+    c.run_for(secs(1));
+    assert_eq!(c.client().ok(put), Some(true));
+    let lin = c.get("/a", false);
+    let ser = c.get("/a", true);
+    c.run_for(secs(1));
+    assert_eq!(c.client().value_of(lin), Some(Some(value("1"))));
+    assert_eq!(c.client().value_of(ser), Some(Some(value("1"))));
+    for id in 1..=3 {
+        let store = c.member(id).and_then(|m| m.store()).expect("running");
+        assert_eq!(store.current_revision(), 2, "member {id} applied the put");
+    }
+}
+
+/// Crash the leader at 3 s; returns the time until another member leads, in ms.
+fn failover_ms(seed: u64) -> u64 {
+    let mut c = cluster(seed);
+    let old = c.run_until_leader(secs(5)).expect("leader");
+    c.run_for(secs(3));
+    let old = c.leaders().first().copied().unwrap_or(old);
+    c.fault(Fault::Crash(c.hosts[&old]));
+    let crashed_at = c.sim.now();
+    let new = c
+        .run_until_leader(secs(10))
+        .expect("a new leader within 10 s");
+    assert_ne!(new, old);
+    c.sim.now().saturating_since(crashed_at).as_millis()
+}
+
+#[test]
+fn leader_crash_elects_a_new_leader_within_two_election_timeouts_median() {
+    let mut times: Vec<u64> = (0..100).map(failover_ms).collect();
+    times.sort_unstable();
+    let median = times[50];
+    println!(
+        "leader failover over 100 seeds: median {median} ms, min {} ms, max {} ms",
+        times[0], times[99]
+    );
+    // FIDELITY F1: about one to two election timeouts (1000 ms) after the crash.
+    assert!(
+        (1000..=2000).contains(&median),
+        "median failover {median} ms; all: {times:?}"
+    );
+    assert!(times[99] <= 4000, "slowest failover {} ms", times[99]);
+}
+
+#[test]
+fn a_minority_member_refuses_writes_and_linearizable_reads_while_the_majority_goes_on() {
+    // One client pinned to member 3 only, which we cut off from the other members.
+    let mut c = TestCluster::with_client_endpoints(3, SimConfig::with_seed(3), |_| {}, &[3]);
+    let leader = c.run_until_leader(secs(5)).expect("leader");
+    if leader == 3 {
+        // Make sure the minority member is not the leader: cut it off and let the others elect.
+        c.fault(Fault::Partition(
+            vec![c.hosts[&3]],
+            vec![c.hosts[&1], c.hosts[&2]],
+        ));
+        c.run_for(secs(5));
+        c.fault(Fault::Heal);
+        c.run_for(secs(3));
+    }
+    let before = c.put("/k", "before");
+    c.run_for(secs(1));
+    assert_eq!(c.client().ok(before), Some(true));
+    c.fault(Fault::Partition(
+        vec![c.hosts[&3]],
+        vec![c.hosts[&1], c.hosts[&2]],
+    ));
+    let write = c.put("/k", "minority");
+    let lin = c.get("/k", false);
+    let ser = c.get("/k", true);
+    c.run_for(secs(30));
+    let failed = |id| {
+        matches!(
+            c.client().response(id),
+            Some(ClientEvent::Response { result: Err(_), .. })
+        )
+    };
+    assert!(
+        failed(write),
+        "minority write must fail: {:?}",
+        c.client().response(write)
+    );
+    assert!(failed(lin), "minority linearizable read must fail");
+    assert_eq!(
+        c.client().value_of(ser),
+        Some(Some(value("before"))),
+        "serializable read is served locally"
+    );
+    // The majority keeps a leader and keeps committing.
+    let majority_leader = c
+        .leaders()
+        .into_iter()
+        .find(|l| *l != 3)
+        .expect("majority leader");
+    let rev = c
+        .member(majority_leader)
+        .and_then(|m| m.store())
+        .map(|s| s.current_revision())
+        .expect("store");
+    assert_eq!(rev, 2, "the minority write never reached the majority");
+    let s3 = c.status(3).expect("running");
+    assert_ne!(s3.leader, Some(3), "the cut-off member does not lead");
+}
+
+#[test]
+fn a_partitioned_leader_rejoins_without_bumping_the_term() {
+    let mut c = cluster(4);
+    let old = c.run_until_leader(secs(5)).expect("leader");
+    let others: Vec<u64> = (1..=3).filter(|id| *id != old).collect();
+    c.fault(Fault::Partition(
+        vec![c.hosts[&old]],
+        others.iter().map(|id| c.hosts[id]).collect(),
+    ));
+    c.run_for(secs(10));
+    let new = c
+        .leaders()
+        .into_iter()
+        .find(|l| *l != old)
+        .expect("the majority elected a leader");
+    let term = c.status(new).expect("running").raft_term;
+    let old_status = c.status(old).expect("running");
+    assert_ne!(
+        c.member(old)
+            .and_then(|m| m.raw_node())
+            .map(|n| n.raft().role),
+        Some(crate::raft::Role::Leader),
+        "check-quorum made it step down"
+    );
+    assert!(
+        old_status.raft_term < term,
+        "pre-vote kept the cut-off member's term"
+    );
+    c.fault(Fault::Heal);
+    c.run_for(secs(5));
+    assert_eq!(
+        c.leaders(),
+        vec![new],
+        "the rejoining member did not depose the leader"
+    );
+    for id in 1..=3 {
+        assert_eq!(
+            c.status(id).expect("running").raft_term,
+            term,
+            "member {id}"
+        );
+    }
+}
+
+#[test]
+fn crash_and_restart_recovers_the_log() {
+    let mut c = cluster(5);
+    c.run_until_leader(secs(5)).expect("leader");
+    let ids: Vec<u64> = (0..20).map(|i| c.put(&format!("/k{i:02}"), "v")).collect();
+    c.run_for(secs(2));
+    assert!(ids.iter().all(|id| c.client().ok(*id) == Some(true)));
+    // Every member crashes and restarts.
+    for id in 1..=3 {
+        c.fault(Fault::Crash(c.hosts[&id]));
+    }
+    c.run_for(secs(1));
+    for id in 1..=3 {
+        c.fault(Fault::Restart(c.hosts[&id]));
+    }
+    c.run_until_leader(secs(10)).expect("leader after restart");
+    c.run_for(secs(1));
+    for id in 1..=3 {
+        let store = c.member(id).and_then(|m| m.store()).expect("running");
+        assert_eq!(
+            store.current_revision(),
+            21,
+            "member {id} recovered every write"
+        );
+    }
+    let get = c.get("/k19", false);
+    c.run_for(secs(1));
+    assert_eq!(c.client().value_of(get), Some(Some(value("v"))));
+}
+
+#[test]
+fn a_lagging_follower_catches_up_from_a_snapshot() {
+    let mut c = TestCluster::new(3, SimConfig::with_seed(6), |cfg| cfg.snapshot_count = 50);
+    let leader = c.run_until_leader(secs(5)).expect("leader");
+    let lagging = (1..=3).find(|id| *id != leader).expect("a follower");
+    c.fault(Fault::Crash(c.hosts[&lagging]));
+    for i in 0..200 {
+        c.put(&format!("/k{i:03}"), "v");
+    }
+    c.run_for(secs(5));
+    assert!(
+        c.member(leader)
+            .and_then(|m| m.raw_node())
+            .is_some_and(|n| n.raft().log.first_index() > 50),
+        "leader compacted"
+    );
+    c.fault(Fault::Restart(c.hosts[&lagging]));
+    c.run_for(secs(5));
+    let m = c.member(lagging).expect("member");
+    assert!(
+        m.snapshots_installed() >= 1,
+        "caught up from the leader's snapshot"
+    );
+    assert_eq!(m.store().map(|s| s.current_revision()), Some(201));
+}
+
+#[test]
+fn a_member_that_lost_its_disk_stays_out_and_the_rest_go_on() {
+    let mut c = cluster(7);
+    let leader = c.run_until_leader(secs(5)).expect("leader");
+    let victim = (1..=3).find(|id| *id != leader).expect("a follower");
+    c.fault(Fault::Crash(c.hosts[&victim]));
+    c.fault(Fault::DiskLoss(c.hosts[&victim]));
+    c.fault(Fault::Restart(c.hosts[&victim]));
+    let put = c.put("/after", "x");
+    c.run_for(secs(3));
+    assert!(c.member(victim).is_some_and(|m| m.is_refused()));
+    assert_eq!(c.client().ok(put), Some(true), "two members are a quorum");
+}
+
+#[test]
+fn a_watch_resumes_on_another_member_without_gaps() {
+    let mut c = cluster(8);
+    c.run_until_leader(secs(5)).expect("leader");
+    let req = WatchRequest {
+        key: bytes("/w/"),
+        range_end: Some(prefix_end(b"/w/")),
+        start_revision: 0,
+        prev_kv: false,
+    };
+    let watch = c.with_client(|t, ctx| t.client.watch(ctx, req));
+    c.run_for(secs(1));
+    for i in 0..5 {
+        c.put(&format!("/w/{i}"), "a");
+    }
+    c.run_for(secs(1));
+    // Crash the member the client is using for the watch.
+    let used = c.with_client(|t, _| t.client.current_endpoint());
+    c.fault(Fault::Crash(c.hosts[&used]));
+    for i in 5..10 {
+        c.put(&format!("/w/{i}"), "b");
+    }
+    c.run_for(secs(60));
+    let mut revs = Vec::new();
+    for (_, e) in &c.client().events {
+        if let ClientEvent::WatchEvents { watch_id, events } = e
+            && *watch_id == watch
+        {
+            revs.extend(events.iter().map(|ev| (ev.kind, ev.kv.mod_revision)));
+        }
+    }
+    let want: Vec<_> = (2..12).map(|r| (EventType::Put, r)).collect();
+    assert_eq!(
+        revs, want,
+        "every write once, in order, across the member crash"
+    );
+}
+
+#[test]
+fn a_watch_from_a_compacted_revision_is_cancelled_with_the_compact_revision() {
+    let mut c = cluster(9);
+    c.run_until_leader(secs(5)).expect("leader");
+    for i in 0..5 {
+        c.put("/c", &i.to_string());
+    }
+    let compact = c.with_client(|t, ctx| {
+        t.client.request(
+            ctx,
+            RequestBody::Write(WriteRequest::Compact { revision: 4 }),
+        )
+    });
+    c.run_for(secs(1));
+    assert_eq!(c.client().ok(compact), Some(true));
+    let req = WatchRequest {
+        key: bytes("/c"),
+        range_end: None,
+        start_revision: 2,
+        prev_kv: false,
+    };
+    let watch = c.with_client(|t, ctx| t.client.watch(ctx, req));
+    c.run_for(secs(1));
+    let cancelled = c.client().events.iter().any(|(_, e)| {
+        matches!(e, ClientEvent::WatchCanceled { watch_id, reason: WatchCancel::Compacted { compact_revision: 4 } } if *watch_id == watch)
+    });
+    assert!(cancelled, "{:?}", c.client().events);
+}
+
+#[test]
+fn an_expired_lease_deletes_its_keys_and_keep_alive_preserves_them() {
+    let mut c = cluster(10);
+    c.run_until_leader(secs(5)).expect("leader");
+    let grant = |c: &mut TestCluster| {
+        c.with_client(|t, ctx| {
+            t.client.request(
+                ctx,
+                RequestBody::Write(WriteRequest::LeaseGrant {
+                    id: 0,
+                    ttl_seconds: 3,
+                }),
+            )
+        })
+    };
+    let (g1, g2) = (grant(&mut c), grant(&mut c));
+    c.run_for(secs(1));
+    let lease_of = |c: &TestCluster, id| match c.client().response(id) {
+        Some(ClientEvent::Response {
+            result: Ok(ResponseBody::Write(WriteResponse::LeaseGrant { id, .. })),
+            ..
+        }) => *id,
+        other => panic!("lease grant: {other:?}"),
+    };
+    let (l1, l2) = (lease_of(&c, g1), lease_of(&c, g2));
+    for (key, lease) in [("/lease/a", l1), ("/lease/b", l2)] {
+        let body = RequestBody::Write(WriteRequest::Put(PutRequest {
+            key: bytes(key),
+            value: value("x"),
+            lease,
+            prev_kv: false,
+        }));
+        c.with_client(|t, ctx| t.client.request(ctx, body));
+    }
+    // Keep l2 alive every second for 10 s; l1 gets nothing.
+    for _ in 0..10 {
+        c.with_client(|t, ctx| {
+            t.client
+                .request(ctx, RequestBody::LeaseKeepAlive { id: l2 })
+        });
+        c.run_for(secs(1));
+    }
+    let (a, b) = (c.get("/lease/a", false), c.get("/lease/b", false));
+    c.run_for(secs(1));
+    assert_eq!(
+        c.client().value_of(a),
+        Some(None),
+        "expired lease deleted its key"
+    );
+    assert_eq!(
+        c.client().value_of(b),
+        Some(Some(value("x"))),
+        "kept-alive lease kept its key"
+    );
+}
+
+#[test]
+fn a_follower_answers_keep_alive_with_not_leader_and_the_client_finds_the_leader() {
+    let mut c = TestCluster::with_client_endpoints(3, SimConfig::with_seed(11), |_| {}, &[1, 2, 3]);
+    let leader = c.run_until_leader(secs(5)).expect("leader");
+    let g = c.with_client(|t, ctx| {
+        t.client.request(
+            ctx,
+            RequestBody::Write(WriteRequest::LeaseGrant {
+                id: 77,
+                ttl_seconds: 10,
+            }),
+        )
+    });
+    c.run_for(secs(1));
+    assert_eq!(c.client().ok(g), Some(true));
+    let ka = c.with_client(|t, ctx| {
+        t.client
+            .request(ctx, RequestBody::LeaseKeepAlive { id: 77 })
+    });
+    c.run_for(secs(1));
+    assert!(matches!(
+        c.client().response(ka),
+        Some(ClientEvent::Response {
+            result: Ok(ResponseBody::LeaseKeepAlive {
+                id: 77,
+                ttl_seconds: 10
+            }),
+            ..
+        })
+    ));
+    assert_eq!(c.client().client.leader(), Some(leader));
+    let not_leader = EtcdError::NotLeader {
+        leader: Some(leader),
+    };
+    assert_eq!(not_leader.to_string(), "etcdserver: not leader");
+}
