@@ -3,7 +3,7 @@
 //! The engine reads no wall clock, so the caller passes a stopwatch (`clock()` returns seconds
 //! since any fixed origin); each figure is the median of several runs because the machine may
 //! be shared. Workloads: ping-pong between pairs of actors, each on its own host, optionally
-//! with timers (a timeout re-armed on every message, cancelled lazily, plus a 10 ms tick) and a
+//! with timers (a timeout re-armed on every message with `reset_timer`, plus a 10 ms tick) and a
 //! partition schedule (a random tenth of the hosts cut off for 25 ms every 50 ms).
 
 use crate::actor::Actor;
@@ -44,7 +44,7 @@ pub struct Measurement {
     pub workload: Workload,
     /// Events handled per run.
     pub events: u64,
-    /// Median wall-clock seconds per run.
+    /// Median seconds per run, by the caller's clock.
     pub seconds: f64,
     /// `events / seconds` of the median run.
     pub events_per_sec: f64,
@@ -76,10 +76,7 @@ impl Actor<u64> for Player {
         ctx.send(from, n.wrapping_add(1));
         self.heard_since_tick = true;
         if self.timers {
-            if let Some(t) = self.timeout.take() {
-                ctx.cancel_timer(t);
-            }
-            self.timeout = Some(ctx.set_timer(Duration::from_secs(1), TIMEOUT));
+            self.timeout = Some(ctx.reset_timer(self.timeout, Duration::from_secs(1), TIMEOUT));
         }
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, tag: u64) {
@@ -227,7 +224,7 @@ pub fn standard_workloads() -> Vec<Workload> {
 /// A Markdown table of measurements.
 pub fn table(ms: &[Measurement]) -> String {
     let mut out = String::from(
-        "| workload | events | virtual time | wall s (median) | events/s |\n|---|---:|---:|---:|---:|\n",
+        "| workload | events | virtual time | seconds (median) | events/s |\n|---|---:|---:|---:|---:|\n",
     );
     for m in ms {
         out.push_str(&format!(

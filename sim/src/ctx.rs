@@ -53,6 +53,13 @@ impl<'a, M: Message> Ctx<'a, M> {
         self.world.set_timer(self.me, self.host, delay, tag)
     }
 
+    /// Re-arms a timer: moves `id` to fire `delay` from now (with `tag`) if it is still
+    /// pending, else sets a new one. The cheap way to push back a lease or election timeout on
+    /// every heartbeat: `self.t = Some(ctx.reset_timer(self.t, d, TAG))`.
+    pub fn reset_timer(&mut self, id: Option<TimerId>, delay: Duration, tag: u64) -> TimerId {
+        self.world.reset_timer(self.me, self.host, id, delay, tag)
+    }
+
     /// Cancels a pending timer; false if it already fired or was cancelled.
     pub fn cancel_timer(&mut self, id: TimerId) -> bool {
         self.world.timers.take(id).is_some()

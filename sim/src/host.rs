@@ -89,6 +89,8 @@ impl Clock {
 pub(crate) struct HostStatus {
     pub(crate) up: bool,
     pub(crate) paused: bool,
+    /// Whether the clock drifts: only then does setting a timer read the host's clock.
+    pub(crate) drifts: bool,
     /// Bumped on crash: events addressed to an older incarnation are dropped.
     pub(crate) incarnation: u32,
 }
@@ -98,6 +100,7 @@ impl HostStatus {
         HostStatus {
             up: true,
             paused: false,
+            drifts: false,
             incarnation: 0,
         }
     }

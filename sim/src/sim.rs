@@ -577,6 +577,7 @@ impl<M: Message> Sim<M> {
             Fault::Drift(h, ppm) => {
                 let now = w.now;
                 w.hosts[h.index()].clock.set_drift(now, *ppm);
+                w.status[h.index()].drifts = w.hosts[h.index()].clock.drift_ppm() != 0;
             }
             Fault::DiskLoss(h) => w.hosts[h.index()].disk.wipe(),
         }

@@ -112,6 +112,25 @@ impl Timers {
         Some(tag)
     }
 
+    /// Moves a pending timer to a new deadline in place (one sift instead of a removal and an
+    /// insertion). False if `id` is not pending in the heap.
+    pub(crate) fn reschedule(&mut self, id: TimerId, at: Time, seq: u64, tag: u64) -> bool {
+        let Some(s) = self.slots.get_mut(id.slot as usize) else {
+            return false;
+        };
+        if s.generation != id.generation || s.pos == DETACHED {
+            return false;
+        }
+        s.tag = tag;
+        let pos = s.pos as usize;
+        self.heap[pos].at = at;
+        self.heap[pos].seq = seq;
+        self.sift_down(pos);
+        let pos = self.slots[id.slot as usize].pos as usize;
+        self.sift_up(pos);
+        true
+    }
+
     /// Whether `id` is still pending.
     pub(crate) fn is_pending(&self, id: TimerId) -> bool {
         self.slots
@@ -247,5 +266,22 @@ mod tests {
         }
         assert_eq!(got, want);
         assert_eq!(ts.pending, 0);
+    }
+
+    #[test]
+    fn rescheduling_moves_a_timer_and_keeps_its_id() {
+        let mut ts = Timers::default();
+        let a = ts.insert(t(5), 0, ActorId(0), 0, 1);
+        let b = ts.insert(t(7), 1, ActorId(0), 0, 2);
+        assert!(ts.reschedule(a, t(9), 2, 3));
+        assert_eq!(ts.peek(), Some((t(7), 1)));
+        assert_eq!(ts.pop().map(|d| d.id), Some(b));
+        assert_eq!(ts.take(b), Some(2));
+        assert_eq!(ts.pop().map(|d| d.id), Some(a));
+        assert_eq!(ts.take(a), Some(3));
+        assert!(
+            !ts.reschedule(a, t(10), 3, 4),
+            "a fired timer cannot be moved"
+        );
     }
 }

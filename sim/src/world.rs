@@ -317,10 +317,41 @@ impl<M: Message> World<M> {
         delay: Duration,
         tag: u64,
     ) -> TimerId {
-        let at = self.now + self.hosts[host.index()].clock.true_delay(delay);
-        let inc = self.status[host.index()].incarnation;
+        let st = self.status[host.index()];
+        let delay = if st.drifts {
+            self.hosts[host.index()].clock.true_delay(delay)
+        } else {
+            delay
+        };
+        let at = self.now + delay;
+        let inc = st.incarnation;
         let seq = self.queue.take_seq();
         self.timers.insert(at, seq, actor, inc, tag)
+    }
+
+    /// Moves `id` if it is pending, else sets a new timer (cancelling one a pause holds).
+    pub(crate) fn reset_timer(
+        &mut self,
+        actor: ActorId,
+        host: HostId,
+        id: Option<TimerId>,
+        delay: Duration,
+        tag: u64,
+    ) -> TimerId {
+        if let Some(id) = id {
+            let st = self.status[host.index()];
+            let d = if st.drifts {
+                self.hosts[host.index()].clock.true_delay(delay)
+            } else {
+                delay
+            };
+            let seq = self.queue.take_seq();
+            if self.timers.reschedule(id, self.now + d, seq, tag) {
+                return id;
+            }
+            self.timers.take(id);
+        }
+        self.set_timer(actor, host, delay, tag)
     }
 
     pub(crate) fn actor_rng(&mut self, actor: ActorId) -> &mut SimRng {

@@ -313,3 +313,48 @@ fn buggify_fires_only_when_on_and_active_for_the_seed() {
     }
     assert!((0..40).all(|seed| fired(seed, false) == (false, 0)));
 }
+
+/// Pushes its timeout back on every message with `reset_timer`.
+struct Renewing {
+    timer: Option<TimerId>,
+    expired_at: Vec<Time>,
+}
+
+impl Actor<u64> for Renewing {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, u64>, _from: ActorId, _msg: u64) {
+        self.timer = Some(ctx.reset_timer(self.timer, Duration::from_secs(10), 1));
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _tag: u64) {
+        self.expired_at.push(ctx.sim_time());
+        assert!(!ctx.timer_pending(self.timer.unwrap()));
+    }
+}
+
+#[test]
+fn reset_timer_pushes_back_a_pending_timer_and_sets_a_new_one_after_it_fired() {
+    let mut sim = Sim::<u64>::new(SimConfig::with_seed(1));
+    let h = sim.add_host("h").unwrap();
+    let r = sim
+        .add_actor(h, "r", |_| Renewing {
+            timer: None,
+            expired_at: Vec::new(),
+        })
+        .unwrap();
+    for _ in 0..5 {
+        sim.send_external(r, 0);
+        sim.run_for(Duration::from_secs(4)).unwrap();
+    }
+    assert!(sim.actor::<Renewing>(r).unwrap().expired_at.is_empty());
+    assert_eq!(sim.timers_pending(), 1);
+    sim.run_until(Time::from_secs(40)).unwrap();
+    assert_eq!(
+        sim.actor::<Renewing>(r).unwrap().expired_at,
+        [Time::from_secs(26)]
+    );
+    sim.send_external(r, 0);
+    sim.run_until(Time::from_secs(60)).unwrap();
+    assert_eq!(
+        sim.actor::<Renewing>(r).unwrap().expired_at,
+        [Time::from_secs(26), Time::from_secs(50)]
+    );
+}
