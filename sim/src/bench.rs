@@ -178,7 +178,8 @@ impl Actor<u64> for Idle {
 }
 
 /// Bytes of resident memory per idle actor: RSS growth while adding `n` idle actors (100 per
-/// host) and starting them, divided by `n`. `None` where VmRSS is unavailable.
+/// host) and starting them (then releasing the queue's burst capacity), divided by `n`. `None`
+/// where VmRSS is unavailable.
 pub fn idle_actor_bytes(n: usize) -> Option<u64> {
     let mut sim: Sim<u64> = Sim::new(SimConfig::with_seed(1));
     let before = rss_bytes()?;
@@ -192,6 +193,7 @@ pub fn idle_actor_bytes(n: usize) -> Option<u64> {
     }
     let started = sim.run_until_quiescent(n as u64 + 1);
     debug_assert!(started.is_ok());
+    sim.shrink_to_fit();
     let after = rss_bytes()?;
     let per = after.saturating_sub(before) / n.max(1) as u64;
     drop(sim);

@@ -6,6 +6,31 @@
 //! hosts and react to messages, timers, stream events and fsync completions through a [`Ctx`].
 //! One thread, no async, no polling: an idle actor costs memory only.
 //!
+//! # A tour of the API
+//! - **Build**: `Sim::<M>::new(SimConfig::with_seed(7))`, then `add_host("kubesim-worker2")` and
+//!   `add_actor(host, "kubelet", |disk| Kubelet::recover(disk))`: the factory runs now and again
+//!   after every restart of the host, with the host's surviving [`Disk`]. Names are unique
+//!   (per host for actors); look them up with `host_id(name)` and `actor_id(host, name)`.
+//! - **Handlers** ([`Actor`]): `on_start`, `on_message(ctx, from, msg)`, `on_timer(ctx, tag)`,
+//!   `on_stream_message`, `on_stream_closed`, `on_fsync(ctx, token)`.
+//! - **In a handler** ([`Ctx`]): `now()` (the host's skewed clock), `send(to, msg)` (a
+//!   datagram), `set_timer(delay, tag)` / `reset_timer(id, delay, tag)` / `cancel_timer(id)`,
+//!   `rng()` (the actor's own stream), `disk()` + `fsync(token)` (persist, then acknowledge in
+//!   `on_fsync`), `open_stream(to)` / `stream_send(s, msg)` / `close_stream(s)`,
+//!   `buggify("point")`, `log(line)`, `violation(what)`, `lookup(host, actor)`.
+//! - **From outside** (the scenario runner): `send_external(to, msg)` delivers now from
+//!   [`ActorId::EXTERNAL`]; replies an actor sends to `EXTERNAL` are collected by
+//!   `take_external()`; `invoke::<T, _>(id, |actor, ctx| ...)` runs code as that actor;
+//!   `actor::<T>(id)` inspects its state; `logs(id)` reads its log.
+//! - **Faults** ([`Fault`], plain data): `apply_fault(f)` now, `schedule_fault(at, f)` or
+//!   `schedule_faults(vec)` later. Network defaults: [`LinkConfig`] via `set_network`, per link
+//!   `set_link`, per host `set_host_net` ([`HostNet`]).
+//! - **Run**: `step()`, `run_until(t)`, `run_for(d)`, `run_until_quiescent(max_events)`; each
+//!   returns `Err(Finding)` once an actor panicked or a violation was recorded
+//!   (`ctx.violation`, `sim.record_violation`, `sim.add_invariant`).
+//! - **Trace**: `trace_hash()`, `events_processed()`, `now()`; `set_trace_writer(w)` writes one
+//!   JSON line per event (`--trace FILE.jsonl`), `finish_trace()` flushes it.
+//!
 //! ```
 //! use sim::{Actor, ActorId, Ctx, Duration, Sim, SimConfig};
 //!

@@ -150,6 +150,14 @@ impl<E> Queue<E> {
         seq
     }
 
+    /// Releases spare capacity (after a burst, e.g. 100,000 actors starting at once).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.front.shrink_to_fit();
+        for b in &mut self.buckets {
+            b.shrink_to_fit();
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }

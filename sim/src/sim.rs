@@ -258,6 +258,13 @@ impl<M: Message> Sim<M> {
         self.world.queue.len() + self.world.timers.len()
     }
 
+    /// Releases the spare capacity the event queue and timer heap kept after a burst (for
+    /// memory reports; the engine keeps capacity otherwise, to avoid reallocating).
+    pub fn shrink_to_fit(&mut self) {
+        self.world.queue.shrink_to_fit();
+        self.world.timers.shrink_to_fit();
+    }
+
     /// When the next event is due, if any.
     pub fn next_event_time(&self) -> Option<Time> {
         self.world.peek_next_time()

@@ -161,6 +161,12 @@ impl Timers {
         })
     }
 
+    /// Releases spare capacity of the heap and the free list.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.heap.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
     /// Entries in the heap.
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
