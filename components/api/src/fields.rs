@@ -77,7 +77,11 @@ impl FieldSelector {
 
     /// The apiserver's per-kind check: every field must be one the kind supports.
     pub fn check_supported(&self, kind: Kind) -> Result<(), FieldSelectorError> {
-        match self.terms.iter().find(|t| !supported_fields(kind).contains(&t.field.as_str())) {
+        match self
+            .terms
+            .iter()
+            .find(|t| !supported_fields(kind).contains(&t.field.as_str()))
+        {
             Some(t) => Err(FieldSelectorError::Unsupported(t.field.clone())),
             None => Ok(()),
         }
@@ -210,7 +214,12 @@ pub fn supported_fields(kind: Kind) -> &'static [&'static str] {
         Kind::Node => &["metadata.name", "spec.unschedulable"],
         Kind::Namespace => &["metadata.name", "status.phase"],
         Kind::Secret => &["metadata.name", "metadata.namespace", "type"],
-        Kind::Service => &["metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"],
+        Kind::Service => &[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.clusterIP",
+            "spec.type",
+        ],
         Kind::ReplicaSet => &["metadata.name", "metadata.namespace", "status.replicas"],
         Kind::Job => &["metadata.name", "metadata.namespace", "status.successful"],
         Kind::Event => &[
@@ -262,7 +271,11 @@ pub fn field_value(object: &Object, field: &str) -> Option<String> {
                 "spec.restartPolicy" => spec?.restart_policy.clone(),
                 "spec.schedulerName" => spec?.scheduler_name.clone(),
                 "spec.serviceAccountName" => spec?.service_account_name.clone(),
-                "spec.hostNetwork" => Some(spec.and_then(|s| s.host_network).unwrap_or(false).to_string()),
+                "spec.hostNetwork" => Some(
+                    spec.and_then(|s| s.host_network)
+                        .unwrap_or(false)
+                        .to_string(),
+                ),
                 "status.phase" => status?.phase.clone(),
                 "status.podIP" => status?.pod_ip.clone(),
                 // Upstream selects on the first IP only when one exists.
@@ -299,7 +312,13 @@ pub fn field_value(object: &Object, field: &str) -> Option<String> {
             _ => None,
         },
         Object::Job(j) => match field {
-            "status.successful" => Some(j.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0).to_string()),
+            "status.successful" => Some(
+                j.status
+                    .as_ref()
+                    .and_then(|s| s.succeeded)
+                    .unwrap_or(0)
+                    .to_string(),
+            ),
             _ => None,
         },
         Object::Event(e) => {
@@ -380,8 +399,13 @@ mod tests {
             ("spec.hostNetwork=false", true, true),
         ];
         for (text, a, b) in cases {
-            let s = FieldSelector::parse_for(text, Kind::Pod).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!((s.matches(&running), s.matches(&pending)), (*a, *b), "{text}");
+            let s =
+                FieldSelector::parse_for(text, Kind::Pod).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (s.matches(&running), s.matches(&pending)),
+                (*a, *b),
+                "{text}"
+            );
         }
         let s = FieldSelector::parse("spec.nodeName=kubesim-worker2,status.phase=Running").unwrap();
         assert_eq!(s.required_value("spec.nodeName"), Some("kubesim-worker2"));
@@ -390,15 +414,21 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            FieldSelector::parse_for("spec.foo=x", Kind::Pod).unwrap_err().to_string(),
+            FieldSelector::parse_for("spec.foo=x", Kind::Pod)
+                .unwrap_err()
+                .to_string(),
             "field label not supported: spec.foo"
         );
         assert_eq!(
-            FieldSelector::parse_for("spec.nodeName=x", Kind::Deployment).unwrap_err().to_string(),
+            FieldSelector::parse_for("spec.nodeName=x", Kind::Deployment)
+                .unwrap_err()
+                .to_string(),
             "field label not supported: spec.nodeName"
         );
         assert_eq!(
-            FieldSelector::parse("status.phase").unwrap_err().to_string(),
+            FieldSelector::parse("status.phase")
+                .unwrap_err()
+                .to_string(),
             "invalid selector: 'status.phase'; can't understand 'status.phase'"
         );
         assert!(FieldSelector::parse_for("metadata.namespace=x", Kind::Node).is_err());

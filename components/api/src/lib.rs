@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod object;
 pub mod quantity;
 pub mod selector;
+pub mod status;
 pub mod strict;
 pub mod validation;
 

@@ -40,7 +40,11 @@ pub struct SelectorError(pub String);
 
 impl Requirement {
     /// `labels.NewRequirement`: checks the key, the values and their count for the operator.
-    pub fn new(key: &str, operator: Operator, values: Vec<String>) -> Result<Requirement, SelectorError> {
+    pub fn new(
+        key: &str,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Requirement, SelectorError> {
         if let Some(m) = names::qualified_name(key).into_iter().next() {
             return Err(SelectorError(format!("key: Invalid value: \"{key}\": {m}")));
         }
@@ -54,7 +58,9 @@ impl Requirement {
             Operator::In | Operator::NotIn if values.is_empty() => {
                 return invalid("for 'in', 'notin' operators, values set can't be empty");
             }
-            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals if values.len() != 1 => {
+            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals
+                if values.len() != 1 =>
+            {
                 return invalid("exact-match compatibility requires one single value");
             }
             Operator::Exists | Operator::DoesNotExist if !values.is_empty() => {
@@ -75,7 +81,9 @@ impl Requirement {
         }
         for (i, v) in values.iter().enumerate() {
             if let Some(m) = names::label_value(v).into_iter().next() {
-                return Err(SelectorError(format!("values[{i}]: Invalid value: \"{v}\": {m}")));
+                return Err(SelectorError(format!(
+                    "values[{i}]: Invalid value: \"{v}\": {m}"
+                )));
             }
         }
         let mut values = values;
@@ -193,7 +201,9 @@ impl Selector {
     }
 
     /// `metav1.LabelSelectorAsSelector`.
-    pub fn from_label_selector(selector: Option<&LabelSelector>) -> Result<Selector, SelectorError> {
+    pub fn from_label_selector(
+        selector: Option<&LabelSelector>,
+    ) -> Result<Selector, SelectorError> {
         let Some(ls) = selector else {
             return Ok(Selector::nothing());
         };
@@ -218,7 +228,11 @@ impl Selector {
                     )));
                 }
             };
-            requirements.push(Requirement::new(&e.key, operator, e.values.clone().unwrap_or_default())?);
+            requirements.push(Requirement::new(
+                &e.key,
+                operator,
+                e.values.clone().unwrap_or_default(),
+            )?);
         }
         Ok(Selector::from_requirements(requirements))
     }
@@ -414,17 +428,25 @@ impl Parser {
             token = self.consume(Context::Values);
         }
         let Token::Identifier(key) = token else {
-            return Err(SelectorError(format!("found '{}', expected: identifier", token.literal())));
+            return Err(SelectorError(format!(
+                "found '{}', expected: identifier",
+                token.literal()
+            )));
         };
         if let Some(m) = names::qualified_name(&key).into_iter().next() {
-            return Err(SelectorError(format!("<nil>: Invalid value: \"{key}\": {m}")));
+            return Err(SelectorError(format!(
+                "<nil>: Invalid value: \"{key}\": {m}"
+            )));
         }
         if matches!(self.lookahead(Context::Values), Token::End | Token::Comma) {
             return Requirement::new(&key, unary.unwrap_or(Operator::Exists), Vec::new());
         }
         if unary.is_some() {
             let t = self.consume(Context::Values);
-            return Err(SelectorError(format!("found '{}', expected: ',' or 'end of string'", t.literal())));
+            return Err(SelectorError(format!(
+                "found '{}', expected: ',' or 'end of string'",
+                t.literal()
+            )));
         }
         let operator = match self.consume(Context::KeyAndOperator) {
             Token::In => Operator::In,
@@ -451,14 +473,20 @@ impl Parser {
     fn parse_values(&mut self) -> Result<Vec<String>, SelectorError> {
         let t = self.consume(Context::Values);
         if t != Token::OpenPar {
-            return Err(SelectorError(format!("found '{}' expected: '('", t.literal())));
+            return Err(SelectorError(format!(
+                "found '{}' expected: '('",
+                t.literal()
+            )));
         }
         match self.lookahead(Context::Values) {
             Token::Identifier(_) | Token::Comma => {
                 let values = self.parse_identifiers_list()?;
                 let t = self.consume(Context::Values);
                 if t != Token::ClosedPar {
-                    return Err(SelectorError(format!("found '{}', expected: ')'", t.literal())));
+                    return Err(SelectorError(format!(
+                        "found '{}', expected: ')'",
+                        t.literal()
+                    )));
                 }
                 Ok(values)
             }
@@ -521,7 +549,10 @@ impl Parser {
         }
         match self.consume(Context::Values) {
             Token::Identifier(v) => Ok(vec![v]),
-            t => Err(SelectorError(format!("found '{}', expected: identifier", t.literal()))),
+            t => Err(SelectorError(format!(
+                "found '{}', expected: identifier",
+                t.literal()
+            ))),
         }
     }
 }
@@ -532,7 +563,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -559,8 +593,16 @@ mod tests {
             ("tier>2", true, "tier>2"),
             ("tier<2", false, "tier<2"),
             ("app=", false, "app="),
-            ("app in (web), !missing, env", true, "app in (web),env,!missing"),
-            ("app.kubernetes.io/name=web", false, "app.kubernetes.io/name=web"),
+            (
+                "app in (web), !missing, env",
+                true,
+                "app in (web),env,!missing",
+            ),
+            (
+                "app.kubernetes.io/name=web",
+                false,
+                "app.kubernetes.io/name=web",
+            ),
         ];
         for (text, want, printed) in cases {
             let s = Selector::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -573,28 +615,58 @@ mod tests {
     fn parse_errors_are_upstreams() {
         let cases: &[(&str, &str)] = &[
             ("app=web,", "found '', expected: identifier after ','"),
-            ("app in", "unable to parse requirement: found '' expected: '('"),
-            ("app in (a", "unable to parse requirement: found '', expected: ',' or ')'"),
-            ("app foo", "unable to parse requirement: found 'foo', expected: in, notin, =, ==, !=, gt, lt"),
+            (
+                "app in",
+                "unable to parse requirement: found '' expected: '('",
+            ),
+            (
+                "app in (a",
+                "unable to parse requirement: found '', expected: ',' or ')'",
+            ),
+            (
+                "app foo",
+                "unable to parse requirement: found 'foo', expected: in, notin, =, ==, !=, gt, lt",
+            ),
             ("app=a b", "found 'b', expected: ',' or 'end of string'"),
-            ("=x", "found '=', expected: !, identifier, or 'end of string'"),
-            ("tier>x", "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer"),
+            (
+                "=x",
+                "found '=', expected: !, identifier, or 'end of string'",
+            ),
+            (
+                "tier>x",
+                "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer",
+            ),
         ];
         for (text, want) in cases {
-            assert_eq!(Selector::parse(text).unwrap_err().to_string(), *want, "{text}");
+            assert_eq!(
+                Selector::parse(text).unwrap_err().to_string(),
+                *want,
+                "{text}"
+            );
         }
         let err = Selector::parse("app=bad/value").unwrap_err().to_string();
         assert!(err.starts_with("unable to parse requirement: values[0]: Invalid value: \"bad/value\": a valid label"), "{err}");
         let err = Selector::parse("a b c/d/e=x").unwrap_err().to_string();
-        assert!(err.starts_with("unable to parse requirement: found 'b'"), "{err}");
+        assert!(
+            err.starts_with("unable to parse requirement: found 'b'"),
+            "{err}"
+        );
     }
 
     #[test]
     fn label_selectors_from_objects() {
         let nginx = labels(&[("app", "nginx"), ("tier", "frontend")]);
-        assert!(!Selector::from_label_selector(None).unwrap().matches(&nginx), "nil matches nothing");
+        assert!(
+            !Selector::from_label_selector(None).unwrap().matches(&nginx),
+            "nil matches nothing"
+        );
         let empty = LabelSelector::default();
-        assert!(Selector::from_label_selector(Some(&empty)).unwrap().matches(&nginx), "empty matches all");
+        assert!(
+            Selector::from_label_selector(Some(&empty))
+                .unwrap()
+                .matches(&nginx),
+            "empty matches all"
+        );
         let ls = LabelSelector {
             match_labels: Some([("app".to_string(), "nginx".to_string())].into()),
             match_expressions: Some(vec![
@@ -622,7 +694,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Selector::from_label_selector(Some(&bad)).unwrap_err().to_string(),
+            Selector::from_label_selector(Some(&bad))
+                .unwrap_err()
+                .to_string(),
             "\"Equals\" is not a valid label selector operator"
         );
         let empty_in = LabelSelector {
@@ -634,7 +708,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Selector::from_label_selector(Some(&empty_in)).unwrap_err().to_string(),
+            Selector::from_label_selector(Some(&empty_in))
+                .unwrap_err()
+                .to_string(),
             "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty"
         );
     }
