@@ -312,6 +312,31 @@ impl Recorder {
         Ok(())
     }
 
+    /// Records that the client sent the request of `invocation` once more at `time` (a
+    /// retry on another member after a timeout): the earlier attempt may still take effect,
+    /// so it enters the history as an indeterminate copy called at the original time, while
+    /// `invocation` goes on to its own outcome. Without this, a write applied twice (etcd's
+    /// clientv3 retries can do that) would look like a violation.
+    pub fn retried(&mut self, invocation: Invocation) -> Result<(), HistoryError> {
+        let Some(Slot::Pending {
+            client,
+            key,
+            input,
+            call,
+        }) = self.slots.get(invocation.0)
+        else {
+            return Err(HistoryError::NotPending(invocation.0));
+        };
+        let earlier = Slot::Pending {
+            client: *client,
+            key: key.clone(),
+            input: input.clone(),
+            call: *call,
+        };
+        self.slots.push(earlier);
+        Ok(())
+    }
+
     /// Drops an invocation that definitely did not take effect.
     pub fn fail(&mut self, invocation: Invocation) -> Result<(), HistoryError> {
         match self.slots.get_mut(invocation.0) {

@@ -17,11 +17,31 @@
 //! [`Verdict::Unknown`], never a guess. A violation names the key, the longest linearizable
 //! prefix found (Porcupine's partial linearization) and the operations that could not follow.
 //!
+//! Recording a history in a client test: `invoke` when a request is sent, `complete` when its
+//! response arrives (with `header.revision`), `retried` when the client re-sends it to another
+//! member, `fail` when it surely had no effect; what is left pending becomes indeterminate.
+//!
+//! ```
+//! use store::linearizability::{check, Budget, Input, Output, Recorder, Response, Verdict};
+//!
+//! let mut rec = Recorder::new();
+//! let put = rec.invoke(1, "/registry/pods/a", Input::Put { value: "v1".into() }, 1_000);
+//! let get = rec.invoke(2, "/registry/pods/a", Input::Get, 1_500);
+//! rec.complete(put, 2_000, Response { output: Output::Put, revision: Some(2) })?;
+//! let seen = Output::Get { value: Some("v1".into()), mod_revision: Some(2) };
+//! rec.complete(get, 2_500, Response { output: seen, revision: Some(2) })?;
+//! let timed_out = rec.invoke(1, "/registry/pods/a", Input::Delete, 3_000);
+//! let history = rec.finish();
+//! assert_eq!(check(&history, Budget::default()), Verdict::Ok);
+//! # let _ = timed_out;
+//! # Ok::<(), store::linearizability::HistoryError>(())
+//! ```
+//!
 //! Simplifications: one key per operation (no ranges over many keys, no multi-key
 //! transactions: such a history must be split by the caller, or those operations left out);
 //! the store starts empty; compares cover version, mod revision and value, not create
 //! revision or lease; serializable (possibly stale) reads are not modelled and must not be
-//! recorded as Gets. [`to_json_lines`] and [`from_json_lines`] carry a history to other
+//! recorded as Gets; a transaction's failure branch reads nothing. [`to_json_lines`] and [`from_json_lines`] carry a history to other
 //! checkers.
 
 mod checker;
@@ -39,7 +59,7 @@ pub use history::{
     ClientId, Compare, CompareOp, CompareTarget, Completion, History, HistoryError, Input,
     Invocation, OpId, Operation, Output, Recorder, Response, TimeNs, TxnWrite,
 };
-pub use partition::{Budget, Verdict, Violation, check, describe_op};
+pub use partition::{Budget, Cause, Verdict, Violation, check, describe_op};
 pub use watch::{
     CommittedLog, EventKind, UncertainChange, WatchEvent, WatchSpec, WatchSummary, WatchViolation,
     check_watch,

@@ -7,11 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::checker::{Outcome, Timed, search};
+use super::checker::{Outcome, Partial, Timed, search};
 use super::history::{CompareTarget, History, Input, OpId, Operation, Output, TxnWrite};
 use super::model::{KeyInput, KeyModel, KeyOp, KeyOutput, KeyTarget, KeyWrite, ValueId};
 
 /// How much search a check may do: one step tries one operation at one point of the search.
+/// Memory grows with it too: Lowe's cache keeps at most one entry per step, each a bitset of
+/// the key's operations and a small state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub max_steps: u64,
@@ -44,11 +46,25 @@ impl Verdict {
     }
 }
 
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Ok => write!(f, "linearizable"),
+            Verdict::Illegal(violation) => write!(f, "{violation}"),
+            Verdict::Unknown { undecided_keys } => write!(
+                f,
+                "undecided: the step budget ran out before keys {undecided_keys:?} were decided"
+            ),
+        }
+    }
+}
+
 /// Why a key's sub-history has no linearization: the longest linearizable prefix the search
 /// found and the operation that could not follow it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub key: String,
+    pub cause: Cause,
     /// History indexes of the longest linearizable prefix, in linearization order.
     pub linearized_prefix: Vec<OpId>,
     /// The operation that returned before anything could linearize it after that prefix.
@@ -62,6 +78,16 @@ pub struct Violation {
     pub operations: BTreeMap<OpId, Operation>,
 }
 
+/// How a violation was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// The search tried every order the intervals allow and none fits etcd's semantics.
+    NoLinearization,
+    /// `blocked` read a value no operation ever writes to the key: found before any search,
+    /// which would otherwise backtrack through every order of the operations before it.
+    NeverWritten { value: String },
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const TAIL: usize = 8;
@@ -69,6 +95,14 @@ impl fmt::Display for Violation {
             Some(op) => writeln!(f, "    #{id} {}", describe_op(op)),
             None => writeln!(f, "    #{id}"),
         };
+        if let Cause::NeverWritten { value } = &self.cause {
+            writeln!(
+                f,
+                "key {:?} is not linearizable: #{} read {value:?}, which no operation writes to it",
+                self.key, self.blocked
+            )?;
+            return line(f, &self.blocked);
+        }
         writeln!(f, "key {:?} is not linearizable", self.key)?;
         let skipped = self.linearized_prefix.len().saturating_sub(TAIL);
         writeln!(
@@ -145,7 +179,22 @@ pub fn check(history: &History, budget: Budget) -> Verdict {
     let mut undecided_keys = Vec::new();
     for (key, ids) in keys {
         let (model, ops, origin) = key_subhistory(history, &ids);
-        let (outcome, steps) = search(&model, &ops, steps_left);
+        let (outcome, steps, cause) = match read_of_unwritten_value(&model, &ops) {
+            Some((read, value)) => {
+                let partial = Partial {
+                    prefix: Vec::new(),
+                    blocked: read,
+                    pending: vec![read],
+                    state: String::new(),
+                };
+                let cause = Cause::NeverWritten { value };
+                (Outcome::NotLinearizable(partial), 0, cause)
+            }
+            None => {
+                let (outcome, steps) = search(&model, &ops, steps_left);
+                (outcome, steps, Cause::NoLinearization)
+            }
+        };
         steps_left -= steps;
         match outcome {
             Outcome::Linearizable => {}
@@ -164,6 +213,7 @@ pub fn check(history: &History, budget: Budget) -> Verdict {
                     .collect();
                 return Verdict::Illegal(Box::new(Violation {
                     key: key.to_string(),
+                    cause,
                     linearized_prefix,
                     blocked,
                     pending,
@@ -178,6 +228,36 @@ pub fn check(history: &History, budget: Budget) -> Verdict {
     } else {
         Verdict::Unknown { undecided_keys }
     }
+}
+
+/// The first returned read of a value that no operation on the key writes, with that value.
+fn read_of_unwritten_value(model: &KeyModel, ops: &[Timed<KeyOp>]) -> Option<(usize, String)> {
+    let written: BTreeSet<ValueId> = ops
+        .iter()
+        .filter_map(|op| match op.op.input {
+            KeyInput::Put(value)
+            | KeyInput::Txn {
+                then: KeyWrite::Put(value),
+                ..
+            } => Some(value),
+            _ => None,
+        })
+        .collect();
+    ops.iter()
+        .enumerate()
+        .find_map(|(index, op)| match op.op.output {
+            Some(KeyOutput::Get {
+                value: Some(value), ..
+            }) if !written.contains(&value) => {
+                let text = model
+                    .values
+                    .get(value as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                Some((index, text))
+            }
+            _ => None,
+        })
 }
 
 /// The key's model and operations, and for each operation its history index. Indeterminate
