@@ -37,6 +37,16 @@ fn main() {
             "wall clock"
         }
     );
+    // First, in a fresh process: memory freed by the throughput runs would be reused and hide
+    // the growth.
+    if filter.is_none() {
+        match sim::bench::idle_actor_bytes(100_000) {
+            Some(b) => {
+                println!("memory per idle actor: {b} bytes (RSS growth over 100,000 actors)")
+            }
+            None => println!("memory per idle actor: unavailable (no /proc/self/status)"),
+        }
+    }
     let mut results = Vec::new();
     for w in sim::bench::standard_workloads() {
         if filter.is_some_and(|f| !w.name().contains(f.as_str())) {
@@ -47,13 +57,6 @@ fn main() {
         results.push(m);
     }
     println!("{}", sim::bench::table(&results));
-    if filter.is_some() {
-        return;
-    }
-    match sim::bench::idle_actor_bytes(100_000) {
-        Some(b) => println!("memory per idle actor: {b} bytes (RSS growth over 100,000 actors)"),
-        None => println!("memory per idle actor: unavailable (no /proc/self/status)"),
-    }
 }
 
 /// Seconds this thread has run on a CPU, from `/proc/thread-self/schedstat` (nanoseconds).

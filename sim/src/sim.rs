@@ -366,6 +366,7 @@ impl<M: Message> Sim<M> {
             host,
         };
         let r = catch_unwind(AssertUnwindSafe(|| f(t, &mut ctx)));
+        self.world.timers.normalize();
         let doing = Doing {
             kind: TraceKind::External,
             from: ActorId::EXTERNAL,
@@ -644,6 +645,8 @@ impl<M: Message> Sim<M> {
         debug_assert!(at >= self.world.now, "the queue never goes back in time");
         self.world.now = at;
         self.dispatch(event);
+        // Keep `next_event_time` exact between steps (handlers may have pushed timers back).
+        self.world.timers.normalize();
         if !self.invariants.is_empty() && self.finding.is_none() {
             self.check_invariants();
         }

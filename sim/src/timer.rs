@@ -24,6 +24,9 @@ struct Slot {
     tag: u64,
     actor: ActorId,
     inc: u32,
+    /// The deadline the timer really has. Its heap entry may be earlier: pushing a deadline
+    /// back only records it here, and the entry is moved when it reaches the top.
+    want: (Time, u64),
 }
 
 #[derive(Clone, Copy)]
@@ -76,6 +79,7 @@ impl Timers {
                     tag: 0,
                     actor,
                     inc,
+                    want: (at, seq),
                 });
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
@@ -84,6 +88,7 @@ impl Timers {
         s.tag = tag;
         s.actor = actor;
         s.inc = inc;
+        s.want = (at, seq);
         let id = TimerId {
             slot,
             generation: s.generation,
@@ -112,8 +117,10 @@ impl Timers {
         Some(tag)
     }
 
-    /// Moves a pending timer to a new deadline in place (one sift instead of a removal and an
-    /// insertion). False if `id` is not pending in the heap.
+    /// Moves a pending timer to a new deadline. A later deadline (a lease or election timeout
+    /// pushed back by a heartbeat, the common case) is only recorded: O(1), and the heap entry
+    /// is moved once, when it reaches the top ([`Timers::normalize`]). An earlier one sifts
+    /// up. False if `id` is not pending in the heap.
     pub(crate) fn reschedule(&mut self, id: TimerId, at: Time, seq: u64, tag: u64) -> bool {
         let Some(s) = self.slots.get_mut(id.slot as usize) else {
             return false;
@@ -122,13 +129,29 @@ impl Timers {
             return false;
         }
         s.tag = tag;
+        s.want = (at, seq);
         let pos = s.pos as usize;
-        self.heap[pos].at = at;
-        self.heap[pos].seq = seq;
-        self.sift_down(pos);
-        let pos = self.slots[id.slot as usize].pos as usize;
-        self.sift_up(pos);
+        if (at, seq) < self.heap[pos].key() {
+            self.heap[pos].at = at;
+            self.heap[pos].seq = seq;
+            self.sift_up(pos);
+        }
         true
+    }
+
+    /// Moves entries whose timers were pushed back until the top of the heap is exact, so
+    /// that [`Timers::peek`] is the true earliest deadline. Each step settles one entry for
+    /// good, so this ends within the heap's length.
+    pub(crate) fn normalize(&mut self) {
+        while let Some(top) = self.heap.first() {
+            let want = self.slots[top.slot as usize].want;
+            if top.key() == want {
+                return;
+            }
+            self.heap[0].at = want.0;
+            self.heap[0].seq = want.1;
+            self.sift_down(0);
+        }
     }
 
     /// Whether `id` is still pending.
@@ -138,7 +161,7 @@ impl Timers {
             .is_some_and(|s| s.generation == id.generation)
     }
 
-    /// The earliest deadline and its sequence number.
+    /// The earliest deadline and its sequence number (exact after [`Timers::normalize`]).
     #[inline]
     pub(crate) fn peek(&self) -> Option<(Time, u64)> {
         self.heap.first().map(Entry::key)
@@ -147,6 +170,7 @@ impl Timers {
     /// Removes the earliest timer from the heap. Its slot stays allocated (the id stays valid)
     /// until [`Timers::take`] fires or cancels it, so a paused host can hold it.
     pub(crate) fn pop(&mut self) -> Option<Due> {
+        self.normalize();
         let e = *self.heap.first()?;
         self.remove_at(0);
         let s = &mut self.slots[e.slot as usize];
@@ -265,6 +289,7 @@ mod tests {
             .collect();
         want.sort();
         let mut got = Vec::new();
+        ts.normalize();
         while let Some((at, seq)) = ts.peek() {
             let due = ts.pop().unwrap();
             got.push((at, seq));
@@ -280,6 +305,7 @@ mod tests {
         let a = ts.insert(t(5), 0, ActorId(0), 0, 1);
         let b = ts.insert(t(7), 1, ActorId(0), 0, 2);
         assert!(ts.reschedule(a, t(9), 2, 3));
+        ts.normalize();
         assert_eq!(ts.peek(), Some((t(7), 1)));
         assert_eq!(ts.pop().map(|d| d.id), Some(b));
         assert_eq!(ts.take(b), Some(2));
@@ -289,5 +315,63 @@ mod tests {
             !ts.reschedule(a, t(10), 3, 4),
             "a fired timer cannot be moved"
         );
+    }
+
+    /// Against a map of pending timers as the oracle: random sets, re-arms (earlier and
+    /// later), cancels and pops.
+    #[test]
+    fn matches_an_oracle_under_random_rearms() {
+        use crate::rng::SimRng;
+        use std::collections::BTreeMap;
+        let mut rng = SimRng::fork(3, "timers");
+        let mut ts = Timers::default();
+        let mut oracle: BTreeMap<(Time, u64), (TimerId, u64)> = BTreeMap::new();
+        let mut ids: Vec<TimerId> = Vec::new();
+        let (mut now, mut seq) = (0u64, 0u64);
+        for _ in 0..20_000 {
+            seq += 1;
+            let at = Time::from_nanos(now + rng.below(1000));
+            match rng.below(4) {
+                0 => {
+                    let id = ts.insert(at, seq, ActorId(0), 0, seq);
+                    oracle.insert((at, seq), (id, seq));
+                    ids.push(id);
+                }
+                1 if !ids.is_empty() => {
+                    let id = ids[rng.below(ids.len() as u64) as usize];
+                    let moved = ts.reschedule(id, at, seq, seq);
+                    let old = oracle.iter().find(|(_, (i, _))| *i == id).map(|(k, _)| *k);
+                    assert_eq!(moved, old.is_some());
+                    if let Some(k) = old {
+                        oracle.remove(&k);
+                        oracle.insert((at, seq), (id, seq));
+                    }
+                }
+                2 if !ids.is_empty() => {
+                    let id = ids[rng.below(ids.len() as u64) as usize];
+                    let old = oracle
+                        .iter()
+                        .find(|(_, (i, _))| *i == id)
+                        .map(|(k, v)| (*k, v.1));
+                    assert_eq!(ts.take(id), old.map(|o| o.1));
+                    if let Some((k, _)) = old {
+                        oracle.remove(&k);
+                    }
+                }
+                _ => {
+                    ts.normalize();
+                    let want = oracle.keys().next().copied();
+                    assert_eq!(ts.peek(), want);
+                    if let Some(k) = want {
+                        let due = ts.pop().unwrap();
+                        let (id, tag) = oracle.remove(&k).unwrap();
+                        assert_eq!(due.id, id);
+                        assert_eq!(ts.take(due.id), Some(tag));
+                        now = k.0.as_nanos();
+                    }
+                }
+            }
+            assert_eq!(ts.pending, oracle.len());
+        }
     }
 }

@@ -157,6 +157,7 @@ impl<M: Message> World<M> {
     /// `host/actor`, or `external`.
     /// When the next event or timer is due.
     pub(crate) fn next_time(&mut self) -> Option<Time> {
+        self.timers.normalize();
         match (self.queue.peek_key(), self.timers.peek()) {
             (Some((a, _)), Some((b, _))) => Some(a.min(b)),
             (a, b) => a.or(b).map(|(t, _)| t),
@@ -174,6 +175,7 @@ impl<M: Message> World<M> {
     /// Removes the next event, timers and queued events merged by `(time, sequence)`.
     #[inline]
     pub(crate) fn pop_next(&mut self) -> Option<(Time, Event<M>)> {
+        self.timers.normalize();
         // Without pending timers, skip the peek: the common case in large idle clusters.
         let timer_first = match self.timers.peek() {
             None => false,
@@ -356,15 +358,13 @@ impl<M: Message> World<M> {
 
     pub(crate) fn actor_rng(&mut self, actor: ActorId) -> &mut SimRng {
         let seed = self.config.seed;
+        let hosts = &self.hosts;
         let meta = &mut self.actors[actor.index()];
-        if meta.rng.is_none() {
-            let key = format!("{}/{}", self.hosts[meta.host.index()].name, meta.name);
-            meta.rng = Some(Box::new(SimRng::fork(seed, &key)));
-        }
-        match meta.rng.as_mut() {
-            Some(r) => r,
-            None => unreachable!("the generator was just forked"),
-        }
+        let (host, name) = (meta.host, &meta.name);
+        meta.rng.get_or_insert_with(|| {
+            let key = format!("{}/{}", hosts[host.index()].name, name);
+            Box::new(SimRng::fork(seed, &key))
+        })
     }
 
     pub(crate) fn log(&mut self, actor: ActorId, host: HostId, text: String) {
