@@ -1,0 +1,434 @@
+//! The informer's cache: objects by `namespace/name`, with named secondary indices, and
+//! listers that read it without cloning an object.
+//!
+//! Follows client-go `tools/cache` (`store.go` `MetaNamespaceKeyFunc`, `thread_safe_store.go`,
+//! `index.go`, `listers.go`): an index function maps an object to index values, and the
+//! indexer keeps `index name -> value -> keys` up to date on every add, update and delete.
+//! Built-in index functions cover what kubesim's components query: by namespace
+//! (`cache.NamespaceIndex`), pods by `spec.nodeName` (the scheduler's and kubelet's
+//! `nodeName` index) and by controller owner uid (what the ReplicaSet and Deployment
+//! controllers use to find their children).
+//!
+//! Simplifications: no locking (one actor owns it); index functions are plain `fn` pointers
+//! so the indexer stays `Clone` and `Debug`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use api::{Object, SharedObject, selector::Selector};
+use thiserror::Error;
+
+/// Maps an object to the values it is indexed under (none: not in the index).
+pub type IndexFn = fn(&Object) -> Vec<String>;
+
+pub const NAMESPACE_INDEX: &str = "namespace";
+pub const NODE_NAME_INDEX: &str = "spec.nodeName";
+pub const CONTROLLER_UID_INDEX: &str = "controllerUID";
+
+/// `namespace/name`, or `name` for cluster-scoped objects: client-go's `MetaNamespaceKeyFunc`.
+pub fn object_key(obj: &Object) -> String {
+    key_of(obj.namespace(), obj.name())
+}
+
+/// The key for a namespace and name.
+pub fn key_of(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
+
+/// A key that is not `name` or `namespace/name`.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("unexpected key format: {0:?} (expected \"name\" or \"namespace/name\")")]
+pub struct BadKey(pub String);
+
+/// Splits a key into (namespace, name): client-go's `SplitMetaNamespaceKey`.
+pub fn split_key(key: &str) -> Result<(&str, &str), BadKey> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(name), None, None) if !name.is_empty() => Ok(("", name)),
+        (Some(ns), Some(name), None) if !name.is_empty() => Ok((ns, name)),
+        _ => Err(BadKey(key.to_string())),
+    }
+}
+
+/// Index function: the object's namespace.
+pub fn index_by_namespace(obj: &Object) -> Vec<String> {
+    vec![obj.namespace().to_string()]
+}
+
+/// Index function: a pod's `spec.nodeName` (unscheduled pods are indexed under "").
+pub fn index_pod_by_node_name(obj: &Object) -> Vec<String> {
+    match obj {
+        Object::Pod(p) => {
+            vec![
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default(),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Index function: the uid of the controlling owner, if any.
+pub fn index_by_controller_uid(obj: &Object) -> Vec<String> {
+    obj.controller_ref()
+        .map(|r| vec![r.uid.clone()])
+        .unwrap_or_default()
+}
+
+/// An index name that was never registered.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("index {0:?} does not exist")]
+pub struct NoSuchIndex(pub String);
+
+#[derive(Clone, Debug)]
+struct Index {
+    func: IndexFn,
+    values: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Objects by key plus named indices over them.
+#[derive(Clone, Debug, Default)]
+pub struct Indexer {
+    items: BTreeMap<String, SharedObject>,
+    indices: BTreeMap<&'static str, Index>,
+}
+
+impl Indexer {
+    /// An indexer with no secondary index.
+    pub fn new() -> Self {
+        Indexer::default()
+    }
+
+    /// An indexer with the namespace index, which every namespaced lister needs.
+    pub fn with_namespace_index() -> Self {
+        Indexer::new().with_index(NAMESPACE_INDEX, index_by_namespace)
+    }
+
+    /// Adds an index (and indexes what is already stored).
+    pub fn with_index(mut self, name: &'static str, func: IndexFn) -> Self {
+        let mut index = Index {
+            func,
+            values: BTreeMap::new(),
+        };
+        for (key, obj) in &self.items {
+            for v in func(obj) {
+                index.values.entry(v).or_default().insert(key.clone());
+            }
+        }
+        self.indices.insert(name, index);
+        self
+    }
+
+    /// Stores `obj` under its key; returns the object it replaced.
+    pub fn upsert(&mut self, obj: SharedObject) -> Option<SharedObject> {
+        let key = object_key(&obj);
+        let old = self.items.insert(key.clone(), obj.clone());
+        for index in self.indices.values_mut() {
+            if let Some(old) = &old {
+                unindex(index, &key, old);
+            }
+            for v in (index.func)(&obj) {
+                index.values.entry(v).or_default().insert(key.clone());
+            }
+        }
+        old
+    }
+
+    /// Removes the object stored under `key`.
+    pub fn remove(&mut self, key: &str) -> Option<SharedObject> {
+        let old = self.items.remove(key)?;
+        for index in self.indices.values_mut() {
+            unindex(index, key, &old);
+        }
+        Some(old)
+    }
+
+    /// Replaces the whole content (a relist); returns the objects that disappeared.
+    pub fn replace(
+        &mut self,
+        objects: impl IntoIterator<Item = SharedObject>,
+    ) -> Vec<SharedObject> {
+        let mut fresh: BTreeMap<String, SharedObject> = BTreeMap::new();
+        for obj in objects {
+            fresh.insert(object_key(&obj), obj);
+        }
+        let gone: Vec<SharedObject> = self
+            .items
+            .iter()
+            .filter(|(k, _)| !fresh.contains_key(*k))
+            .map(|(_, o)| o.clone())
+            .collect();
+        self.items = fresh;
+        for index in self.indices.values_mut() {
+            index.values.clear();
+            for (key, obj) in &self.items {
+                for v in (index.func)(obj) {
+                    index.values.entry(v).or_default().insert(key.clone());
+                }
+            }
+        }
+        gone
+    }
+
+    pub fn get(&self, key: &str) -> Option<&SharedObject> {
+        self.items.get(key)
+    }
+
+    pub fn get_by_name(&self, namespace: &str, name: &str) -> Option<&SharedObject> {
+        self.items.get(&key_of(namespace, name))
+    }
+
+    /// Every object, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &SharedObject> + '_ {
+        self.items.values()
+    }
+
+    /// Every key, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> + '_ {
+        self.items.keys()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Objects whose index `name` holds `value`, in key order.
+    pub fn by_index<'a>(
+        &'a self,
+        name: &str,
+        value: &str,
+    ) -> Result<impl Iterator<Item = &'a SharedObject> + 'a, NoSuchIndex> {
+        let index = self
+            .indices
+            .get(name)
+            .ok_or_else(|| NoSuchIndex(name.to_string()))?;
+        let keys = index.values.get(value);
+        Ok(keys.into_iter().flatten().filter_map(|k| self.items.get(k)))
+    }
+
+    /// The values index `name` currently holds.
+    pub fn index_values<'a>(
+        &'a self,
+        name: &str,
+    ) -> Result<impl Iterator<Item = &'a String> + 'a, NoSuchIndex> {
+        let index = self
+            .indices
+            .get(name)
+            .ok_or_else(|| NoSuchIndex(name.to_string()))?;
+        Ok(index.values.keys())
+    }
+
+    /// A lister over this cache.
+    pub fn lister(&self) -> Lister<'_> {
+        Lister { indexer: self }
+    }
+}
+
+fn unindex(index: &mut Index, key: &str, old: &Object) {
+    for v in (index.func)(old) {
+        if let Some(keys) = index.values.get_mut(&v) {
+            keys.remove(key);
+            if keys.is_empty() {
+                index.values.remove(&v);
+            }
+        }
+    }
+}
+
+/// Read access with label selectors; returns `Arc`s, never copies of objects.
+#[derive(Clone, Copy, Debug)]
+pub struct Lister<'a> {
+    indexer: &'a Indexer,
+}
+
+impl<'a> Lister<'a> {
+    /// Every object matching `selector`, in key order.
+    pub fn list(&self, selector: &Selector) -> Vec<SharedObject> {
+        self.indexer
+            .iter()
+            .filter(|o| selector.matches(o.labels()))
+            .cloned()
+            .collect()
+    }
+
+    /// Objects in `namespace` matching `selector`; uses the namespace index when present.
+    pub fn list_namespaced(&self, namespace: &str, selector: &Selector) -> Vec<SharedObject> {
+        match self.indexer.by_index(NAMESPACE_INDEX, namespace) {
+            Ok(it) => it
+                .filter(|o| selector.matches(o.labels()))
+                .cloned()
+                .collect(),
+            // Without the index, a range over the `namespace/` key prefix is still not a scan.
+            Err(_) => {
+                let prefix = format!("{namespace}/");
+                self.indexer
+                    .items
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(_, o)| o)
+                    .filter(|o| selector.matches(o.labels()))
+                    .cloned()
+                    .collect()
+            }
+        }
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<SharedObject> {
+        self.indexer.get_by_name(namespace, name).cloned()
+    }
+
+    /// Pods bound to `node` (needs the `spec.nodeName` index).
+    pub fn pods_on_node(&self, node: &str) -> Result<Vec<SharedObject>, NoSuchIndex> {
+        Ok(self
+            .indexer
+            .by_index(NODE_NAME_INDEX, node)?
+            .cloned()
+            .collect())
+    }
+
+    /// Objects whose controller is the owner with `uid` (needs the controller-uid index).
+    pub fn controlled_by(&self, uid: &str) -> Result<Vec<SharedObject>, NoSuchIndex> {
+        Ok(self
+            .indexer
+            .by_index(CONTROLLER_UID_INDEX, uid)?
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::k8s_openapi::api::core::v1::{Pod, PodSpec};
+    use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+    use std::sync::Arc;
+
+    fn pod(
+        ns: &str,
+        name: &str,
+        node: Option<&str>,
+        app: &str,
+        owner: Option<&str>,
+    ) -> SharedObject {
+        Arc::new(Object::Pod(Pod {
+            metadata: ObjectMeta {
+                namespace: Some(ns.into()),
+                name: Some(name.into()),
+                labels: Some([("app".to_string(), app.to_string())].into()),
+                owner_references: owner.map(|uid| {
+                    vec![OwnerReference {
+                        api_version: "apps/v1".into(),
+                        kind: "ReplicaSet".into(),
+                        name: "rs".into(),
+                        uid: uid.into(),
+                        controller: Some(true),
+                        block_owner_deletion: None,
+                    }]
+                }),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                node_name: node.map(Into::into),
+                ..Default::default()
+            }),
+            status: None,
+        }))
+    }
+
+    fn indexer() -> Indexer {
+        Indexer::with_namespace_index()
+            .with_index(NODE_NAME_INDEX, index_pod_by_node_name)
+            .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
+    }
+
+    fn names(objs: &[SharedObject]) -> Vec<&str> {
+        objs.iter().map(|o| o.name()).collect()
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        let table: &[(&str, Option<(&str, &str)>)] = &[
+            ("default/web", Some(("default", "web"))),
+            ("node-1", Some(("", "node-1"))),
+            ("a/b/c", None),
+            ("", None),
+            ("ns/", None),
+        ];
+        for (key, want) in table {
+            assert_eq!(split_key(key).ok(), *want, "{key}");
+        }
+        assert_eq!(key_of("", "n"), "n");
+        assert_eq!(key_of("default", "p"), "default/p");
+    }
+
+    #[test]
+    fn indices_follow_updates_and_deletes() {
+        let mut ix = indexer();
+        ix.upsert(pod("default", "a", Some("n1"), "web", Some("rs-1")));
+        ix.upsert(pod("default", "b", None, "web", Some("rs-1")));
+        ix.upsert(pod("other", "c", Some("n1"), "db", None));
+        let l = ix.lister();
+        assert_eq!(names(&l.pods_on_node("n1").unwrap()), ["a", "c"]);
+        assert_eq!(names(&l.pods_on_node("").unwrap()), ["b"]);
+        assert_eq!(names(&l.controlled_by("rs-1").unwrap()), ["a", "b"]);
+
+        // b gets bound; a is deleted.
+        let old = ix.upsert(pod("default", "b", Some("n2"), "web", Some("rs-1")));
+        assert!(old.is_some());
+        ix.remove("default/a");
+        let l = ix.lister();
+        assert_eq!(names(&l.pods_on_node("n1").unwrap()), ["c"]);
+        assert_eq!(names(&l.pods_on_node("n2").unwrap()), ["b"]);
+        assert!(l.pods_on_node("").unwrap().is_empty());
+        assert_eq!(names(&l.controlled_by("rs-1").unwrap()), ["b"]);
+        assert_eq!(ix.index_values(NODE_NAME_INDEX).unwrap().count(), 2);
+        assert!(ix.by_index("nope", "x").is_err());
+    }
+
+    #[test]
+    fn listers_select_by_label_and_namespace_without_copying() {
+        let mut ix = indexer();
+        let a = pod("default", "a", None, "web", None);
+        ix.upsert(a.clone());
+        ix.upsert(pod("default", "b", None, "db", None));
+        ix.upsert(pod("kube-system", "c", None, "web", None));
+        let web = Selector::parse("app=web").unwrap();
+        let l = ix.lister();
+        assert_eq!(names(&l.list(&web)), ["a", "c"]);
+        assert_eq!(names(&l.list_namespaced("default", &web)), ["a"]);
+        assert_eq!(
+            names(&l.list_namespaced("default", &Selector::everything())),
+            ["a", "b"]
+        );
+        // The same allocation comes back.
+        assert!(Arc::ptr_eq(&l.get("default", "a").unwrap(), &a));
+        // Without the namespace index the key prefix is used.
+        let mut plain = Indexer::new();
+        plain.upsert(pod("default", "a", None, "web", None));
+        plain.upsert(pod("default-x", "z", None, "web", None));
+        assert_eq!(
+            names(&plain.lister().list_namespaced("default", &web)),
+            ["a"]
+        );
+    }
+
+    #[test]
+    fn replace_reports_what_disappeared_and_reindexes() {
+        let mut ix = indexer();
+        ix.upsert(pod("default", "a", Some("n1"), "web", None));
+        ix.upsert(pod("default", "b", Some("n1"), "web", None));
+        let gone = ix.replace([pod("default", "b", Some("n2"), "web", None)]);
+        assert_eq!(names(&gone), ["a"]);
+        assert!(ix.lister().pods_on_node("n1").unwrap().is_empty());
+        assert_eq!(names(&ix.lister().pods_on_node("n2").unwrap()), ["b"]);
+    }
+}
