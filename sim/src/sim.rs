@@ -624,11 +624,31 @@ impl<M: Message> Sim<M> {
         }
         st.up = true;
         let inc = st.incarnation;
+        let mut panicked = None;
         for a in &host.actors {
-            self.behaviours[a.index()] = Some((self.factories[a.index()])(&host.disk));
-            w.queue.push(w.now, Event::Start { actor: *a, inc });
+            // Recovery code reads whatever the crash left on disk: a panic there is a finding.
+            let factory = &mut self.factories[a.index()];
+            let disk = &host.disk;
+            match catch_unwind(AssertUnwindSafe(|| factory(disk))) {
+                Ok(b) => {
+                    self.behaviours[a.index()] = Some(b);
+                    w.queue.push(w.now, Event::Start { actor: *a, inc });
+                }
+                Err(payload) => {
+                    panicked = Some((*a, payload));
+                    break;
+                }
+            }
         }
         w.restart_streams(h);
+        if let Some((a, payload)) = panicked {
+            let doing = Doing {
+                kind: TraceKind::Start,
+                from: ActorId::EXTERNAL,
+                extra: 0,
+            };
+            self.panicked(a, doing, payload.as_ref());
+        }
     }
 
     // ---- running ----

@@ -218,3 +218,26 @@ fn a_fast_clock_fires_timers_early_in_true_time() {
     assert_eq!(r.fired_at, [Time::from_secs(8)]);
     assert_eq!(sim.local_now(h), Some(Time::from_secs(25)));
 }
+
+#[test]
+fn a_factory_that_panics_while_recovering_yields_a_finding() {
+    let mut sim = Sim::<u64>::new(SimConfig::with_seed(1));
+    let h = sim.add_host("db").unwrap();
+    sim.add_actor(h, "fragile", |d: &sim::Disk| {
+        assert!(!d.contains("poison"), "cannot recover from a poisoned disk");
+        Recorder::default()
+    })
+    .unwrap();
+    sim.disk_mut(h).unwrap().put("poison", 1u64);
+    sim.disk_mut(h).unwrap().sync();
+    sim.schedule_faults([
+        (Time::from_secs(1), Fault::Crash(h)),
+        (Time::from_secs(2), Fault::Restart(h)),
+    ])
+    .unwrap();
+    let f = sim.run_for(Duration::from_secs(3)).unwrap_err();
+    assert_eq!(f.kind, sim::FindingKind::Panic);
+    assert_eq!(f.actor.as_deref(), Some("db/fragile"));
+    assert_eq!(f.time, Time::from_secs(2));
+    assert_eq!(f.message, "cannot recover from a poisoned disk");
+}
