@@ -21,10 +21,10 @@ fn main() {
     // On-CPU time of this thread when the kernel reports it (the machine may be shared, and
     // time spent waiting for a core is not the engine's), wall time otherwise.
     let origin = Instant::now();
-    let cpu = cpu_seconds().is_some();
+    let cpu = sim::bench::thread_cpu_seconds().is_some();
     let mut clock = || {
         if cpu {
-            cpu_seconds().unwrap_or(0.0)
+            sim::bench::thread_cpu_seconds().unwrap_or(0.0)
         } else {
             origin.elapsed().as_secs_f64()
         }
@@ -57,11 +57,4 @@ fn main() {
         results.push(m);
     }
     println!("{}", sim::bench::table(&results));
-}
-
-/// Seconds this thread has run on a CPU, from `/proc/thread-self/schedstat` (nanoseconds).
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 / 1e9)
 }

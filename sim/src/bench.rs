@@ -162,6 +162,15 @@ pub fn measure(
     }
 }
 
+/// Seconds the calling thread has run on a CPU (Linux `/proc/thread-self/schedstat`), or
+/// `None` elsewhere. A better stopwatch than wall time on a shared machine: time spent waiting
+/// for a core is not the engine's.
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 /// The resident set size of this process in bytes (Linux `/proc/self/status` VmRSS).
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
