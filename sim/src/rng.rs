@@ -20,6 +20,37 @@ pub fn stable_hash(key: &str) -> u64 {
     h
 }
 
+/// Natural logarithm from IEEE basic operations only (which are correctly rounded everywhere),
+/// unlike `f64::ln`, which calls the platform's libm and may differ in the last bit between
+/// libraries: a trace hash must not depend on the machine. `x = m * 2^k` with `m` in
+/// `[1, 2)`, then `ln m = 2 atanh((m - 1) / (m + 1))` by its series (|z| <= 1/3, so 30 terms
+/// are below f64 precision). Returns NaN for `x <= 0` or NaN, like `ln` of a negative number.
+pub fn portable_ln(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    if x.is_infinite() {
+        return x;
+    }
+    let (mut m, mut k) = (x, 0i32);
+    if m < f64::MIN_POSITIVE {
+        // Subnormal: scale into the normal range first.
+        m *= (1u64 << 54) as f64;
+        k -= 54;
+    }
+    let bits = m.to_bits();
+    k += ((bits >> 52) & 0x7ff) as i32 - 1023;
+    m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1023u64 << 52));
+    let z = (m - 1.0) / (m + 1.0);
+    let z2 = z * z;
+    let (mut term, mut sum) = (z, 0.0);
+    for n in 0..30 {
+        sum += term / f64::from(2 * n + 1);
+        term *= z2;
+    }
+    2.0 * sum + f64::from(k) * std::f64::consts::LN_2
+}
+
 /// One deterministic random stream. Wraps [`ChaCha8Rng`] with the few draws components need;
 /// [`SimRng::chacha`] gives the raw generator for anything else (it implements `rand_core::Rng`).
 #[derive(Clone, Debug)]
@@ -81,9 +112,10 @@ impl SimRng {
         lo + self.below(hi.saturating_sub(lo))
     }
 
-    /// Exponentially distributed with the given mean (inverse transform sampling).
+    /// Exponentially distributed with the given mean (inverse transform sampling, with
+    /// [`portable_ln`] so the draw is the same bits on every platform).
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.next_f64()).ln()
+        -mean * portable_ln(1.0 - self.next_f64())
     }
 
     /// Fisher–Yates shuffle.
@@ -134,6 +166,20 @@ mod tests {
     fn stable_hash_is_fnv1a() {
         assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn portable_ln_agrees_with_libm_to_rounding() {
+        for x in [
+            1e-300, 1e-10, 0.1, 0.5, 0.999, 1.0, 1.5, 2.0, 10.0, 1e10, 5e-324,
+        ] {
+            let (a, b) = (portable_ln(x), x.ln());
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0),
+                "{x}: {a} vs {b}"
+            );
+        }
+        assert!(portable_ln(0.0).is_nan() && portable_ln(-1.0).is_nan());
     }
 
     #[test]

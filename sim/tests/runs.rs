@@ -358,3 +358,16 @@ fn reset_timer_pushes_back_a_pending_timer_and_sets_a_new_one_after_it_fired() {
         [Time::from_secs(26), Time::from_secs(50)]
     );
 }
+
+/// The hash of a fixed workload is part of the engine's contract: the same in debug and release
+/// and on every machine (`cargo test -p sim --release --test runs` checks the other profile).
+/// If a deliberate change to event order or to the hash moves it, update the constant and say
+/// so in the commit: every recorded trace hash changes with it.
+#[test]
+fn the_trace_hash_of_a_fixed_workload_is_stable() {
+    let (hash, events) = gossip_run(7, None);
+    assert_eq!(
+        (format!("{hash:016x}"), events),
+        (String::from("3863175b0e702706"), 3675)
+    );
+}
