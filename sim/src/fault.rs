@@ -54,7 +54,8 @@ pub enum Fault {
     /// No-op on a running host.
     Restart(HostId),
     /// A GC-like stall: nothing on the host runs for this long; events due meanwhile are held
-    /// and delivered in order when it ends. A second pause extends the first.
+    /// and delivered in order when it ends. A second pause extends the first. No-op on a
+    /// crashed host; a crash ends the pause.
     Pause(HostId, Duration),
     /// Set the host's clock to read true time plus this many nanoseconds (may be negative).
     Skew(HostId, i64),
@@ -83,6 +84,34 @@ impl Fault {
             | Fault::Skew(h, _)
             | Fault::Drift(h, _)
             | Fault::DiskLoss(h) => vec![*h],
+        }
+    }
+
+    /// The fault as a person reads it, hosts by name: `Partition([a, b], [c])`, `Crash(c)`.
+    pub fn describe(&self, name: impl Fn(HostId) -> String) -> String {
+        let list = |hs: &[HostId]| hs.iter().map(|h| name(*h)).collect::<Vec<_>>().join(", ");
+        let scope = |h: &Option<HostId>| h.map_or_else(|| String::from("network"), &name);
+        match self {
+            Fault::Partition(a, b) => format!("Partition([{}], [{}])", list(a), list(b)),
+            Fault::OneWay { from, to } => {
+                format!("OneWay(from: [{}], to: [{}])", list(from), list(to))
+            }
+            Fault::Heal => String::from("Heal"),
+            Fault::Loss { host, p } => format!("Loss({}, {p})", scope(host)),
+            Fault::Latency { host, d } => format!("Latency({}, {d})", scope(host)),
+            Fault::Duplicate(p) => format!("Duplicate({p})"),
+            Fault::Bandwidth(h, bw) => match bw {
+                Some(b) => format!("Bandwidth({}, {b} B/s)", name(*h)),
+                None => format!("Bandwidth({}, unlimited)", name(*h)),
+            },
+            Fault::Clog(h) => format!("Clog({})", name(*h)),
+            Fault::Unclog(h) => format!("Unclog({})", name(*h)),
+            Fault::Crash(h) => format!("Crash({})", name(*h)),
+            Fault::Restart(h) => format!("Restart({})", name(*h)),
+            Fault::Pause(h, d) => format!("Pause({}, {d})", name(*h)),
+            Fault::Skew(h, ns) => format!("Skew({}, {ns}ns)", name(*h)),
+            Fault::Drift(h, ppm) => format!("Drift({}, {ppm}ppm)", name(*h)),
+            Fault::DiskLoss(h) => format!("DiskLoss({})", name(*h)),
         }
     }
 

@@ -519,7 +519,12 @@ impl<M: Message> Sim<M> {
             w.trace.hasher.write_u32(h.0);
         }
         if w.trace.writer.is_some() {
-            let label = format!("{fault:?}");
+            let hosts = &w.hosts;
+            let label = fault.describe(|h| {
+                hosts
+                    .get(h.index())
+                    .map_or_else(|| h.to_string(), |x| x.name.clone())
+            });
             w.write_trace_line(
                 TraceKind::Fault,
                 ActorId::EXTERNAL,
