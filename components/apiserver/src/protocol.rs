@@ -1,0 +1,892 @@
+//! The wire protocol between API clients (kubectl, controllers, scheduler, kubelets, kube-proxy)
+//! and kube-apiserver: what an HTTP request to `/api/v1/...` or `/apis/GROUP/VERSION/...` says,
+//! as plain values, with no encoding.
+//!
+//! How it travels. A client opens a sim connection stream to the apiserver actor (named
+//! `kube-apiserver` on a control-plane host) and sends [`ApiMessage::Request`]s on it; each is
+//! answered by one [`ApiMessage::Response`] with the same `id` on the same stream (many
+//! requests may be in flight on one stream, as HTTP/2 multiplexes them; answers may come in any
+//! order). A request sent as a datagram is answered with a datagram (it may be lost: the caller
+//! needs a timeout). A watch is a request too: its answer is a stream of
+//! [`ApiMessage::WatchEvent`]s carrying the request's `id`, on the stream the request came on,
+//! until the server ends it with [`ApiMessage::WatchEnd`] (its timeout passed, or it sent an
+//! ERROR event), the client sends [`ApiMessage::CancelWatch`], or the stream closes or breaks.
+//! A broken stream is how a client learns that its apiserver died or was cut off, as a
+//! client-go watch learns it from its HTTP/2 health check.
+//!
+//! Follows `staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/types.go` (ListOptions,
+//! GetOptions, DeleteOptions, Preconditions, Status, StatusReason, WatchEvent) and
+//! `staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go` (the constructors of each error
+//! and their messages). Simplifications: one version per group (the kind registry's), so a
+//! request names a [`Kind`] rather than group/version/resource strings; no dryRun, no
+//! server-side apply, no fieldManager; watch bookmarks are always allowed.
+
+use std::fmt;
+use std::sync::Arc;
+
+use api::{Kind, SharedObject};
+use sim::{Message, TraceHasher};
+
+/// Who is calling, as the authenticator hands it to admission and authorization
+/// (`staging/src/k8s.io/apiserver/pkg/authentication/user`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+pub const GROUP_MASTERS: &str = "system:masters";
+pub const GROUP_AUTHENTICATED: &str = "system:authenticated";
+pub const GROUP_NODES: &str = "system:nodes";
+pub const GROUP_SERVICE_ACCOUNTS: &str = "system:serviceaccounts";
+
+impl UserInfo {
+    /// A person, e.g. `kubectl --as=alice`: in `system:authenticated` only.
+    pub fn user(name: impl Into<String>) -> UserInfo {
+        UserInfo {
+            name: name.into(),
+            groups: vec![GROUP_AUTHENTICATED.into()],
+        }
+    }
+
+    /// A person with extra groups (`--as-group`).
+    pub fn user_in(name: impl Into<String>, groups: &[&str]) -> UserInfo {
+        let mut u = UserInfo::user(name);
+        u.groups.extend(groups.iter().map(|g| g.to_string()));
+        u
+    }
+
+    /// What kind's admin kubeconfig is: `kubernetes-admin` in `system:masters` (cluster-admin).
+    pub fn admin() -> UserInfo {
+        UserInfo::user_in("kubernetes-admin", &[GROUP_MASTERS])
+    }
+
+    /// `system:serviceaccount:NS:NAME` in `system:serviceaccounts` and
+    /// `system:serviceaccounts:NS`.
+    pub fn service_account(namespace: &str, name: &str) -> UserInfo {
+        UserInfo {
+            name: format!("system:serviceaccount:{namespace}:{name}"),
+            groups: vec![
+                GROUP_SERVICE_ACCOUNTS.into(),
+                format!("{GROUP_SERVICE_ACCOUNTS}:{namespace}"),
+                GROUP_AUTHENTICATED.into(),
+            ],
+        }
+    }
+
+    /// A kubelet's credential: `system:node:NAME` in `system:nodes`.
+    pub fn node(name: &str) -> UserInfo {
+        UserInfo {
+            name: format!("system:node:{name}"),
+            groups: vec![GROUP_NODES.into(), GROUP_AUTHENTICATED.into()],
+        }
+    }
+
+    /// A control-plane component's own user, e.g. `system:kube-scheduler`,
+    /// `system:kube-controller-manager`, `system:kube-proxy`.
+    pub fn component(name: &str) -> UserInfo {
+        UserInfo::user(name)
+    }
+
+    /// The node name when this is a node's credential.
+    pub fn node_name(&self) -> Option<&str> {
+        if !self.groups.iter().any(|g| g == GROUP_NODES) {
+            return None;
+        }
+        self.name.strip_prefix("system:node:")
+    }
+
+    /// `(namespace, name)` when this is a service account.
+    pub fn service_account_of(&self) -> Option<(&str, &str)> {
+        self.name
+            .strip_prefix("system:serviceaccount:")?
+            .split_once(':')
+    }
+}
+
+/// `resourceVersionMatch` (`metav1.ResourceVersionMatch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceVersionMatch {
+    /// Any state at least as new as `resourceVersion` (served from the watch cache).
+    NotOlderThan,
+    /// Exactly the state at `resourceVersion` (served from etcd; 410 if compacted).
+    Exact,
+}
+
+/// `metav1.ListOptions`, for list and watch. Selectors travel as the text a client puts in the
+/// query string; the server parses them and answers 400 BadRequest when they do not parse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// `labelSelector`, e.g. `app=web,tier!=db`.
+    pub label_selector: String,
+    /// `fieldSelector`, e.g. `spec.nodeName=kubesim-worker`.
+    pub field_selector: String,
+    /// `resourceVersion`. List: "" = consistent read (the cache once it has caught up with
+    /// etcd's current revision, as since 1.31), "0" = whatever the cache has, "N" = not older
+    /// than N. Watch: "" or "0" = start with ADDED events for every current object and then
+    /// changes; "N" = every change after N (410 Gone if N has left the cache's window).
+    pub resource_version: String,
+    pub resource_version_match: Option<ResourceVersionMatch>,
+    /// `limit` for list pagination; 0 means none.
+    pub limit: i64,
+    /// `continue` token from a previous page.
+    pub continue_token: String,
+    /// Watch only: the server ends the watch after this many seconds (client-go sends a random
+    /// value in [5 min, 10 min)). `None`: the server's own choice.
+    pub timeout_seconds: Option<i64>,
+    /// Watch only: `allowWatchBookmarks` (the server sends BOOKMARK events about every minute).
+    pub allow_watch_bookmarks: bool,
+}
+
+/// `metav1.GetOptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    /// "" = the latest (from etcd, a quorum read); "0" = from the watch cache.
+    pub resource_version: String,
+}
+
+/// `metav1.DeletionPropagation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropagationPolicy {
+    /// Dependents are deleted by the garbage collector after the owner is gone.
+    Background,
+    /// The owner gets the `foregroundDeletion` finalizer and stays until its blocking
+    /// dependents are gone.
+    Foreground,
+    /// The owner gets the `orphan` finalizer; the garbage collector strips the owner
+    /// references from dependents and then removes the finalizer.
+    Orphan,
+}
+
+impl PropagationPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropagationPolicy::Background => "Background",
+            PropagationPolicy::Foreground => "Foreground",
+            PropagationPolicy::Orphan => "Orphan",
+        }
+    }
+}
+
+/// `metav1.Preconditions`: the delete (or update) fails with 409 unless they hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+/// `metav1.DeleteOptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// `None`: the object's own (a pod's `terminationGracePeriodSeconds`, default 30). `Some(0)`
+    /// with a pod: removed at once (`kubectl delete --grace-period=0 --force`).
+    pub grace_period_seconds: Option<i64>,
+    /// `None`: the resource's default (Background for everything kubesim serves).
+    pub propagation_policy: Option<PropagationPolicy>,
+    pub preconditions: Option<Preconditions>,
+}
+
+/// The content type of a PATCH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/merge-patch+json` (RFC 7386).
+    Merge,
+    /// `application/strategic-merge-patch+json`: a merge patch where the lists Kubernetes
+    /// marks with a patch merge key (containers by name, ...) merge element-wise.
+    StrategicMerge,
+    /// `application/json-patch+json` (RFC 6902).
+    Json,
+}
+
+/// A subresource in the path (`/pods/x/status`, `/pods/x/binding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subresource {
+    /// Writes change only `.status` (and metadata labels/annotations are left alone); the
+    /// main resource's writes leave `.status` alone.
+    Status,
+    /// Deployments, ReplicaSets, StatefulSets: read or set `spec.replicas`.
+    Scale,
+}
+
+impl Subresource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subresource::Status => "status",
+            Subresource::Scale => "scale",
+        }
+    }
+}
+
+/// What to do, with the verb's own inputs. The RBAC verb is [`Verb::name`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verb {
+    Get(GetOptions),
+    List(ListOptions),
+    /// A long-running request: answered by WatchEvents, not a Response (unless it fails
+    /// before it starts, e.g. 400 for a bad selector or 403).
+    Watch(ListOptions),
+    /// POST. `generateName` without `name` gets a random 5-character suffix.
+    Create(SharedObject),
+    /// PUT. The object's `metadata.resourceVersion`, when set, must match the stored one
+    /// (else 409 Conflict); empty means an unconditional update.
+    Update(SharedObject),
+    /// PATCH with a JSON document of the given type.
+    Patch {
+        patch_type: PatchType,
+        patch: Arc<serde_json::Value>,
+    },
+    Delete(DeleteOptions),
+    /// DELETE on the collection: every object matching the selectors in the namespace.
+    DeleteCollection {
+        list: ListOptions,
+        delete: DeleteOptions,
+    },
+    /// `POST pods/NAME/binding` (the scheduler): sets `spec.nodeName` once; 409 if already
+    /// bound.
+    Bind {
+        node_name: String,
+    },
+}
+
+impl Verb {
+    /// The verb as RBAC and audit name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verb::Get(_) => "get",
+            Verb::List(_) => "list",
+            Verb::Watch(_) => "watch",
+            Verb::Create(_) | Verb::Bind { .. } => "create",
+            Verb::Update(_) => "update",
+            Verb::Patch { .. } => "patch",
+            Verb::Delete(_) => "delete",
+            Verb::DeleteCollection { .. } => "deletecollection",
+        }
+    }
+}
+
+/// One API request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiRequest {
+    /// Chosen by the client, unique among its requests in flight on one stream; echoed in the
+    /// response and in every watch event.
+    pub id: u64,
+    pub user: UserInfo,
+    pub verb: Verb,
+    /// The resource (group, version, plural and scope come from the kind registry).
+    pub kind: Kind,
+    /// Empty for cluster-scoped resources and for list/watch across all namespaces.
+    pub namespace: String,
+    /// Empty for collection verbs (list, watch, create, deletecollection). A watch with a
+    /// name watches that one object (`fieldSelector=metadata.name=NAME`).
+    pub name: String,
+    pub subresource: Option<Subresource>,
+}
+
+impl ApiRequest {
+    pub fn new(id: u64, user: UserInfo, kind: Kind, verb: Verb) -> ApiRequest {
+        ApiRequest {
+            id,
+            user,
+            verb,
+            kind,
+            namespace: String::new(),
+            name: String::new(),
+            subresource: None,
+        }
+    }
+
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> ApiRequest {
+        self.namespace = namespace.into();
+        self
+    }
+
+    pub fn named(mut self, name: impl Into<String>) -> ApiRequest {
+        self.name = name.into();
+        self
+    }
+
+    pub fn subresource(mut self, sub: Subresource) -> ApiRequest {
+        self.subresource = Some(sub);
+        self
+    }
+}
+
+/// A list answer (`PodList` etc.).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectList {
+    /// `metadata.resourceVersion` of the list: a watch from it sees every later change.
+    pub resource_version: String,
+    pub items: Vec<SharedObject>,
+    /// `metadata.continue`: non-empty when more pages remain.
+    pub continue_token: String,
+    pub remaining_item_count: Option<i64>,
+}
+
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiReply {
+    Object(SharedObject),
+    List(ObjectList),
+    /// A delete's answer: the object as it is now. `gone: false` means it still exists with a
+    /// deletionTimestamp (graceful deletion or finalizers pending): kubectl prints
+    /// `pod "x" deleted` either way.
+    Deleted {
+        object: SharedObject,
+        gone: bool,
+    },
+    /// `deletecollection`: how many objects were deleted or marked for deletion.
+    DeletedCollection {
+        count: usize,
+    },
+}
+
+/// `metav1.StatusReason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusReason {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Gone,
+    Invalid,
+    Timeout,
+    TooManyRequests,
+    MethodNotAllowed,
+    InternalError,
+    ServiceUnavailable,
+    Expired,
+}
+
+impl StatusReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusReason::BadRequest => "BadRequest",
+            StatusReason::Unauthorized => "Unauthorized",
+            StatusReason::Forbidden => "Forbidden",
+            StatusReason::NotFound => "NotFound",
+            StatusReason::AlreadyExists => "AlreadyExists",
+            StatusReason::Conflict => "Conflict",
+            StatusReason::Gone => "Gone",
+            StatusReason::Invalid => "Invalid",
+            StatusReason::Timeout => "Timeout",
+            StatusReason::TooManyRequests => "TooManyRequests",
+            StatusReason::MethodNotAllowed => "MethodNotAllowed",
+            StatusReason::InternalError => "InternalError",
+            StatusReason::ServiceUnavailable => "ServiceUnavailable",
+            StatusReason::Expired => "Expired",
+        }
+    }
+}
+
+/// `metav1.StatusCause` (one per field error of a 422).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCause {
+    /// `FieldValueInvalid`, `FieldValueRequired`, ...
+    pub reason: String,
+    pub message: String,
+    pub field: String,
+}
+
+/// `metav1.Status` of a failed request: code, reason, message (the text kubectl prints after
+/// `Error from server (Reason): `), and the details that name the object.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StatusError {
+    pub code: u16,
+    pub reason: StatusReason,
+    pub message: String,
+    /// `details.name`, `details.group`, `details.kind` (the resource's plural, or the Kind for
+    /// 422), `details.causes`, `details.retryAfterSeconds`.
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub causes: Vec<StatusCause>,
+    pub retry_after_seconds: Option<i64>,
+}
+
+impl StatusError {
+    fn new(code: u16, reason: StatusReason, message: String) -> StatusError {
+        StatusError {
+            code,
+            reason,
+            message,
+            name: String::new(),
+            group: String::new(),
+            kind: String::new(),
+            causes: Vec::new(),
+            retry_after_seconds: None,
+        }
+    }
+
+    fn about(mut self, kind: Kind, name: &str) -> StatusError {
+        let info = kind.info();
+        self.group = info.group.to_string();
+        self.kind = info.plural.to_string();
+        self.name = name.to_string();
+        self
+    }
+
+    /// 404: `pods "x" not found`.
+    pub fn not_found(kind: Kind, name: &str) -> StatusError {
+        let res = kind.info().qualified_resource();
+        StatusError::new(
+            404,
+            StatusReason::NotFound,
+            format!("{res} \"{name}\" not found"),
+        )
+        .about(kind, name)
+    }
+
+    /// 409: `pods "x" already exists`.
+    pub fn already_exists(kind: Kind, name: &str) -> StatusError {
+        let res = kind.info().qualified_resource();
+        StatusError::new(
+            409,
+            StatusReason::AlreadyExists,
+            format!("{res} \"{name}\" already exists"),
+        )
+        .about(kind, name)
+    }
+
+    /// 409: `Operation cannot be fulfilled on pods "x": <why>`.
+    pub fn conflict(kind: Kind, name: &str, why: &str) -> StatusError {
+        let res = kind.info().qualified_resource();
+        StatusError::new(
+            409,
+            StatusReason::Conflict,
+            format!("Operation cannot be fulfilled on {res} \"{name}\": {why}"),
+        )
+        .about(kind, name)
+    }
+
+    /// The optimistic-concurrency conflict (`storage.ErrConflict` turned into a 409).
+    pub fn modified(kind: Kind, name: &str) -> StatusError {
+        StatusError::conflict(kind, name, OBJECT_MODIFIED)
+    }
+
+    /// 422: `Pod "x" is invalid: <aggregate of field errors>`.
+    pub fn invalid(kind: Kind, name: &str, errors: &[api::validation::FieldError]) -> StatusError {
+        let info = kind.info();
+        let message = format!(
+            "{} \"{name}\" is invalid: {}",
+            info.qualified_kind(),
+            api::validation::aggregate(errors)
+        );
+        let mut e = StatusError::new(422, StatusReason::Invalid, message);
+        e.name = name.to_string();
+        e.group = info.group.to_string();
+        e.kind = info.name.to_string();
+        e.causes = errors
+            .iter()
+            .map(|fe| StatusCause {
+                reason: fe.error_type.cause_type().to_string(),
+                message: fe.body(),
+                field: fe.field.clone(),
+            })
+            .collect();
+        e
+    }
+
+    /// 403 from the authorizer: `pods is forbidden: User "alice" cannot list resource "pods" in
+    /// API group "" in the namespace "default"` (named: `pods "x" is forbidden: ...`; cluster
+    /// scope: `... at the cluster scope`; subresource: `resource "pods/status"`).
+    pub fn forbidden_by_rbac(
+        user: &str,
+        verb: &str,
+        kind: Kind,
+        sub: Option<Subresource>,
+        namespace: &str,
+        name: &str,
+    ) -> StatusError {
+        let info = kind.info();
+        let resource = match sub {
+            Some(s) => format!("{}/{}", info.plural, s.as_str()),
+            None => info.plural.to_string(),
+        };
+        let scope = if namespace.is_empty() {
+            "at the cluster scope".to_string()
+        } else {
+            format!("in the namespace \"{namespace}\"")
+        };
+        let why = format!(
+            "User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
+            info.group
+        );
+        StatusError::forbidden(kind, name, &why)
+    }
+
+    /// 403: `<resource> "<name>" is forbidden: <why>` (admission plugins use this too).
+    pub fn forbidden(kind: Kind, name: &str, why: &str) -> StatusError {
+        let res = kind.info().qualified_resource();
+        let subject = if name.is_empty() {
+            res
+        } else {
+            format!("{res} \"{name}\"")
+        };
+        StatusError::new(
+            403,
+            StatusReason::Forbidden,
+            format!("{subject} is forbidden: {why}"),
+        )
+        .about(kind, name)
+    }
+
+    /// 400 with a free-form message.
+    pub fn bad_request(message: impl Into<String>) -> StatusError {
+        StatusError::new(400, StatusReason::BadRequest, message.into())
+    }
+
+    /// 405: `the server does not allow this method on the requested resource`.
+    pub fn method_not_allowed() -> StatusError {
+        StatusError::new(
+            405,
+            StatusReason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource".into(),
+        )
+    }
+
+    /// 410 Expired: `too old resource version: 5 (120)` (requested, oldest still available),
+    /// `errors.NewResourceExpired`, which client-go's reflector matches to relist.
+    pub fn too_old_resource_version(requested: i64, oldest: i64) -> StatusError {
+        StatusError::new(
+            410,
+            StatusReason::Expired,
+            format!("too old resource version: {requested} ({oldest})"),
+        )
+    }
+
+    /// 410 for a `continue` token past compaction.
+    pub fn expired(message: impl Into<String>) -> StatusError {
+        StatusError::new(410, StatusReason::Expired, message.into())
+    }
+
+    /// 500.
+    pub fn internal(message: impl Into<String>) -> StatusError {
+        StatusError::new(
+            500,
+            StatusReason::InternalError,
+            format!("Internal error occurred: {}", message.into()),
+        )
+    }
+
+    /// 504: `Timeout: request did not complete within requested timeout - context deadline
+    /// exceeded` (etcd did not answer).
+    pub fn timeout() -> StatusError {
+        StatusError::new(
+            504,
+            StatusReason::Timeout,
+            "Timeout: request did not complete within requested timeout - context deadline exceeded".into(),
+        )
+    }
+
+    /// 503 while the apiserver has not finished starting (its watch cache is not ready).
+    pub fn unavailable(message: impl Into<String>) -> StatusError {
+        StatusError::new(503, StatusReason::ServiceUnavailable, message.into())
+    }
+
+    /// 429 from API priority and fairness.
+    pub fn too_many_requests() -> StatusError {
+        let mut e = StatusError::new(
+            429,
+            StatusReason::TooManyRequests,
+            "Too many requests, please try again later.".into(),
+        );
+        e.retry_after_seconds = Some(1);
+        e
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.reason == StatusReason::NotFound
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.reason == StatusReason::Conflict
+    }
+
+    pub fn is_already_exists(&self) -> bool {
+        self.reason == StatusReason::AlreadyExists
+    }
+
+    /// 410 (`IsResourceExpired` or `IsGone`): the client must relist.
+    pub fn is_gone(&self) -> bool {
+        self.code == 410
+    }
+
+    /// What kubectl prints for it: `Error from server (NotFound): pods "x" not found`; a 422 is
+    /// special-cased as `The Pod "x" is invalid: ...`.
+    pub fn kubectl_message(&self) -> String {
+        if self.reason == StatusReason::Invalid && !self.kind.is_empty() {
+            let body = self
+                .message
+                .split_once(" is invalid: ")
+                .map_or(self.message.as_str(), |(_, b)| b);
+            return format!("The {} \"{}\" is invalid: {body}", self.kind, self.name);
+        }
+        format!(
+            "Error from server ({}): {}",
+            self.reason.as_str(),
+            self.message
+        )
+    }
+}
+
+/// `registry.OptimisticLockErrorMsg`.
+pub const OBJECT_MODIFIED: &str =
+    "the object has been modified; please apply your changes to the latest version and try again";
+
+/// Answer to one request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse {
+    pub id: u64,
+    pub result: Result<ApiReply, StatusError>,
+}
+
+/// `watch.EventType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+    /// Only `metadata.resourceVersion` of the object is meaningful: the watcher has seen
+    /// everything up to it.
+    Bookmark,
+    /// The watch failed (e.g. 410 too old resource version); the server ends it next.
+    Error,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+            EventType::Bookmark => "BOOKMARK",
+            EventType::Error => "ERROR",
+        }
+    }
+}
+
+/// One watch event. The same `Arc<WatchEvent>` is sent to every watcher it concerns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WatchEvent {
+    pub event_type: EventType,
+    /// ADDED/MODIFIED: the new state; DELETED: the last state, with the resourceVersion of the
+    /// deletion; BOOKMARK: an object whose only content is the resourceVersion; ERROR: `None`.
+    pub object: Option<SharedObject>,
+    /// The event's resourceVersion (etcd revision), also in the object's metadata.
+    pub resource_version: i64,
+    /// ERROR only.
+    pub error: Option<StatusError>,
+}
+
+/// Why a watch ended (the server closes the HTTP response).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchEndReason {
+    /// `timeoutSeconds` passed: the client re-watches from its last resourceVersion.
+    Timeout,
+    /// After an ERROR event.
+    Error,
+    /// The client asked ([`ApiMessage::CancelWatch`]).
+    Cancelled,
+    /// The watcher fell too far behind (its buffer filled), as the cacher drops slow watchers.
+    TooSlow,
+}
+
+/// Everything said between API clients and the apiserver.
+#[derive(Clone, Debug)]
+pub enum ApiMessage {
+    Request(Arc<ApiRequest>),
+    Response(Arc<ApiResponse>),
+    /// One event of the watch started by request `id`.
+    WatchEvent {
+        id: u64,
+        event: Arc<WatchEvent>,
+    },
+    /// The watch started by request `id` is over; no more events follow.
+    WatchEnd {
+        id: u64,
+        reason: WatchEndReason,
+    },
+    /// Client to server: stop the watch started by request `id`.
+    CancelWatch {
+        id: u64,
+    },
+}
+
+/// A message type that can carry [`ApiMessage`]: the cluster-wide enum implements it (method
+/// names differ from `store::server::EtcdEnvelope`'s so one enum can implement both).
+pub trait ApiEnvelope: Message {
+    fn wrap_api(m: ApiMessage) -> Self;
+    /// The API message inside, or the message itself when it is something else.
+    fn unwrap_api(self) -> Result<ApiMessage, Self>;
+}
+
+impl Message for ApiMessage {
+    fn trace_digest(&self, h: &mut TraceHasher) {
+        match self {
+            ApiMessage::Request(r) => {
+                h.write_u64(101);
+                h.write_u64(r.id);
+                h.write_str(r.verb.name());
+                h.write_u64(r.kind as u64);
+                h.write_str(&r.namespace);
+                h.write_str(&r.name);
+            }
+            ApiMessage::Response(r) => {
+                h.write_u64(102);
+                h.write_u64(r.id);
+                match &r.result {
+                    Ok(_) => h.write_u64(0),
+                    Err(e) => h.write_u64(u64::from(e.code)),
+                }
+            }
+            ApiMessage::WatchEvent { id, event } => {
+                h.write_u64(103);
+                h.write_u64(*id);
+                h.write_u64(event.event_type as u64);
+                h.write_u64(event.resource_version as u64);
+            }
+            ApiMessage::WatchEnd { id, reason } => {
+                h.write_u64(104);
+                h.write_u64(*id);
+                h.write_u64(*reason as u64);
+            }
+            ApiMessage::CancelWatch { id } => {
+                h.write_u64(105);
+                h.write_u64(*id);
+            }
+        }
+    }
+
+    fn trace_label(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ApiEnvelope for ApiMessage {
+    fn wrap_api(m: ApiMessage) -> Self {
+        m
+    }
+    fn unwrap_api(self) -> Result<ApiMessage, Self> {
+        Ok(self)
+    }
+}
+
+impl fmt::Display for ApiMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiMessage::Request(r) => {
+                write!(f, "api {} {} {}", r.verb.name(), r.kind.info().plural, r.id)?;
+                if !r.namespace.is_empty() {
+                    write!(f, " -n {}", r.namespace)?;
+                }
+                if !r.name.is_empty() {
+                    write!(f, " {}", r.name)?;
+                }
+                Ok(())
+            }
+            ApiMessage::Response(r) => match &r.result {
+                Ok(_) => write!(f, "api response {} ok", r.id),
+                Err(e) => write!(f, "api response {} {} {}", r.id, e.code, e.reason.as_str()),
+            },
+            ApiMessage::WatchEvent { id, event } => {
+                write!(
+                    f,
+                    "api watch {id} {} rv={}",
+                    event.event_type.as_str(),
+                    event.resource_version
+                )
+            }
+            ApiMessage::WatchEnd { id, reason } => write!(f, "api watch {id} end {reason:?}"),
+            ApiMessage::CancelWatch { id } => write!(f, "api watch {id} cancel"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::validation::{BadValue, FieldError};
+
+    #[test]
+    fn messages_match_kubernetes() {
+        assert_eq!(
+            StatusError::not_found(Kind::Pod, "x").message,
+            "pods \"x\" not found"
+        );
+        assert_eq!(
+            StatusError::already_exists(Kind::Deployment, "web").message,
+            "deployments.apps \"web\" already exists"
+        );
+        assert_eq!(
+            StatusError::modified(Kind::Deployment, "web").kubectl_message(),
+            "Error from server (Conflict): Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+        assert_eq!(
+            StatusError::forbidden_by_rbac("alice", "list", Kind::Pod, None, "default", "")
+                .kubectl_message(),
+            "Error from server (Forbidden): pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+        );
+        assert_eq!(
+            StatusError::forbidden_by_rbac("alice", "get", Kind::Node, None, "", "n1").message,
+            "nodes \"n1\" is forbidden: User \"alice\" cannot get resource \"nodes\" in API group \"\" at the cluster scope"
+        );
+        assert_eq!(
+            StatusError::forbidden_by_rbac(
+                "bob",
+                "update",
+                Kind::Deployment,
+                Some(Subresource::Status),
+                "ns",
+                "web"
+            )
+            .message,
+            "deployments.apps \"web\" is forbidden: User \"bob\" cannot update resource \"deployments/status\" in API group \"apps\" in the namespace \"ns\""
+        );
+        let e = StatusError::invalid(
+            Kind::Deployment,
+            "web",
+            &[FieldError::invalid(
+                "spec.replicas",
+                BadValue::Int(-1),
+                "must be greater than or equal to 0",
+            )],
+        );
+        assert_eq!(
+            e.message,
+            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+        );
+        assert_eq!(
+            e.kubectl_message(),
+            "The Deployment \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+        );
+        assert_eq!(
+            StatusError::too_old_resource_version(5, 120).message,
+            "too old resource version: 5 (120)"
+        );
+    }
+
+    #[test]
+    fn identities() {
+        let sa = UserInfo::service_account("kube-system", "deployment-controller");
+        assert_eq!(
+            sa.name,
+            "system:serviceaccount:kube-system:deployment-controller"
+        );
+        assert!(
+            sa.groups
+                .contains(&"system:serviceaccounts:kube-system".to_string())
+        );
+        assert_eq!(
+            sa.service_account_of(),
+            Some(("kube-system", "deployment-controller"))
+        );
+        assert_eq!(
+            UserInfo::node("kubesim-worker").node_name(),
+            Some("kubesim-worker")
+        );
+        assert_eq!(UserInfo::user("system:node:x").node_name(), None);
+    }
+}
