@@ -14,6 +14,7 @@
 //! kube-controller-manager does.
 
 pub mod indexer;
+pub mod leader_election;
 pub mod rate_limiter;
 pub mod workqueue;
 
