@@ -13,6 +13,8 @@
 //! fails its compare instead of applying twice.
 //!
 //! Timers: the embedding actor must route timers whose tag `is_client_timer` to `on_timer`.
+//! Bounds: every request ends (answer, or failure after `max_attempts` attempts of at most
+//! `attempt_timeout` each); the caller bounds how many it keeps in flight.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -261,16 +263,14 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
         ctx: &mut Ctx<'_, M>,
         tag: u64,
     ) -> Vec<ClientEvent<V>> {
-        let low = tag & 0xFFFF_FFFF_FFFF;
-        let Some((&id, _)) = self
-            .pending
-            .iter()
-            .find(|(id, _)| (**id & 0xFFFF_FFFF_FFFF) == low)
-        else {
+        let id = tag & 0xFFFF_FFFF_FFFF;
+        let Some(p) = self.pending.get(&id) else {
             return Vec::new();
         };
-        // The member did not answer: it may be down or cut off; the leader hint is suspect too.
-        self.leader = None;
+        // The member did not answer: it may be down or cut off, so it is no leader to count on.
+        if self.leader.and_then(|l| self.endpoint_of_member(l)) == Some(p.endpoint) {
+            self.leader = None;
+        }
         self.retry_or_fail(ctx, id, None, EtcdError::DeadlineExceeded)
             .into_iter()
             .collect()
@@ -306,10 +306,8 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                             return Vec::new();
                         };
                         ctx.cancel_timer(p.timer);
-                        if matches!(p.body, RequestBody::Write(_))
-                            && result.is_ok()
-                            && self.leader.is_none()
-                        {
+                        // Only the leader answers keep-alives: the member that did leads.
+                        if matches!(result, Ok(ResponseBody::LeaseKeepAlive { .. })) {
                             self.leader =
                                 self.streams.get(&stream).map(|e| self.cfg.endpoints[*e].0);
                         }

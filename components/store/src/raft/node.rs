@@ -5,14 +5,14 @@
 //! contract, as in etcd's README: write `snapshot`, `entries` and `hard_state` to stable
 //! storage (and fsync) FIRST, then send `messages`, then apply `snapshot` and
 //! `committed_entries`, then call `advance`. Sending only after persisting is what makes a
-//! vote or an append acknowledgement durable. (etcd lets a leader send appends before its own
-//! write completes; this node keeps the simpler rule for every role, which costs a leader one
-//! fsync of latency per batch.)
+//! vote or an append acknowledgement durable. The one exception, as in etcd's server (a
+//! leader writes its log in parallel with replicating it): the messages that
+//! `may_send_before_persisting` accepts may go before the write completes.
 
 use super::config::{Config, ConfigError};
 use super::core::{ProposeError, Raft, Role, StepError};
 use super::log::RaftLog;
-use super::message::{Entry, HardState, Message, NodeId, ReadState, Snapshot};
+use super::message::{Entry, HardState, Message, MessageType, NodeId, ReadState, Snapshot};
 
 /// What a member has on stable storage, to restart from.
 #[derive(Clone, Debug)]
@@ -31,6 +31,17 @@ impl<E, S> Default for Persisted<E, S> {
             entries: Vec::new(),
         }
     }
+}
+
+/// Messages a leader may send before the Ready's writes are durable (etcd's leader writes
+/// its log in parallel with replicating it): appends, heartbeats and snapshots acknowledge
+/// nothing, and the leader counts its own entries toward a quorum only once persisted.
+/// Everything else (vote grants, append responses) must wait for the fsync.
+pub fn may_send_before_persisting<E, S>(m: &Message<E, S>) -> bool {
+    matches!(
+        m.kind,
+        MessageType::Append | MessageType::Heartbeat | MessageType::Snapshot
+    )
 }
 
 /// Volatile state worth showing (etcd's `SoftState`).

@@ -41,7 +41,7 @@ use super::storage;
 use crate::mvcc::{
     LeaseClock, MvccStore, RangeRequest, Value, WatchRequest, WriteRequest, WriteResponse,
 };
-use crate::raft::{self, Persisted, RawNode, Ready, Role};
+use crate::raft::{self, HardState, Persisted, RawNode, Ready, Role};
 
 const TICK_TAG: u64 = 1;
 /// Ready rounds handled per event without an fsync in between (bounds one handler's work).
@@ -117,6 +117,8 @@ struct Running<V> {
     applied_index: u64,
     snapshot_index: u64,
     fsync: Option<(u64, EtcdReady<V>)>,
+    /// The hard state last written to the WAL.
+    persisted_hard: HardState,
     next_fsync_token: u64,
     next_proposal: u64,
     writes: BTreeMap<u64, WriteWaiter<V>>,
@@ -245,6 +247,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             }
             None => (MvccStore::new(), 0, 0),
         };
+        let persisted_hard = persisted.hard_state;
         let node = match RawNode::new(rc, persisted) {
             Ok(n) => n,
             Err(e) => {
@@ -265,6 +268,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             applied_index: snapshot_index,
             snapshot_index,
             fsync: None,
+            persisted_hard,
             next_fsync_token: 0,
             next_proposal: 0,
             writes: BTreeMap::new(),
@@ -295,8 +299,20 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             if r.fsync.is_some() || !r.node.has_ready() {
                 return;
             }
-            let rd = r.node.ready();
-            if storage::write_ready::<V>(ctx.disk(), &rd) {
+            let mut rd = r.node.ready();
+            // As etcd's leader, send appends, heartbeats and snapshots while the write is in
+            // progress: they acknowledge nothing, and Raft counts the leader's own entries only
+            // once persisted. Everything else (votes, append responses) waits for the fsync.
+            let (early, late): (Vec<_>, Vec<_>) = std::mem::take(&mut rd.messages)
+                .into_iter()
+                .partition(raft::node::may_send_before_persisting);
+            rd.messages = late;
+            for m in early {
+                if let Some(&to) = self.cfg.peers.get(&m.to) {
+                    ctx.send(to, M::wrap(EtcdMessage::Raft(Box::new(m))));
+                }
+            }
+            if storage::write_ready::<V>(ctx.disk(), &rd, &mut r.persisted_hard) {
                 r.next_fsync_token += 1;
                 let token = r.next_fsync_token;
                 r.fsync = Some((token, rd));

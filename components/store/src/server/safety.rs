@@ -67,12 +67,9 @@ impl SafetyJournal {
         if from < first {
             return None;
         }
-        Some(
-            self.records
-                .iter()
-                .filter(move |(s, _)| *s >= from)
-                .map(|(_, r)| r),
-        )
+        // Sequence numbers are contiguous, so `from` is at a known position.
+        let skip = ((from - first) as usize).min(self.records.len());
+        Some(self.records.range(skip..).map(|(_, r)| r))
     }
 
     pub fn next_seq(&self) -> u64 {

@@ -28,29 +28,38 @@ pub fn is_bootstrapped(disk: &Disk) -> bool {
     disk.contains(MEMBER_KEY)
 }
 
-/// Write what a Ready asks to persist; returns whether anything was written (needs an fsync).
-pub fn write_ready<V: 'static>(disk: &mut Disk, rd: &Ready<EntryData<V>, SnapshotData<V>>) -> bool {
-    let mut wrote = false;
+/// Write what a Ready asks to persist. Returns whether it must be fsynced before anything
+/// that depends on it is sent: etcd's `raft.MustSync` — new entries, a snapshot, or a changed
+/// term or vote. A commit index alone is written but not synced (it can be recomputed).
+pub fn write_ready<V: 'static>(
+    disk: &mut Disk,
+    rd: &Ready<EntryData<V>, SnapshotData<V>>,
+    persisted: &mut HardState,
+) -> bool {
+    let mut must_sync = false;
     if let Some(s) = &rd.snapshot {
         write_snapshot(disk, s);
-        wrote = true;
+        must_sync = true;
     }
     if let Some(first) = rd.entries.first() {
-        // A new entry replaces the stored one at its index and everything after it.
-        disk.delete_range(
-            &index_key(ENTRY_PREFIX, first.index),
-            &index_key(ENTRY_PREFIX, u64::MAX),
-        );
+        // A new entry replaces the stored one at its index and everything after it. The WAL
+        // on disk is contiguous, so there is nothing to truncate unless that index is taken
+        // (and the engine's range delete costs the size of the whole disk).
+        let key = index_key(ENTRY_PREFIX, first.index);
+        if disk.contains(&key) {
+            disk.delete_range(&key, &index_key(ENTRY_PREFIX, u64::MAX));
+        }
         for e in &rd.entries {
             disk.put(index_key(ENTRY_PREFIX, e.index), e.clone());
         }
-        wrote = true;
+        must_sync = true;
     }
     if let Some(h) = rd.hard_state {
+        must_sync |= h.term != persisted.term || h.vote != persisted.vote;
         disk.put(HARD_STATE_KEY, h);
-        wrote = true;
+        *persisted = h;
     }
-    wrote
+    must_sync
 }
 
 /// Persist a snapshot and drop the entries it covers (etcd's WAL release after snapshot).
