@@ -338,7 +338,8 @@ impl<M: Message> Sim<M> {
 
     /// Runs `f` on actor `T` with a context at the current time, as if it were a handler (its
     /// sends and timers take effect; a panic becomes a finding). `Ok(None)` if the actor is not
-    /// a `T` or its host is down.
+    /// a `T` or its host is down. It runs even while the host is paused: it is the outside
+    /// world reaching in, not an event of the host.
     pub fn invoke<T: Actor<M>, R>(
         &mut self,
         actor: ActorId,

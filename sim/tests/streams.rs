@@ -152,3 +152,30 @@ fn only_the_two_ends_may_use_a_stream() {
         Err(StreamError::NotAnEnd)
     );
 }
+
+#[test]
+fn a_stream_opened_to_a_crashed_host_breaks_after_the_timeout() {
+    let (mut sim, h, a) = recorders(3, 2);
+    sim.apply_fault(Fault::Crash(h[1])).unwrap();
+    let s = open(&mut sim, a[0], a[1]);
+    stream_send(&mut sim, a[0], s, 1).unwrap(); // accepted, like bytes into a socket buffer
+    sim.run_for(Duration::from_secs(60)).unwrap();
+    assert_eq!(
+        rec(&sim, a[0]).closed,
+        [(Time::from_secs(45), s, StreamClose::Broken)]
+    );
+}
+
+#[test]
+fn actors_find_each_other_by_name() {
+    let (mut sim, _, a) = recorders(3, 2);
+    let found = sim
+        .invoke::<Recorder, _>(a[0], |_, ctx| {
+            (ctx.lookup("h1", "r"), ctx.lookup("h1", "nobody"))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, (Some(a[1]), None));
+    assert_eq!(sim.actor_id(sim.host_id("h1").unwrap(), "r"), Some(a[1]));
+    assert_eq!(sim.actor_full_name(a[1]), "h1/r");
+}
