@@ -1,7 +1,14 @@
 //! kube-apiserver for kubesim: the wire protocol its clients speak ([`protocol`]), and the
 //! apiserver actor built on the simulated etcd.
 
+// `StatusError` is the API's error type (a `metav1.Status`); it is returned by value as
+// Kubernetes' handlers do, and requests are not a hot loop where its size would matter.
+#![allow(clippy::result_large_err)]
+
+pub mod cache;
+pub mod objects;
 pub mod protocol;
+pub mod storage;
 
 pub use protocol::{
     ApiEnvelope, ApiMessage, ApiReply, ApiRequest, ApiResponse, DeleteOptions, EventType,

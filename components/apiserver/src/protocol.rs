@@ -340,301 +340,33 @@ pub enum ApiReply {
     },
 }
 
-/// `metav1.StatusReason`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusReason {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    AlreadyExists,
-    Conflict,
-    Gone,
-    Invalid,
-    Timeout,
-    TooManyRequests,
-    MethodNotAllowed,
-    InternalError,
-    ServiceUnavailable,
-    Expired,
+pub use api::status::{
+    OPTIMISTIC_LOCK_MESSAGE, StatusCause, StatusDetails, StatusError, StatusReason,
+};
+
+/// 410 Expired `too old resource version: 5 (120)` (requested, the newest revision no longer
+/// available), `errors.NewResourceExpired` in the cacher, which client-go's reflector matches
+/// to relist.
+pub fn too_old_resource_version(requested: i64, oldest: i64) -> StatusError {
+    StatusError::resource_expired(format!("too old resource version: {requested} ({oldest})"))
 }
 
-impl StatusReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusReason::BadRequest => "BadRequest",
-            StatusReason::Unauthorized => "Unauthorized",
-            StatusReason::Forbidden => "Forbidden",
-            StatusReason::NotFound => "NotFound",
-            StatusReason::AlreadyExists => "AlreadyExists",
-            StatusReason::Conflict => "Conflict",
-            StatusReason::Gone => "Gone",
-            StatusReason::Invalid => "Invalid",
-            StatusReason::Timeout => "Timeout",
-            StatusReason::TooManyRequests => "TooManyRequests",
-            StatusReason::MethodNotAllowed => "MethodNotAllowed",
-            StatusReason::InternalError => "InternalError",
-            StatusReason::ServiceUnavailable => "ServiceUnavailable",
-            StatusReason::Expired => "Expired",
-        }
-    }
+/// 504 when etcd did not answer in time.
+pub fn storage_timeout() -> StatusError {
+    StatusError::server_timeout(
+        "request did not complete within requested timeout - context deadline exceeded",
+    )
 }
 
-/// `metav1.StatusCause` (one per field error of a 422).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusCause {
-    /// `FieldValueInvalid`, `FieldValueRequired`, ...
-    pub reason: String,
-    pub message: String,
-    pub field: String,
-}
-
-/// `metav1.Status` of a failed request: code, reason, message (the text kubectl prints after
-/// `Error from server (Reason): `), and the details that name the object.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct StatusError {
-    pub code: u16,
-    pub reason: StatusReason,
-    pub message: String,
-    /// `details.name`, `details.group`, `details.kind` (the resource's plural, or the Kind for
-    /// 422), `details.causes`, `details.retryAfterSeconds`.
-    pub name: String,
-    pub group: String,
-    pub kind: String,
-    pub causes: Vec<StatusCause>,
-    pub retry_after_seconds: Option<i64>,
-}
-
-impl StatusError {
-    fn new(code: u16, reason: StatusReason, message: String) -> StatusError {
-        StatusError {
-            code,
-            reason,
-            message,
-            name: String::new(),
-            group: String::new(),
-            kind: String::new(),
-            causes: Vec::new(),
-            retry_after_seconds: None,
-        }
-    }
-
-    fn about(mut self, kind: Kind, name: &str) -> StatusError {
-        let info = kind.info();
-        self.group = info.group.to_string();
-        self.kind = info.plural.to_string();
-        self.name = name.to_string();
-        self
-    }
-
-    /// 404: `pods "x" not found`.
-    pub fn not_found(kind: Kind, name: &str) -> StatusError {
-        let res = kind.info().qualified_resource();
-        StatusError::new(
-            404,
-            StatusReason::NotFound,
-            format!("{res} \"{name}\" not found"),
-        )
-        .about(kind, name)
-    }
-
-    /// 409: `pods "x" already exists`.
-    pub fn already_exists(kind: Kind, name: &str) -> StatusError {
-        let res = kind.info().qualified_resource();
-        StatusError::new(
-            409,
-            StatusReason::AlreadyExists,
-            format!("{res} \"{name}\" already exists"),
-        )
-        .about(kind, name)
-    }
-
-    /// 409: `Operation cannot be fulfilled on pods "x": <why>`.
-    pub fn conflict(kind: Kind, name: &str, why: &str) -> StatusError {
-        let res = kind.info().qualified_resource();
-        StatusError::new(
-            409,
-            StatusReason::Conflict,
-            format!("Operation cannot be fulfilled on {res} \"{name}\": {why}"),
-        )
-        .about(kind, name)
-    }
-
-    /// The optimistic-concurrency conflict (`storage.ErrConflict` turned into a 409).
-    pub fn modified(kind: Kind, name: &str) -> StatusError {
-        StatusError::conflict(kind, name, OBJECT_MODIFIED)
-    }
-
-    /// 422: `Pod "x" is invalid: <aggregate of field errors>`.
-    pub fn invalid(kind: Kind, name: &str, errors: &[api::validation::FieldError]) -> StatusError {
-        let info = kind.info();
-        let message = format!(
-            "{} \"{name}\" is invalid: {}",
-            info.qualified_kind(),
-            api::validation::aggregate(errors)
-        );
-        let mut e = StatusError::new(422, StatusReason::Invalid, message);
-        e.name = name.to_string();
-        e.group = info.group.to_string();
-        e.kind = info.name.to_string();
-        e.causes = errors
-            .iter()
-            .map(|fe| StatusCause {
-                reason: fe.error_type.cause_type().to_string(),
-                message: fe.body(),
-                field: fe.field.clone(),
-            })
-            .collect();
-        e
-    }
-
-    /// 403 from the authorizer: `pods is forbidden: User "alice" cannot list resource "pods" in
-    /// API group "" in the namespace "default"` (named: `pods "x" is forbidden: ...`; cluster
-    /// scope: `... at the cluster scope`; subresource: `resource "pods/status"`).
-    pub fn forbidden_by_rbac(
-        user: &str,
-        verb: &str,
-        kind: Kind,
-        sub: Option<Subresource>,
-        namespace: &str,
-        name: &str,
-    ) -> StatusError {
-        let info = kind.info();
-        let resource = match sub {
-            Some(s) => format!("{}/{}", info.plural, s.as_str()),
-            None => info.plural.to_string(),
-        };
-        let scope = if namespace.is_empty() {
-            "at the cluster scope".to_string()
-        } else {
-            format!("in the namespace \"{namespace}\"")
-        };
-        let why = format!(
-            "User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
-            info.group
-        );
-        StatusError::forbidden(kind, name, &why)
-    }
-
-    /// 403: `<resource> "<name>" is forbidden: <why>` (admission plugins use this too).
-    pub fn forbidden(kind: Kind, name: &str, why: &str) -> StatusError {
-        let res = kind.info().qualified_resource();
-        let subject = if name.is_empty() {
-            res
-        } else {
-            format!("{res} \"{name}\"")
-        };
-        StatusError::new(
-            403,
-            StatusReason::Forbidden,
-            format!("{subject} is forbidden: {why}"),
-        )
-        .about(kind, name)
-    }
-
-    /// 400 with a free-form message.
-    pub fn bad_request(message: impl Into<String>) -> StatusError {
-        StatusError::new(400, StatusReason::BadRequest, message.into())
-    }
-
-    /// 405: `the server does not allow this method on the requested resource`.
-    pub fn method_not_allowed() -> StatusError {
-        StatusError::new(
-            405,
-            StatusReason::MethodNotAllowed,
-            "the server does not allow this method on the requested resource".into(),
-        )
-    }
-
-    /// 410 Expired: `too old resource version: 5 (120)` (requested, oldest still available),
-    /// `errors.NewResourceExpired`, which client-go's reflector matches to relist.
-    pub fn too_old_resource_version(requested: i64, oldest: i64) -> StatusError {
-        StatusError::new(
-            410,
-            StatusReason::Expired,
-            format!("too old resource version: {requested} ({oldest})"),
-        )
-    }
-
-    /// 410 for a `continue` token past compaction.
-    pub fn expired(message: impl Into<String>) -> StatusError {
-        StatusError::new(410, StatusReason::Expired, message.into())
-    }
-
-    /// 500.
-    pub fn internal(message: impl Into<String>) -> StatusError {
-        StatusError::new(
-            500,
-            StatusReason::InternalError,
-            format!("Internal error occurred: {}", message.into()),
-        )
-    }
-
-    /// 504: `Timeout: request did not complete within requested timeout - context deadline
-    /// exceeded` (etcd did not answer).
-    pub fn timeout() -> StatusError {
-        StatusError::new(
-            504,
-            StatusReason::Timeout,
-            "Timeout: request did not complete within requested timeout - context deadline exceeded".into(),
-        )
-    }
-
-    /// 503 while the apiserver has not finished starting (its watch cache is not ready).
-    pub fn unavailable(message: impl Into<String>) -> StatusError {
-        StatusError::new(503, StatusReason::ServiceUnavailable, message.into())
-    }
-
-    /// 429 from API priority and fairness.
-    pub fn too_many_requests() -> StatusError {
-        let mut e = StatusError::new(
-            429,
-            StatusReason::TooManyRequests,
-            "Too many requests, please try again later.".into(),
-        );
-        e.retry_after_seconds = Some(1);
-        e
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.reason == StatusReason::NotFound
-    }
-
-    pub fn is_conflict(&self) -> bool {
-        self.reason == StatusReason::Conflict
-    }
-
-    pub fn is_already_exists(&self) -> bool {
-        self.reason == StatusReason::AlreadyExists
-    }
-
-    /// 410 (`IsResourceExpired` or `IsGone`): the client must relist.
-    pub fn is_gone(&self) -> bool {
-        self.code == 410
-    }
-
-    /// What kubectl prints for it: `Error from server (NotFound): pods "x" not found`; a 422 is
-    /// special-cased as `The Pod "x" is invalid: ...`.
-    pub fn kubectl_message(&self) -> String {
-        if self.reason == StatusReason::Invalid && !self.kind.is_empty() {
-            let body = self
-                .message
-                .split_once(" is invalid: ")
-                .map_or(self.message.as_str(), |(_, b)| b);
-            return format!("The {} \"{}\" is invalid: {body}", self.kind, self.name);
-        }
-        format!(
-            "Error from server ({}): {}",
-            self.reason.as_str(),
-            self.message
-        )
+/// 503 while the apiserver is starting (its watch cache has not been filled yet).
+pub fn not_ready() -> StatusError {
+    StatusError {
+        code: 503,
+        reason: StatusReason::ServiceUnavailable,
+        message: "apiserver is starting: the watch cache is not initialized yet".into(),
+        details: None,
     }
 }
-
-/// `registry.OptimisticLockErrorMsg`.
-pub const OBJECT_MODIFIED: &str =
-    "the object has been modified; please apply your changes to the latest version and try again";
 
 /// Answer to one request.
 #[derive(Clone, Debug, PartialEq)]
@@ -673,7 +405,7 @@ impl EventType {
 pub struct WatchEvent {
     pub event_type: EventType,
     /// ADDED/MODIFIED: the new state; DELETED: the last state, with the resourceVersion of the
-    /// deletion; BOOKMARK: an object whose only content is the resourceVersion; ERROR: `None`.
+    /// deletion; BOOKMARK and ERROR: `None` (a bookmark's point is `resource_version`).
     pub object: Option<SharedObject>,
     /// The event's resourceVersion (etcd revision), also in the object's metadata.
     pub resource_version: i64,
@@ -808,63 +540,13 @@ impl fmt::Display for ApiMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use api::validation::{BadValue, FieldError};
 
     #[test]
-    fn messages_match_kubernetes() {
+    fn gone_message() {
+        let e = too_old_resource_version(5, 120);
         assert_eq!(
-            StatusError::not_found(Kind::Pod, "x").message,
-            "pods \"x\" not found"
-        );
-        assert_eq!(
-            StatusError::already_exists(Kind::Deployment, "web").message,
-            "deployments.apps \"web\" already exists"
-        );
-        assert_eq!(
-            StatusError::modified(Kind::Deployment, "web").kubectl_message(),
-            "Error from server (Conflict): Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again"
-        );
-        assert_eq!(
-            StatusError::forbidden_by_rbac("alice", "list", Kind::Pod, None, "default", "")
-                .kubectl_message(),
-            "Error from server (Forbidden): pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
-        );
-        assert_eq!(
-            StatusError::forbidden_by_rbac("alice", "get", Kind::Node, None, "", "n1").message,
-            "nodes \"n1\" is forbidden: User \"alice\" cannot get resource \"nodes\" in API group \"\" at the cluster scope"
-        );
-        assert_eq!(
-            StatusError::forbidden_by_rbac(
-                "bob",
-                "update",
-                Kind::Deployment,
-                Some(Subresource::Status),
-                "ns",
-                "web"
-            )
-            .message,
-            "deployments.apps \"web\" is forbidden: User \"bob\" cannot update resource \"deployments/status\" in API group \"apps\" in the namespace \"ns\""
-        );
-        let e = StatusError::invalid(
-            Kind::Deployment,
-            "web",
-            &[FieldError::invalid(
-                "spec.replicas",
-                BadValue::Int(-1),
-                "must be greater than or equal to 0",
-            )],
-        );
-        assert_eq!(
-            e.message,
-            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
-        );
-        assert_eq!(
-            e.kubectl_message(),
-            "The Deployment \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
-        );
-        assert_eq!(
-            StatusError::too_old_resource_version(5, 120).message,
-            "too old resource version: 5 (120)"
+            (e.code, e.message.as_str()),
+            (410, "too old resource version: 5 (120)")
         );
     }
 

@@ -1,0 +1,437 @@
+//! The watch cache: per resource, the current objects, a sliding window of recent events, and
+//! the watchers, fed by the apiserver's one etcd watch on `/registry/`.
+//!
+//! Follows `staging/src/k8s.io/apiserver/pkg/storage/cacher` (`cacher.go`, `watch_cache.go`):
+//! lists are served from the cache at its resourceVersion; a watch from resourceVersion N
+//! replays the window's events after N, or fails with 410 `too old resource version: N (M)`
+//! when N precedes the window; a watch from "0" starts with synthetic ADDED events for the
+//! current objects; the window keeps at least 100 events and the last 75 s
+//! (`eventFreshDuration`), at most 102,400 (`defaultUpperBoundCapacity`). Watchers are indexed
+//! as the cacher's `indexedTriggerFunc`s index them: pods by `spec.nodeName` (a kubelet's watch
+//! touches only its own pods' events) and by namespace. An event is built once as an `Arc` and
+//! the same `Arc` goes to every watcher; an update that moves an object into or out of a
+//! watcher's selection becomes ADDED or DELETED for that watcher, as the cacher does.
+//!
+//! Simplifications: the cache's resourceVersion is global (one etcd watch for all resources,
+//! so every revision reaches every resource's cache, which keeps consistent reads simple);
+//! watchers are never dropped for being slow (sim streams have no buffer limit).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use api::fields::FieldSelector;
+use api::selector::Selector;
+use api::{Kind, SharedObject};
+use sim::{Duration, Time};
+
+use crate::protocol::{EventType, StatusError, WatchEvent, too_old_resource_version};
+
+/// How big the window of recent events is.
+#[derive(Clone, Copy, Debug)]
+pub struct WindowConfig {
+    pub min_events: usize,
+    pub max_events: usize,
+    pub fresh_for: Duration,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            min_events: 100,
+            max_events: 102_400,
+            fresh_for: Duration::from_secs(75),
+        }
+    }
+}
+
+/// What a watcher (or a list) selects.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Selector,
+    pub fields: FieldSelector,
+    /// `spec.nodeName=X` of a pod selector, used to index.
+    pub node_name: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, o: &api::Object) -> bool {
+        (self.namespace.is_empty() || o.namespace() == self.namespace)
+            && (self.name.is_empty() || o.name() == self.name)
+            && self.labels.matches(o.labels())
+            && self.fields.matches(o)
+    }
+}
+
+/// One registered watcher.
+#[derive(Clone, Debug)]
+pub struct Watcher<R> {
+    pub filter: Filter,
+    /// Where its events go (the server's reply address and request id).
+    pub target: R,
+    pub bookmarks: bool,
+}
+
+/// A change recorded in the window: the object after (or the last state for a delete) and the
+/// object before, with the shared event every plain watcher receives.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub rv: i64,
+    pub at: Time,
+    pub object: SharedObject,
+    pub prev: Option<SharedObject>,
+    pub event: Arc<WatchEvent>,
+}
+
+/// One resource's cache.
+#[derive(Debug)]
+pub struct ResourceCache<R> {
+    pub kind: Kind,
+    /// key -> (object with its resourceVersion set, mod revision).
+    objects: BTreeMap<String, (SharedObject, i64)>,
+    /// pods: node name -> keys.
+    by_node: BTreeMap<String, BTreeSet<String>>,
+    window: VecDeque<Change>,
+    /// Every event of this resource after this revision is in the window.
+    window_start: i64,
+    watchers: BTreeMap<u64, Watcher<R>>,
+    watchers_by_node: BTreeMap<String, BTreeSet<u64>>,
+    watchers_by_namespace: BTreeMap<String, BTreeSet<u64>>,
+    watchers_everywhere: BTreeSet<u64>,
+}
+
+fn node_of(o: &api::Object) -> Option<&str> {
+    o.as_pod()
+        .and_then(|p| p.spec.as_ref())
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+impl<R: Clone> ResourceCache<R> {
+    pub fn new(kind: Kind) -> Self {
+        ResourceCache {
+            kind,
+            objects: BTreeMap::new(),
+            by_node: BTreeMap::new(),
+            window: VecDeque::new(),
+            window_start: 0,
+            watchers: BTreeMap::new(),
+            watchers_by_node: BTreeMap::new(),
+            watchers_by_namespace: BTreeMap::new(),
+            watchers_everywhere: BTreeSet::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    pub fn watcher_count(&self) -> usize {
+        self.watchers.len()
+    }
+
+    /// Replaces the contents with a fresh list at `rv` (start, or relist after the etcd watch
+    /// was compacted away); the window restarts there.
+    pub fn reset(&mut self, rv: i64, items: Vec<(String, SharedObject, i64)>) {
+        self.objects.clear();
+        self.by_node.clear();
+        self.window.clear();
+        self.window_start = rv;
+        for (key, obj, rev) in items {
+            self.index_insert(&key, &obj);
+            self.objects.insert(key, (obj, rev));
+        }
+    }
+
+    fn index_insert(&mut self, key: &str, o: &api::Object) {
+        if let Some(n) = node_of(o) {
+            self.by_node
+                .entry(n.to_string())
+                .or_default()
+                .insert(key.to_string());
+        }
+    }
+
+    fn index_remove(&mut self, key: &str, o: &api::Object) {
+        if let Some(n) = node_of(o)
+            && let Some(set) = self.by_node.get_mut(n)
+        {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_node.remove(n);
+            }
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&(SharedObject, i64)> {
+        self.objects.get(key)
+    }
+
+    /// Objects under `prefix` matching `filter`, using the node index when the filter names a
+    /// node.
+    pub fn list(&self, prefix: &str, filter: &Filter) -> Vec<SharedObject> {
+        if let Some(node) = &filter.node_name {
+            return self
+                .by_node
+                .get(node)
+                .into_iter()
+                .flatten()
+                .filter(|k| k.starts_with(prefix))
+                .filter_map(|k| self.objects.get(k))
+                .filter(|(o, _)| filter.matches(o))
+                .map(|(o, _)| o.clone())
+                .collect();
+        }
+        self.objects
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, (o, _))| filter.matches(o))
+            .map(|(_, (o, _))| o.clone())
+            .collect()
+    }
+
+    /// Applies one change from etcd. `object` is the new state (or, for a delete, the last
+    /// state with the deletion's resourceVersion). Returns the deliveries to make:
+    /// (watcher target, event).
+    pub fn apply(
+        &mut self,
+        key: String,
+        object: Option<SharedObject>,
+        deleted_last: Option<SharedObject>,
+        rv: i64,
+        at: Time,
+        window: &WindowConfig,
+    ) -> Vec<(R, Arc<WatchEvent>)> {
+        let prev = match &object {
+            Some(o) => {
+                let prev = self
+                    .objects
+                    .insert(key.clone(), (o.clone(), rv))
+                    .map(|(p, _)| p);
+                if let Some(p) = &prev {
+                    self.index_remove(&key, p);
+                }
+                self.index_insert(&key, o);
+                prev
+            }
+            None => {
+                let prev = self.objects.remove(&key).map(|(p, _)| p);
+                if let Some(p) = &prev {
+                    self.index_remove(&key, p);
+                }
+                prev
+            }
+        };
+        let (event_type, current) = match (&object, deleted_last) {
+            (Some(o), _) => (
+                if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                },
+                o.clone(),
+            ),
+            (None, Some(last)) => (EventType::Deleted, last),
+            (None, None) => match &prev {
+                Some(p) => (EventType::Deleted, p.clone()),
+                None => return Vec::new(),
+            },
+        };
+        let event = Arc::new(WatchEvent {
+            event_type,
+            object: Some(current.clone()),
+            resource_version: rv,
+            error: None,
+        });
+        let change = Change {
+            rv,
+            at,
+            object: current,
+            prev: prev.clone(),
+            event,
+        };
+        let out = self.deliveries(&change);
+        self.window.push_back(change);
+        self.trim(at, window);
+        out
+    }
+
+    fn trim(&mut self, now: Time, cfg: &WindowConfig) {
+        while self.window.len() > cfg.min_events {
+            let front = &self.window[0];
+            let stale = now.saturating_since(front.at) > cfg.fresh_for;
+            if !stale && self.window.len() <= cfg.max_events {
+                break;
+            }
+            self.window_start = front.rv;
+            self.window.pop_front();
+        }
+    }
+
+    fn candidates(&self, change: &Change) -> BTreeSet<u64> {
+        let mut ids: BTreeSet<u64> = self.watchers_everywhere.clone();
+        for o in std::iter::once(&change.object).chain(change.prev.iter()) {
+            if let Some(set) = self.watchers_by_namespace.get(o.namespace()) {
+                ids.extend(set);
+            }
+            if let Some(n) = node_of(o)
+                && let Some(set) = self.watchers_by_node.get(n)
+            {
+                ids.extend(set);
+            }
+        }
+        ids
+    }
+
+    fn deliveries(&self, change: &Change) -> Vec<(R, Arc<WatchEvent>)> {
+        let mut out = Vec::new();
+        let mut added: Option<Arc<WatchEvent>> = None;
+        let mut removed: Option<Arc<WatchEvent>> = None;
+        for id in self.candidates(change) {
+            let Some(w) = self.watchers.get(&id) else {
+                continue;
+            };
+            if let Some(ev) = event_for(&w.filter, change, &mut added, &mut removed) {
+                out.push((w.target.clone(), ev));
+            }
+        }
+        out
+    }
+
+    /// Registers a watcher from `from_rv` (None: from now, after synthetic ADDED events for
+    /// the current matching objects). Returns the events to send first.
+    pub fn watch(
+        &mut self,
+        id: u64,
+        watcher: Watcher<R>,
+        from_rv: Option<i64>,
+        prefix: &str,
+    ) -> Result<Vec<Arc<WatchEvent>>, StatusError> {
+        let initial = match from_rv {
+            None => self
+                .list(prefix, &watcher.filter)
+                .into_iter()
+                .map(|o| {
+                    let rv = o.resource_version().parse().unwrap_or(0);
+                    Arc::new(WatchEvent {
+                        event_type: EventType::Added,
+                        object: Some(o),
+                        resource_version: rv,
+                        error: None,
+                    })
+                })
+                .collect(),
+            Some(rv) => {
+                if rv < self.window_start {
+                    return Err(too_old_resource_version(rv, self.window_start));
+                }
+                let mut added = None;
+                let mut removed = None;
+                let start = self.window.partition_point(|c| c.rv <= rv);
+                self.window
+                    .range(start..)
+                    .filter_map(|c| event_for(&watcher.filter, c, &mut added, &mut removed))
+                    .collect()
+            }
+        };
+        match &watcher.filter.node_name {
+            Some(n) => {
+                self.watchers_by_node
+                    .entry(n.clone())
+                    .or_default()
+                    .insert(id);
+            }
+            None if !watcher.filter.namespace.is_empty() => {
+                self.watchers_by_namespace
+                    .entry(watcher.filter.namespace.clone())
+                    .or_default()
+                    .insert(id);
+            }
+            None => {
+                self.watchers_everywhere.insert(id);
+            }
+        }
+        self.watchers.insert(id, watcher);
+        Ok(initial)
+    }
+
+    pub fn unwatch(&mut self, id: u64) -> Option<Watcher<R>> {
+        let w = self.watchers.remove(&id)?;
+        self.watchers_everywhere.remove(&id);
+        for map in [&mut self.watchers_by_node, &mut self.watchers_by_namespace] {
+            let key = match map.iter().find(|(_, s)| s.contains(&id)) {
+                Some((k, _)) => k.clone(),
+                None => continue,
+            };
+            if let Some(s) = map.get_mut(&key) {
+                s.remove(&id);
+                if s.is_empty() {
+                    map.remove(&key);
+                }
+            }
+        }
+        Some(w)
+    }
+
+    pub fn watchers(&self) -> impl Iterator<Item = (&u64, &Watcher<R>)> {
+        self.watchers.iter()
+    }
+
+    pub fn drain_watchers(&mut self) -> Vec<(u64, Watcher<R>)> {
+        self.watchers_everywhere.clear();
+        self.watchers_by_namespace.clear();
+        self.watchers_by_node.clear();
+        std::mem::take(&mut self.watchers).into_iter().collect()
+    }
+
+    pub fn window_len(&self) -> usize {
+        self.window.len()
+    }
+}
+
+/// The event `filter`'s watcher sees for `change`: the shared event when it matched before
+/// and after (or for a plain add/delete), a shared ADDED/DELETED when the change moved the
+/// object into/out of its selection, nothing otherwise.
+fn event_for(
+    filter: &Filter,
+    change: &Change,
+    added: &mut Option<Arc<WatchEvent>>,
+    removed: &mut Option<Arc<WatchEvent>>,
+) -> Option<Arc<WatchEvent>> {
+    let now = filter.matches(&change.object);
+    match change.event.event_type {
+        EventType::Added | EventType::Deleted => now.then(|| change.event.clone()),
+        _ => {
+            let before = change.prev.as_ref().is_some_and(|p| filter.matches(p));
+            match (before, now) {
+                (true, true) => Some(change.event.clone()),
+                (false, true) => Some(
+                    added
+                        .get_or_insert_with(|| {
+                            Arc::new(WatchEvent {
+                                event_type: EventType::Added,
+                                ..WatchEvent::clone(&change.event)
+                            })
+                        })
+                        .clone(),
+                ),
+                (true, false) => Some(
+                    removed
+                        .get_or_insert_with(|| {
+                            Arc::new(WatchEvent {
+                                event_type: EventType::Deleted,
+                                ..WatchEvent::clone(&change.event)
+                            })
+                        })
+                        .clone(),
+                ),
+                (false, false) => None,
+            }
+        }
+    }
+}
