@@ -5,6 +5,7 @@
 //! strict field checking, and the remaining modules hold the semantics the apiserver,
 //! controllers, scheduler and kubelet share.
 
+pub mod defaults;
 pub mod fields;
 pub mod kinds;
 pub mod manifest;
