@@ -19,15 +19,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sim::{ActorId, Ctx, Duration, StreamId, TimerId};
+use sim::{ActorId, Ctx, Duration, StreamId};
 
 use crate::mvcc::{Bytes, Event, PutRequest, RangeRequest, WatchRequest, WriteRequest};
 use crate::server::{
     EtcdEnvelope, EtcdError, EtcdMessage, RequestBody, ResponseBody, ResponseHeader, WatchCancel,
 };
 
-/// Timer tags at and above this belong to the client (the low bits are a request id).
+/// The client's timer tag (its deadline sweep).
 pub const CLIENT_TIMER_BASE: u64 = 0xE7CD_0000_0000_0000;
+/// How often pending requests are checked against their deadlines.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -71,7 +73,7 @@ struct Pending<V> {
     attempts: u32,
     endpoint: usize,
     stream: StreamId,
-    timer: TimerId,
+    deadline_ns: u64,
 }
 
 struct ClientWatch {
@@ -89,10 +91,11 @@ pub struct EtcdClient<V> {
     pending: BTreeMap<u64, Pending<V>>,
     watches: BTreeMap<u64, ClientWatch>,
     leader: Option<u64>,
+    sweep_armed: bool,
 }
 
 pub fn is_client_timer(tag: u64) -> bool {
-    tag & 0xFFFF_0000_0000_0000 == CLIENT_TIMER_BASE
+    tag == CLIENT_TIMER_BASE
 }
 
 impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
@@ -105,6 +108,7 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
             pending: BTreeMap::new(),
             watches: BTreeMap::new(),
             leader: None,
+            sweep_armed: false,
         }
     }
 
@@ -219,10 +223,7 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 body: body.clone(),
             }),
         );
-        let timer = ctx.set_timer(
-            self.cfg.attempt_timeout,
-            CLIENT_TIMER_BASE | (id & 0xFFFF_FFFF_FFFF),
-        );
+        let deadline_ns = ctx.now().as_nanos() + self.cfg.attempt_timeout.as_nanos();
         self.pending.insert(
             id,
             Pending {
@@ -230,9 +231,20 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 attempts: attempts + 1,
                 endpoint,
                 stream,
-                timer,
+                deadline_ns,
             },
         );
+        self.arm_sweep(ctx);
+    }
+
+    /// One timer sweeps every deadline, armed only while requests are pending: a timer per
+    /// request would fill the engine's queue with cancelled timers under load.
+    fn arm_sweep<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>) {
+        if self.sweep_armed || self.pending.is_empty() {
+            return;
+        }
+        self.sweep_armed = true;
+        ctx.set_timer(SWEEP_INTERVAL, CLIENT_TIMER_BASE);
     }
 
     /// Retry elsewhere, or give up with `err` after the last attempt.
@@ -244,7 +256,6 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
         err: EtcdError,
     ) -> Option<ClientEvent<V>> {
         let p = self.pending.remove(&id)?;
-        ctx.cancel_timer(p.timer);
         if p.attempts >= self.cfg.max_attempts {
             return Some(ClientEvent::Response {
                 id,
@@ -263,17 +274,31 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
         ctx: &mut Ctx<'_, M>,
         tag: u64,
     ) -> Vec<ClientEvent<V>> {
-        let id = tag & 0xFFFF_FFFF_FFFF;
-        let Some(p) = self.pending.get(&id) else {
+        if tag != CLIENT_TIMER_BASE {
             return Vec::new();
-        };
-        // The member did not answer: it may be down or cut off, so it is no leader to count on.
-        if self.leader.and_then(|l| self.endpoint_of_member(l)) == Some(p.endpoint) {
-            self.leader = None;
         }
-        self.retry_or_fail(ctx, id, None, EtcdError::DeadlineExceeded)
-            .into_iter()
-            .collect()
+        self.sweep_armed = false;
+        let now = ctx.now().as_nanos();
+        let late: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline_ns <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut out = Vec::new();
+        for id in late {
+            // The member did not answer: it may be down or cut off, so it is no leader to
+            // count on.
+            let endpoint = self.pending.get(&id).map(|p| p.endpoint);
+            if endpoint.is_some()
+                && self.leader.and_then(|l| self.endpoint_of_member(l)) == endpoint
+            {
+                self.leader = None;
+            }
+            out.extend(self.retry_or_fail(ctx, id, None, EtcdError::DeadlineExceeded));
+        }
+        self.arm_sweep(ctx);
+        out
     }
 
     pub fn on_stream_message<M: EtcdEnvelope<V>>(
@@ -302,10 +327,9 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                         self.retry_or_fail(ctx, id, None, err).into_iter().collect()
                     }
                     result => {
-                        let Some(p) = self.pending.remove(&id) else {
+                        if self.pending.remove(&id).is_none() {
                             return Vec::new();
-                        };
-                        ctx.cancel_timer(p.timer);
+                        }
                         // Only the leader answers keep-alives: the member that did leads.
                         if matches!(result, Ok(ResponseBody::LeaseKeepAlive { .. })) {
                             self.leader =
