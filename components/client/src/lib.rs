@@ -13,8 +13,11 @@
 //! messaging between actors, and a crash of the host loses all of it together, as a crash of
 //! kube-controller-manager does.
 
+pub mod api_client;
 pub mod indexer;
+pub mod informer;
 pub mod leader_election;
+pub mod lease_lock;
 pub mod rate_limiter;
 pub mod workqueue;
 
