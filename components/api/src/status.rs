@@ -95,7 +95,8 @@ pub struct StatusError {
     pub code: u16,
     pub reason: StatusReason,
     pub message: String,
-    pub details: Option<StatusDetails>,
+    /// Boxed: errors travel in `Result`s, and most have no details.
+    pub details: Option<Box<StatusDetails>>,
 }
 
 impl StatusError {
@@ -109,7 +110,7 @@ impl StatusError {
             code,
             reason,
             message,
-            details: Some(details),
+            details: Some(Box::new(details)),
         }
     }
 
