@@ -1,3 +1,3 @@
 fn main() {
-    println!("kubesim: under construction");
+    std::process::exit(kubesim::cli::main());
 }

@@ -1,0 +1,220 @@
+//! The `kubesim` command line (DESIGN.md, "CLI contract"): `run`, `check`, `fuzz`, `bench`.
+//! Exit codes: 0 pass, 1 fail, 2 bad input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::runner::{self, RunOptions, Verdict};
+use crate::scenario;
+
+pub const EXIT_PASS: i32 = 0;
+pub const EXIT_FAIL: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// The built-in tour's scenario, also checked and run by the test suite.
+pub const TOUR: &str = include_str!("../scenarios/tour.ron");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubesim",
+    version,
+    about = "A deterministic discrete-event simulator of a whole Kubernetes cluster"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario (with no FILE: the built-in tour).
+    Run {
+        file: Option<PathBuf>,
+        /// Root seed; overrides the scenario's `seed:`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write every traced event as JSON lines.
+        #[arg(long, value_name = "FILE.jsonl")]
+        trace: Option<PathBuf>,
+        /// Print only the summary line.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Validate a scenario and the manifests it names; runs nothing.
+    Check { file: PathBuf },
+    /// Run generated fault schedules against a scenario.
+    Fuzz {
+        file: PathBuf,
+        /// Number of schedules to run.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Root seed of the campaign.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Parallel simulations (one thread each).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard K of N (0 <= K < N), e.g. a Kubernetes Indexed Job's index.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
+    },
+    /// Measure performance.
+    Bench {
+        #[arg(value_enum)]
+        what: BenchTarget,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchTarget {
+    /// The engine's event throughput and memory per idle actor.
+    Engine,
+}
+
+/// `--shard K/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let expected = || format!("expected K/N with 0 <= K < N, like 0/4, found {text:?}");
+        let (k, n) = text.split_once('/').ok_or_else(expected)?;
+        let index: u32 = k.trim().parse().map_err(|_| expected())?;
+        let count: u32 = n.trim().parse().map_err(|_| expected())?;
+        if count == 0 || index >= count {
+            return Err(expected());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Parses the arguments, runs the command, returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_PASS
+            };
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    execute(cli.command, &mut out)
+}
+
+/// Runs one command, writing its output to `out` and errors to stderr.
+pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
+    match command {
+        Command::Run {
+            file,
+            seed,
+            trace,
+            quiet,
+        } => {
+            let options = RunOptions { seed, trace, quiet };
+            match file {
+                Some(file) => run_file(&file, &options, out),
+                None => run_tour(&options, out),
+            }
+        }
+        Command::Check { file } => match scenario::load(&file) {
+            Ok(loaded) => {
+                let _ = write!(out, "{}", crate::check::summary(&loaded));
+                EXIT_PASS
+            }
+            Err(err) => bad_input(&err),
+        },
+        Command::Fuzz {
+            file,
+            runs,
+            seed,
+            jobs,
+            shard,
+        } => {
+            if let Err(err) = scenario::load(&file) {
+                return bad_input(&err);
+            }
+            eprintln!(
+                "kubesim fuzz: the fuzz driver is not built yet; nothing was run ({}: valid; runs={runs}{}{}{})",
+                file.display(),
+                seed.map(|s| format!(", seed={s}")).unwrap_or_default(),
+                jobs.map(|j| format!(", jobs={j}")).unwrap_or_default(),
+                shard
+                    .map(|s| format!(", shard={}/{}", s.index, s.count))
+                    .unwrap_or_default(),
+            );
+            EXIT_BAD_INPUT
+        }
+        Command::Bench { what } => match what {
+            BenchTarget::Engine => crate::bench::engine(out),
+        },
+    }
+}
+
+fn bad_input(err: &dyn std::fmt::Display) -> i32 {
+    eprintln!("{err}");
+    EXIT_BAD_INPUT
+}
+
+fn run_file(file: &Path, options: &RunOptions, out: &mut dyn Write) -> i32 {
+    match scenario::load(file) {
+        Ok(loaded) => run_loaded(&loaded, options, out),
+        Err(err) => bad_input(&err),
+    }
+}
+
+fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
+    let loaded = match scenario::load_str(TOUR, Path::new("scenarios/tour.ron")) {
+        Ok(loaded) => loaded,
+        Err(err) => return bad_input(&err),
+    };
+    if !options.quiet {
+        let lines = [
+            "kubesim tour: a kind-like cluster named kubesim, one control-plane node and two workers,",
+            "each a host on one seeded virtual clock. The Kubernetes components are not simulated yet;",
+            "what runs is the engine under them: every node's node-agent sends a heartbeat to the",
+            "control plane every 10s, and the steps below crash, restart, partition and heal nodes.",
+            "After each pause the control plane says which nodes it has not heard from for 40s.",
+            "",
+        ];
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    run_loaded(&loaded, options, out)
+}
+
+fn run_loaded(loaded: &scenario::Loaded, options: &RunOptions, out: &mut dyn Write) -> i32 {
+    match runner::run(loaded, options, out) {
+        Ok(outcome) => match outcome.verdict {
+            Verdict::Pass => EXIT_PASS,
+            Verdict::Fail => EXIT_FAIL,
+        },
+        Err(err) => bad_input(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards() {
+        assert_eq!("1/4".parse(), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1/0", "a/2", "1", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! How scenario values are read from RON where derive alone would not give the written forms:
+//! unit strings, node targets that are either `"kubesim-worker2"` or `Leader("etcd")`, and
+//! `Expect`/`Always` conditions whose fields decide their kind.
+
+use serde::{Deserialize, Deserializer, de};
+
+use super::model::{Check, LeaderOf, Matcher, ProxyMode, Target};
+use crate::units::{Duration, Quantity, SignedDuration};
+
+fn from_unit_str<'de, D, T, E>(
+    deserializer: D,
+    parse: fn(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: std::fmt::Display,
+{
+    let text = String::deserialize(deserializer)?;
+    parse(&text).map_err(de::Error::custom)
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_unit_str(deserializer, Duration::parse)
+    }
+}
+
+impl<'de> Deserialize<'de> for SignedDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_unit_str(deserializer, SignedDuration::parse)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        from_unit_str(deserializer, Quantity::parse)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "iptables" => Ok(ProxyMode::Iptables),
+            "ipvs" => Ok(ProxyMode::Ipvs),
+            other => Err(de::Error::custom(format!(
+                "unknown proxy_mode {other:?}, expected one of: \"iptables\", \"ipvs\""
+            ))),
+        }
+    }
+}
+
+/// A string is a node name; `Leader("…")` names a role. ron keeps the variant name only for
+/// serde's buffered content, which is what an untagged enum deserializes through.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TargetRepr {
+    Node(String),
+    Role(RoleRepr),
+}
+
+#[derive(Deserialize)]
+enum RoleRepr {
+    Leader(String),
+}
+
+pub(crate) const TARGET_EXPECTED: &str = "expected a node name like \"kubesim-worker2\" or Leader(\"etcd\" | \"kube-controller-manager\" | \"kube-scheduler\")";
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match TargetRepr::deserialize(deserializer) {
+            Ok(TargetRepr::Node(name)) => Ok(Target::Node(name)),
+            Ok(TargetRepr::Role(RoleRepr::Leader(role))) => LeaderOf::parse(&role)
+                .map(Target::Leader)
+                .ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "unknown leader {role:?}, expected one of: \"etcd\", \"kube-controller-manager\", \"kube-scheduler\""
+                    ))
+                }),
+            Err(_) => Err(de::Error::custom(TARGET_EXPECTED)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFields {
+    kubectl: Option<String>,
+    equals: Option<String>,
+    contains: Option<String>,
+    traffic_errors: Option<String>,
+    at_most: Option<f64>,
+}
+
+pub(crate) const CHECK_EXPECTED: &str = "expected (kubectl: \"...\", equals: \"...\"), (kubectl: \"...\", contains: \"...\") or (traffic_errors: \"SERVICE\", at_most: FRACTION)";
+
+impl<'de> Deserialize<'de> for Check {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = CheckFields::deserialize(deserializer)?;
+        match fields {
+            CheckFields {
+                kubectl: Some(command),
+                equals,
+                contains,
+                traffic_errors: None,
+                at_most: None,
+            } => match (equals, contains) {
+                (Some(text), None) => Ok(Check::Kubectl {
+                    command,
+                    matcher: Matcher::Equals(text),
+                }),
+                (None, Some(text)) => Ok(Check::Kubectl {
+                    command,
+                    matcher: Matcher::Contains(text),
+                }),
+                _ => Err(de::Error::custom(format!(
+                    "a kubectl check needs exactly one of equals: or contains:; {CHECK_EXPECTED}"
+                ))),
+            },
+            CheckFields {
+                kubectl: None,
+                equals: None,
+                contains: None,
+                traffic_errors: Some(service),
+                at_most: Some(at_most),
+            } => Ok(Check::TrafficErrors { service, at_most }),
+            _ => Err(de::Error::custom(CHECK_EXPECTED)),
+        }
+    }
+}
