@@ -8,14 +8,18 @@
 //! had to be linearized before that point and was not, so it backtracks. Lowe's cache of
 //! (set of linearized operations, model state) prunes every configuration already explored.
 //!
-//! Two departures from Porcupine: an operation without a return (indeterminate) is never
-//! required to be linearized, since placing it after everything else is always allowed; and
-//! the model may be nondeterministic (a write whose outcome the history does not fix), so a
-//! stack frame remembers which successor state it chose and backtracking tries the next one.
+//! Three departures from Porcupine: an operation without a return (indeterminate) is never
+//! required to be linearized, since placing it after everything else is always allowed; the
+//! cache prunes by dominance over those optional operations (a configuration with the same
+//! required operations and state as one already seen, but a superset of its optional ones,
+//! can do nothing the other could not), which keeps timeouts from multiplying a failing
+//! search by 2^(timeouts); and the model may be nondeterministic (a write whose outcome the
+//! history does not fix), so a stack frame remembers which successor state it chose and
+//! backtracking tries the next one.
 //!
 //! The search is bounded by a step budget and reports running out instead of hanging.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::history::TimeNs;
 
@@ -70,13 +74,13 @@ const HEAD: usize = 0;
 #[derive(Debug, Clone, Copy)]
 struct Node {
     op: usize,
-    /// For a call: the node of its return, or `NIL` for an indeterminate operation.
-    /// For a return: `NIL`.
+    /// For a call: the node of its return. For a return: `NIL`.
     matching: usize,
     is_call: bool,
 }
 
-/// The event list with O(1) unlink and relink (dancing links).
+/// The calls and returns of the required (returned) operations, with O(1) unlink and relink
+/// (dancing links). Optional operations have no return and stay out of the list.
 struct EventList {
     nodes: Vec<Node>,
     next: Vec<usize>,
@@ -88,8 +92,8 @@ impl EventList {
         // (time, return-after-call, op) orders events totally and deterministically.
         let mut events: Vec<(TimeNs, bool, usize)> = Vec::with_capacity(ops.len() * 2);
         for (i, op) in ops.iter().enumerate() {
-            events.push((op.call, false, i));
             if let Some(ret) = op.ret {
+                events.push((op.call, false, i));
                 events.push((ret, true, i));
             }
         }
@@ -179,13 +183,56 @@ impl Bitset {
     fn set(&mut self, bit: usize) {
         self.0[bit / 64] |= 1 << (bit % 64);
     }
+    fn get(&self, bit: usize) -> bool {
+        self.0[bit / 64] & (1 << (bit % 64)) != 0
+    }
     fn clear(&mut self, bit: usize) {
         self.0[bit / 64] &= !(1 << (bit % 64));
     }
+    fn is_subset_of(&self, other: &Bitset) -> bool {
+        self.0.iter().zip(&other.0).all(|(a, b)| a & !b == 0)
+    }
+}
+
+/// Lowe's cache, keyed by the required operations linearized and the state, holding for each
+/// the sets of optional operations linearized with it, none a subset of another.
+struct Cache<S> {
+    seen: BTreeMap<Bitset, BTreeMap<S, Vec<Bitset>>>,
+}
+
+impl<S: Clone + Ord> Cache<S> {
+    /// Records the configuration; false if it or one that dominates it was seen already.
+    fn insert(&mut self, required: &Bitset, state: &S, optional: &Bitset) -> bool {
+        let by_state = match self.seen.get_mut(required) {
+            Some(by_state) => by_state,
+            None => self.seen.entry(required.clone()).or_default(),
+        };
+        let sets = match by_state.get_mut(state) {
+            Some(sets) => sets,
+            None => by_state.entry(state.clone()).or_default(),
+        };
+        if sets.iter().any(|seen| seen.is_subset_of(optional)) {
+            return false;
+        }
+        sets.retain(|seen| !optional.is_subset_of(seen));
+        sets.push(optional.clone());
+        true
+    }
+}
+
+/// Where the search stands at one configuration: trying the required call at a node of the
+/// event list, or, once the list reached a return (the barrier), trying the optional
+/// operations called before that return, in call order. Optional operations come last so
+/// that a configuration which leaves them for later, and dominates the ones that apply them,
+/// is cached before those.
+#[derive(Debug, Clone, Copy)]
+enum Cursor {
+    Main(usize),
+    Optional { position: usize, barrier: usize },
 }
 
 struct Frame<S> {
-    call: usize,
+    at: Cursor,
     state: S,
     alternative: usize,
 }
@@ -194,14 +241,34 @@ struct Frame<S> {
 /// Returns the outcome and the steps taken.
 pub(crate) fn search<M: Model>(model: &M, ops: &[Timed<M::Op>], max_steps: u64) -> (Outcome, u64) {
     let mut list = EventList::new(ops);
-    let mut required = ops.iter().filter(|op| op.ret.is_some()).count();
-    let mut linearized = Bitset::new(ops.len());
-    let mut cache: BTreeMap<Bitset, BTreeSet<M::State>> = BTreeMap::new();
+    let mut optional: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].ret.is_none()).collect();
+    optional.sort_by_key(|&i| (ops[i].call, i));
+    // Required (returned) operations index one bitset, optional (indeterminate) ones another.
+    let mut slot = vec![0; ops.len()];
+    let mut required = 0;
+    for (i, op) in ops.iter().enumerate() {
+        if op.ret.is_some() {
+            slot[i] = required;
+            required += 1;
+        }
+    }
+    for (position, &i) in optional.iter().enumerate() {
+        slot[i] = position;
+    }
+    let mut linearized = [Bitset::new(required), Bitset::new(optional.len())];
+    let bits = |op: usize| (usize::from(ops[op].ret.is_none()), slot[op]);
+    let op_at = |list: &EventList, at: Cursor| match at {
+        Cursor::Main(node) => list.nodes[node].op,
+        Cursor::Optional { position, .. } => optional[position],
+    };
+    let mut cache = Cache {
+        seen: BTreeMap::new(),
+    };
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut state = model.init();
     let mut successors = Vec::new();
     let mut best: Option<Partial> = None;
-    let mut entry = list.next[HEAD];
+    let mut cursor = Cursor::Main(list.next[HEAD]);
     let mut first_alternative = 0;
     let mut steps = 0u64;
 
@@ -210,25 +277,47 @@ pub(crate) fn search<M: Model>(model: &M, ops: &[Timed<M::Op>], max_steps: u64) 
             return (Outcome::OutOfBudget, steps);
         }
         steps += 1;
-        let node = if entry == NIL {
-            None
-        } else {
-            Some(list.nodes[entry])
+        let candidate = match cursor {
+            Cursor::Main(node) if node != NIL && list.nodes[node].is_call => {
+                Some(list.nodes[node].op)
+            }
+            Cursor::Main(barrier) => {
+                cursor = Cursor::Optional {
+                    position: 0,
+                    barrier,
+                };
+                continue;
+            }
+            Cursor::Optional { position, barrier } => {
+                let limit = match barrier {
+                    NIL => TimeNs::MAX,
+                    node => ops[list.nodes[node].op].ret.unwrap_or(TimeNs::MAX),
+                };
+                match optional.get(position) {
+                    Some(&op) if ops[op].call <= limit => {
+                        let (set, bit) = bits(op);
+                        if linearized[set].get(bit) {
+                            cursor = Cursor::Optional {
+                                position: position + 1,
+                                barrier,
+                            };
+                            continue;
+                        }
+                        Some(op)
+                    }
+                    _ => None,
+                }
+            }
         };
-        if let Some(node) = node.filter(|node| node.is_call) {
+
+        if let Some(op) = candidate {
             successors.clear();
-            model.successors(&state, &ops[node.op].op, &mut successors);
-            linearized.set(node.op);
+            model.successors(&state, &ops[op].op, &mut successors);
+            let (set, bit) = bits(op);
+            linearized[set].set(bit);
             let mut chosen = None;
             for (alternative, next) in successors.iter().enumerate().skip(first_alternative) {
-                let fresh = match cache.get_mut(&linearized) {
-                    Some(seen) => seen.insert(next.clone()),
-                    None => {
-                        cache.insert(linearized.clone(), BTreeSet::from([next.clone()]));
-                        true
-                    }
-                };
-                if fresh {
+                if cache.insert(&linearized[0], next, &linearized[1]) {
                     chosen = Some(alternative);
                     break;
                 }
@@ -238,51 +327,64 @@ pub(crate) fn search<M: Model>(model: &M, ops: &[Timed<M::Op>], max_steps: u64) 
                 Some(alternative) => {
                     let next = successors.swap_remove(alternative);
                     stack.push(Frame {
-                        call: entry,
+                        at: cursor,
                         state: std::mem::replace(&mut state, next),
                         alternative,
                     });
-                    if node.matching != NIL {
+                    if let Cursor::Main(node) = cursor {
                         required -= 1;
+                        list.lift(node);
                     }
-                    list.lift(entry);
-                    entry = list.next[HEAD];
+                    cursor = Cursor::Main(list.next[HEAD]);
                 }
                 None => {
-                    linearized.clear(node.op);
-                    entry = list.next[entry];
+                    linearized[set].clear(bit);
+                    cursor = match cursor {
+                        Cursor::Main(node) => Cursor::Main(list.next[node]),
+                        Cursor::Optional { position, barrier } => Cursor::Optional {
+                            position: position + 1,
+                            barrier,
+                        },
+                    };
                 }
             }
             continue;
         }
 
-        // A return (or, defensively, the end of the list): dead end, backtrack.
-        if let Some(node) = node
+        // Every operation called before the barrier's return failed: dead end, backtrack.
+        if let Cursor::Optional { barrier, .. } = cursor
+            && barrier != NIL
             && best.as_ref().is_none_or(|b| stack.len() > b.prefix.len())
         {
+            let limit = ops[list.nodes[barrier].op].ret.unwrap_or(TimeNs::MAX);
+            let mut pending = list.pending_before(barrier);
+            pending.extend(optional.iter().copied().filter(|&op| {
+                let (set, bit) = bits(op);
+                ops[op].call <= limit && !linearized[set].get(bit)
+            }));
             best = Some(Partial {
-                prefix: stack.iter().map(|f| list.nodes[f.call].op).collect(),
-                blocked: node.op,
-                pending: list.pending_before(entry),
+                prefix: stack.iter().map(|f| op_at(&list, f.at)).collect(),
+                blocked: list.nodes[barrier].op,
+                pending,
                 state: model.describe(&state),
             });
         }
         let Some(frame) = stack.pop() else {
             return match best {
                 Some(partial) => (Outcome::NotLinearizable(partial), steps),
-                // Unreachable: an empty stack with a required operation left stops at its
-                // return, which records `best`. Reported as exhausted rather than guessed.
+                // Unreachable: with a required operation left the barrier is its return,
+                // which records `best`. Reported as exhausted rather than guessed.
                 None => (Outcome::OutOfBudget, steps),
             };
         };
-        let call = list.nodes[frame.call];
-        linearized.clear(call.op);
-        if call.matching != NIL {
+        let (set, bit) = bits(op_at(&list, frame.at));
+        linearized[set].clear(bit);
+        if let Cursor::Main(node) = frame.at {
             required += 1;
+            list.unlift(node);
         }
-        list.unlift(frame.call);
         state = frame.state;
-        entry = frame.call;
+        cursor = frame.at;
         first_alternative = frame.alternative + 1;
     }
     (Outcome::Linearizable, steps)

@@ -87,6 +87,9 @@ pub(crate) struct KeyState {
 pub(crate) struct KeyModel {
     /// Value text by id, sorted.
     pub values: Vec<String>,
+    /// Whether any operation compares the version; if none does, the version is not kept,
+    /// so that states differing only in it merge.
+    pub track_version: bool,
 }
 
 impl KeyModel {
@@ -173,6 +176,38 @@ impl Model for KeyModel {
     }
 
     fn successors(&self, state: &KeyState, op: &KeyOp, out: &mut Vec<KeyState>) {
+        let start = out.len();
+        self.successors_with_version(state, op, out);
+        if !self.track_version {
+            for next in &mut out[start..] {
+                next.version = 0;
+            }
+        }
+    }
+
+    fn describe(&self, state: &KeyState) -> String {
+        let value = match state.value {
+            Some(id) => format!("{:?}", self.value_text(id)),
+            None => "absent".to_string(),
+        };
+        let version = if self.track_version {
+            format!(" version={}", state.version)
+        } else {
+            String::new()
+        };
+        let mod_revision = match state.mod_revision {
+            Some(rev) => rev.to_string(),
+            None => "unknown".to_string(),
+        };
+        format!(
+            "value={value}{version} mod_revision={mod_revision} revision>={}",
+            state.revision_floor
+        )
+    }
+}
+
+impl KeyModel {
+    fn successors_with_version(&self, state: &KeyState, op: &KeyOp, out: &mut Vec<KeyState>) {
         let next = match (op.input, op.output) {
             (KeyInput::Get, None) => Some(*state),
             (
@@ -234,20 +269,5 @@ impl Model for KeyModel {
             (KeyInput::Get | KeyInput::Put(_), Some(_)) => None,
         };
         out.extend(next);
-    }
-
-    fn describe(&self, state: &KeyState) -> String {
-        let value = match state.value {
-            Some(id) => format!("{:?}", self.value_text(id)),
-            None => "absent".to_string(),
-        };
-        let mod_revision = match state.mod_revision {
-            Some(rev) => rev.to_string(),
-            None => "unknown".to_string(),
-        };
-        format!(
-            "value={value} version={} mod_revision={mod_revision} revision>={}",
-            state.version, state.revision_floor
-        )
     }
 }

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::checker::{Outcome, Partial, Timed, search};
-use super::history::{CompareTarget, History, Input, OpId, Operation, Output, TxnWrite};
+use super::history::{
+    Compare, CompareOp, CompareTarget, History, Input, OpId, Operation, Output, TxnWrite,
+};
 use super::model::{KeyInput, KeyModel, KeyOp, KeyOutput, KeyTarget, KeyWrite, ValueId};
 
 /// How much search a check may do: one step tries one operation at one point of the search.
@@ -291,11 +293,50 @@ fn key_subhistory(history: &History, ids: &[OpId]) -> (KeyModel, Vec<Timed<KeyOp
             texts.insert(value);
         }
     }
-    let values: Vec<String> = texts.iter().map(|s| s.to_string()).collect();
+    // Values no read returns and no compare names are indistinguishable to every operation
+    // of the key, so they share one id: states that differ only in which of them the key
+    // holds merge in the cache. Only a Greater/Less value compare could tell them apart.
+    let ordered_value_compare = ops.iter().any(|(_, op)| {
+        matches!(&op.input, Input::Txn { compare, .. }
+            if matches!(compare.target, CompareTarget::Value(_))
+                && matches!(compare.op, CompareOp::Greater | CompareOp::Less))
+    });
+    let observed: BTreeSet<&str> = ops
+        .iter()
+        .flat_map(|(_, op)| {
+            let read = match op.response().map(|r| &r.output) {
+                Some(Output::Get {
+                    value: Some(value), ..
+                }) => Some(value.as_str()),
+                _ => None,
+            };
+            let compared = match &op.input {
+                Input::Txn {
+                    compare:
+                        Compare {
+                            target: CompareTarget::Value(value),
+                            ..
+                        },
+                    ..
+                } => Some(value.as_str()),
+                _ => None,
+            };
+            read.into_iter().chain(compared)
+        })
+        .collect();
+    let mut values: Vec<String> = texts
+        .iter()
+        .filter(|text| ordered_value_compare || observed.contains(*text))
+        .map(|s| s.to_string())
+        .collect();
+    let unobserved = values.len();
+    if !ordered_value_compare && texts.len() > observed.len() {
+        values.push("(a value no read returns)".to_string());
+    }
     let id = |text: &str| -> ValueId {
-        let index = values
+        let index = values[..unobserved]
             .binary_search_by(|v| v.as_str().cmp(text))
-            .unwrap_or_default();
+            .unwrap_or(unobserved);
         ValueId::try_from(index).unwrap_or(ValueId::MAX)
     };
     let write = |then: &TxnWrite| match then {
@@ -346,5 +387,13 @@ fn key_subhistory(history: &History, ids: &[OpId]) -> (KeyModel, Vec<Timed<KeyOp
         })
         .collect();
     let origin = ops.iter().map(|(id, _)| *id).collect();
-    (KeyModel { values }, timed, origin)
+    let track_version = ops.iter().any(|(_, op)| {
+        matches!(&op.input, Input::Txn { compare, .. }
+            if matches!(compare.target, CompareTarget::Version(_)))
+    });
+    let model = KeyModel {
+        values,
+        track_version,
+    };
+    (model, timed, origin)
 }
