@@ -5,10 +5,15 @@
 // Kubernetes' handlers do, and requests are not a hot loop where its size would matter.
 #![allow(clippy::result_large_err)]
 
+pub mod admission;
 pub mod cache;
 pub mod objects;
+pub mod patch;
 pub mod protocol;
+pub mod rbac;
+pub mod server;
 pub mod storage;
+pub mod validation;
 
 pub use protocol::{
     ApiEnvelope, ApiMessage, ApiReply, ApiRequest, ApiResponse, DeleteOptions, EventType,
@@ -16,3 +21,5 @@ pub use protocol::{
     ResourceVersionMatch, StatusError, StatusReason, Subresource, UserInfo, Verb, WatchEndReason,
     WatchEvent,
 };
+pub use server::{ApiServerConfig, KubeApiServer, ReplyTo, ServerStats};
+pub use storage::StoredValue;

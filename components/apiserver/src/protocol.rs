@@ -204,15 +204,15 @@ pub enum Subresource {
     /// Writes change only `.status` (and metadata labels/annotations are left alone); the
     /// main resource's writes leave `.status` alone.
     Status,
-    /// Deployments, ReplicaSets, StatefulSets: read or set `spec.replicas`.
-    Scale,
+    /// `pods/binding`: what [`Verb::Bind`] writes (RBAC names it so).
+    Binding,
 }
 
 impl Subresource {
     pub fn as_str(self) -> &'static str {
         match self {
             Subresource::Status => "status",
-            Subresource::Scale => "scale",
+            Subresource::Binding => "binding",
         }
     }
 }

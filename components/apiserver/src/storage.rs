@@ -25,9 +25,10 @@ use store::mvcc::{
     RangeRequest, RequestOp, TxnRequest, Value, WriteRequest, prefix_end,
 };
 
-/// The key Kubernetes' compactor coordinates on (`compact_rev_key` in
-/// `staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go`).
-pub const COMPACT_KEY: &str = "compact_rev_key";
+/// The key the compactors of several apiservers coordinate on (`compact_rev_key` in
+/// `staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go`; under `/registry/` here so that
+/// the apiserver's one watch sees every revision).
+pub const COMPACT_KEY: &str = "/registry/compact_rev_key";
 
 /// The prefix every object key starts with; the apiserver's one etcd watch covers it.
 pub const REGISTRY_PREFIX: &str = "/registry/";
