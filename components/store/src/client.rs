@@ -59,6 +59,9 @@ pub enum ClientEvent<V> {
         id: u64,
         header: Option<ResponseHeader>,
         result: Result<ResponseBody<V>, EtcdError>,
+        /// How many times the request was sent; above 1, an earlier attempt may also have
+        /// taken effect (a history checker must allow for it).
+        attempts: u32,
     },
     WatchEvents {
         watch_id: u64,
@@ -261,6 +264,7 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 id,
                 header: None,
                 result: Err(err),
+                attempts: p.attempts,
             });
         }
         self.rotate(p.endpoint);
@@ -327,9 +331,9 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                         self.retry_or_fail(ctx, id, None, err).into_iter().collect()
                     }
                     result => {
-                        if self.pending.remove(&id).is_none() {
+                        let Some(p) = self.pending.remove(&id) else {
                             return Vec::new();
-                        }
+                        };
                         // Only the leader answers keep-alives: the member that did leads.
                         if matches!(result, Ok(ResponseBody::LeaseKeepAlive { .. })) {
                             self.leader =
@@ -339,6 +343,7 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                             id,
                             header: Some(header),
                             result,
+                            attempts: p.attempts,
                         }]
                     }
                 }

@@ -480,3 +480,122 @@ fn random_faults_keep_raft_safe_and_the_cluster_converges_after_healing() {
         );
     }
 }
+
+/// Client histories through crashes, restarts, partitions and loss are linearizable (F3),
+/// judged by the crate's checker with the responses' header revisions.
+#[test]
+fn histories_under_faults_are_linearizable() {
+    use crate::linearizability::{Budget, Input, Output, Recorder, Response, Verdict, check};
+    use std::collections::{BTreeMap, BTreeSet};
+    for seed in 0..6 {
+        let mut c = cluster(100 + seed);
+        c.run_until_leader(secs(5)).expect("leader");
+        c.fault(Fault::Loss {
+            host: None,
+            p: 0.02,
+        });
+        let mut rng = c.sim.fork_rng("lin-workload");
+        let mut rec = Recorder::new();
+        let mut invocations = BTreeMap::new();
+        let mut reads = BTreeSet::new();
+        let start = c.sim.now();
+        let mut n = 0u64;
+        while c.sim.now().saturating_since(start) < secs(24) {
+            match c.sim.now().saturating_since(start).as_millis() {
+                3000..3020 => {
+                    if let Some(l) = c.leaders().first() {
+                        c.fault(Fault::Crash(c.hosts[l]));
+                    }
+                }
+                8000..8020 => {
+                    for h in c.hosts.values().copied().collect::<Vec<_>>() {
+                        c.fault(Fault::Restart(h));
+                    }
+                }
+                12000..12020 => {
+                    let victim = 1 + rng.below(3);
+                    let rest = (1..=3)
+                        .filter(|id| *id != victim)
+                        .map(|id| c.hosts[&id])
+                        .collect();
+                    c.fault(Fault::Partition(vec![c.hosts[&victim]], rest));
+                }
+                17000..17020 => c.fault(Fault::Heal),
+                _ => {}
+            }
+            n += 1;
+            let key = format!("/lin/{}", rng.below(32));
+            let now = c.sim.now().as_nanos();
+            let (id, input) = if rng.chance(0.5) {
+                let v = format!("v{n}");
+                (c.put(&key, &v), Input::Put { value: v })
+            } else {
+                let id = c.get(&key, false);
+                reads.insert(id);
+                (id, Input::Get)
+            };
+            invocations.insert(id, rec.invoke(id, key, input, now));
+            c.run_for(Duration::from_millis(20));
+        }
+        c.run_for(secs(30));
+        let (mut answered, mut retried, mut failed_reads, mut indeterminate) = (0, 0, 0, 0);
+        for (time, e) in c.client().events.clone() {
+            let ClientEvent::Response {
+                id,
+                header,
+                result,
+                attempts,
+            } = e
+            else {
+                continue;
+            };
+            let Some(inv) = invocations.remove(&id) else {
+                continue;
+            };
+            let is_read = reads.contains(&id);
+            if is_read && result.is_err() {
+                // A failed read had no effect.
+                rec.fail(inv).expect("pending");
+                failed_reads += 1;
+                continue;
+            }
+            if !is_read {
+                // An earlier attempt of a retried write may also have been applied.
+                for _ in 1..attempts {
+                    rec.retried(inv).expect("pending");
+                    retried += 1;
+                }
+            }
+            let output = match result {
+                Ok(ResponseBody::Write(WriteResponse::Put(_))) => Output::Put,
+                Ok(ResponseBody::Range(r)) => Output::Get {
+                    value: r
+                        .kvs
+                        .first()
+                        .map(|kv| String::from_utf8_lossy(&kv.value).into_owned()),
+                    mod_revision: r.kvs.first().map(|kv| kv.mod_revision),
+                },
+                // A write that failed may or may not have taken effect: left indeterminate.
+                Err(_) => {
+                    indeterminate += 1;
+                    continue;
+                }
+                Ok(other) => panic!("unexpected response {other:?}"),
+            };
+            let revision = header.map(|h| h.revision);
+            rec.complete(inv, time.as_nanos(), Response { output, revision })
+                .expect("valid");
+            answered += 1;
+        }
+        println!(
+            "seed {seed}: {answered} answered, {indeterminate} failed writes, {retried} retries, {failed_reads} failed reads, {} unanswered",
+            invocations.len()
+        );
+        assert!(
+            answered > 400,
+            "seed {seed}: only {answered} operations answered"
+        );
+        let verdict = check(&rec.finish(), Budget::default());
+        assert_eq!(verdict, Verdict::Ok, "seed {seed}");
+    }
+}
