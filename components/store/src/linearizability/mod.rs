@@ -41,7 +41,9 @@
 //! transactions: such a history must be split by the caller, or those operations left out);
 //! the store starts empty; compares cover version, mod revision and value, not create
 //! revision or lease; serializable (possibly stale) reads are not modelled and must not be
-//! recorded as Gets; a transaction's failure branch reads nothing. [`to_json_lines`] and [`from_json_lines`] carry a history to other
+//! recorded as Gets; a transaction's failure branch reads nothing. The search is exponential
+//! in one key's concurrency: an illegal history with many timed-out writes on a few hot keys
+//! can spend the budget and come back Unknown. [`to_json_lines`] and [`from_json_lines`] carry a history to other
 //! checkers.
 
 mod checker;
