@@ -1,0 +1,191 @@
+//! The CLI contract (DESIGN.md): exit codes, the summary line, determinism of the tour, bad
+//! input located as `file:line:col`.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn tour_passes_and_ends_with_the_summary_line() {
+    let output = kubesim(&["run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("seed=1 events="), "{last}");
+    assert!(
+        last.contains(" virtual=3m30s verdict=pass trace="),
+        "{last}"
+    );
+    // The crash and the partition are visible in what the control plane hears.
+    assert!(
+        out.contains("[00:00:30] # fault: Crash(kubesim-worker2)"),
+        "{out}"
+    );
+    assert!(out.contains("silent: kubesim-worker2"), "{out}");
+    assert!(out.contains("silent: kubesim-worker "), "{out}");
+    assert!(out.contains("[00:03:00] # fault: Heal"), "{out}");
+}
+
+#[test]
+fn tour_is_deterministic_per_seed() {
+    let a = kubesim(&["run", "--seed", "7", "--quiet"]);
+    let b = kubesim(&["run", "--seed", "7", "--quiet"]);
+    let c = kubesim(&["run", "--seed", "8", "--quiet"]);
+    assert_eq!(
+        stdout(&a).lines().count(),
+        1,
+        "--quiet prints only the summary"
+    );
+    assert_eq!(summary_field(&a, "seed"), "7");
+    assert_eq!(summary_field(&a, "trace"), summary_field(&b, "trace"));
+    assert_ne!(summary_field(&a, "trace"), summary_field(&c, "trace"));
+    assert_eq!(summary_field(&a, "trace").len(), 16);
+}
+
+#[test]
+fn trace_file_has_one_json_object_per_line() {
+    let dir = scratch_dir("trace");
+    let trace = dir.join("tour.jsonl");
+    let output = kubesim(&["run", "--quiet", "--trace", trace.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    assert!(lines.iter().all(|l| l.starts_with('{') && l.ends_with('}')));
+}
+
+#[test]
+fn malformed_scenario_exits_2_with_its_position() {
+    let dir = scratch_dir("malformed");
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "syntax.ron",
+            "Scenario(\n    steps: [\n        Sleep(\"5s\"\n    ],\n)\n",
+            ":3:19: expected closing `)`",
+        ),
+        (
+            "duration.ron",
+            "Scenario(steps: [\n    Sleep(\"5x\"),\n])\n",
+            ":2:11: expected a duration like \"30s\", \"6m\", \"1h30m\", found \"5x\"",
+        ),
+        (
+            "step.ron",
+            "Scenario(steps: [\n  Slep(\"5s\"),\n])\n",
+            ":2:3: unknown step `Slep`, expected one of: Kubectl, Apply, Sleep",
+        ),
+        (
+            "node.ron",
+            "Scenario(cluster: (workers: 2), steps: [\n  Fault(Crash(\"kubesim-worker3\")),\n])\n",
+            ":2:15: unknown node \"kubesim-worker3\", expected one of: kubesim-control-plane, kubesim-worker, kubesim-worker2",
+        ),
+        (
+            "manifest.ron",
+            "Scenario(steps: [\n  Sleep(\"1s\"),\n  Kubectl(\"apply -f manifests/missing.yaml\"),\n])\n",
+            ":3:3: manifest \"manifests/missing.yaml\" not found",
+        ),
+    ];
+    for (name, text, expected) in table {
+        let path = write(&dir, name, text);
+        for command in ["check", "run"] {
+            let output = kubesim(&[command, path.to_str().unwrap()]);
+            assert_eq!(output.status.code(), Some(2), "{command} {name}");
+            let err = stderr(&output);
+            assert!(
+                err.contains(&format!("{}{expected}", path.display())),
+                "{command} {name}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_scenario_file_exits_2() {
+    let output = kubesim(&["check", "no/such/scenario.ron"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("no/such/scenario.ron: cannot read the scenario file"));
+}
+
+#[test]
+fn check_lists_steps_and_the_components_they_need() {
+    let output = kubesim(&["check", "scenarios/nginx-survives-worker-loss.ron"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("steps: 11 (2 faults), manifests: 2 objects"),
+        "{out}"
+    );
+    assert!(
+        out.contains("$ kubectl get nodes    [needs: kube-apiserver]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# traffic: 50 requests/s to service nginx    [needs: kube-proxy]"),
+        "{out}"
+    );
+    assert!(out.contains("# fault: Crash(kubesim-worker2)\n"), "{out}");
+}
+
+#[test]
+fn run_fails_at_steps_it_cannot_execute_yet() {
+    let output = kubesim(&["run", "scenarios/nginx-survives-worker-loss.ron"]);
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(out.contains("[00:06:00] $ kubectl get nodes"), "{out}");
+    assert!(
+        out.contains(
+            "step 8 (scenarios/nginx-survives-worker-loss.ron:23:9) not run: needs kube-apiserver"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .contains("virtual=6m0s verdict=fail"),
+        "{out}"
+    );
+}
+
+#[test]
+fn leader_targets_need_etcd() {
+    let dir = scratch_dir("leader");
+    let path = write(
+        &dir,
+        "leader.ron",
+        "Scenario(cluster: (control_planes: 3), steps: [Fault(Crash(Leader(\"etcd\")))])\n",
+    );
+    let check = kubesim(&["check", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0));
+    assert!(stdout(&check).contains("[needs: etcd (to resolve its leader)]"));
+    let run = kubesim(&["run", path.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stdout(&run).contains("needs etcd (to resolve its leader)"));
+}
+
+#[test]
+fn fuzz_says_it_is_not_built_yet() {
+    let output = kubesim(&[
+        "fuzz",
+        "scenarios/tour.ron",
+        "--runs",
+        "10",
+        "--seed",
+        "3",
+        "--jobs",
+        "2",
+        "--shard",
+        "1/4",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("the fuzz driver is not built yet; nothing was run"));
+    assert!(stdout(&output).is_empty());
+    let bad_shard = kubesim(&["fuzz", "scenarios/tour.ron", "--shard", "4/4"]);
+    assert_eq!(bad_shard.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(kubesim(&["run", "--seed", "x"]).status.code(), Some(2));
+    assert_eq!(kubesim(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(kubesim(&["--help"]).status.code(), Some(0));
+}

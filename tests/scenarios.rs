@@ -1,0 +1,80 @@
+//! Every file in scenarios/ is valid, and every run of it is reproducible from its seed.
+
+mod common;
+
+use common::*;
+use kubesim::scenario;
+
+#[test]
+fn every_scenario_parses_and_checks() {
+    let files = scenario_files();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let loaded = scenario::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(!loaded.scenario.steps.is_empty(), "{}", file.display());
+        let output = kubesim(&["check", file.to_str().unwrap()]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            file.display(),
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn every_scenario_runs_the_same_twice() {
+    for file in scenario_files() {
+        let path = file.to_str().unwrap();
+        let first = kubesim(&["run", path, "--quiet"]);
+        let second = kubesim(&["run", path, "--quiet"]);
+        assert!(
+            matches!(first.status.code(), Some(0 | 1)),
+            "{path}: {}",
+            stderr(&first)
+        );
+        assert_eq!(stdout(&first), stdout(&second), "{path}");
+        let other_seed = kubesim(&["run", path, "--quiet", "--seed", "12345"]);
+        assert_eq!(summary_field(&other_seed, "seed"), "12345");
+    }
+}
+
+#[test]
+fn the_design_example_parses_as_written() {
+    use scenario::{Check, Fault, Matcher, Step, Target};
+    let loaded = scenario::load(&root().join("scenarios/nginx-survives-worker-loss.ron")).unwrap();
+    let s = &loaded.scenario;
+    assert_eq!(s.seed, 7);
+    assert_eq!((s.cluster.control_planes, s.cluster.workers), (1, 3));
+    assert_eq!(s.images["crashy:1"].exit_code, Some(1));
+    assert_eq!(
+        s.images["crashy:1"].size.map(|q| q.value_ceil()),
+        Some(20 << 20)
+    );
+    assert_eq!(
+        s.images["nginx:1.161"].pull_error.as_deref(),
+        Some("manifest unknown")
+    );
+    assert_eq!(
+        s.steps[5],
+        Step::Fault(Fault::Crash(Target::Node("kubesim-worker2".into())))
+    );
+    assert_eq!(
+        s.steps[8],
+        Step::Expect(Check::Kubectl {
+            command: "get deployment nginx-deployment -o jsonpath={.status.readyReplicas}".into(),
+            matcher: Matcher::Equals("3".into()),
+        })
+    );
+    assert_eq!(
+        s.steps[10],
+        Step::Expect(Check::TrafficErrors {
+            service: "nginx".into(),
+            at_most: 0.05
+        })
+    );
+    // The Deployment from the file and the Service from the inline YAML.
+    assert_eq!(loaded.step_manifests[0][0].objects.len(), 1);
+    assert_eq!(loaded.step_manifests[1][0].objects.len(), 1);
+}
