@@ -1,0 +1,340 @@
+//! `Cluster`: a kind-like cluster built on the engine from a [`Topology`] — one host per node
+//! named as kind names it, an etcd member on each etcd node (actor `etcd`), the Raft safety
+//! invariant, and a terminal host outside the nodes from which etcdctl talks to the members.
+//!
+//! Build order is fixed because actor ids and the trace hash depend on it: node hosts in
+//! kind's order, then the terminal host; etcd members (so they are actors 0..n, which their
+//! peer maps need before they exist), then the etcdctl client.
+//!
+//! The terminal stands for the machine running kind, on the docker network's gateway
+//! (172.18.0.1): it is not a node, so faults written against nodes (a partition, a crash of
+//! `kubesim-control-plane`) never cut etcdctl off from the members on the reachable side —
+//! the same view a person gets by running `etcdctl --endpoints=...` from the host.
+
+use std::collections::BTreeMap;
+
+use sim::{ActorId, Duration, Finding, HostId, HostState, Sim, SimConfig, SimError};
+use store::raft::Role;
+use store::server::{EtcdConfig, EtcdMember, RequestBody, StatusInfo, install_safety_invariant};
+use thiserror::Error;
+
+use crate::etcdctl_client::{EtcdAnswer, EtcdctlClient};
+use crate::message::{ClusterMsg, EtcdValue};
+use crate::topology::{EtcdMemberSpec, NodeSpec, Topology, TopologyError, cluster_id};
+
+/// The host etcdctl runs on (not a node; see the module doc).
+pub const TERMINAL_HOST: &str = "terminal";
+/// The actor name of each etcd member.
+pub const ETCD_ACTOR: &str = "etcd";
+/// The actor name of the etcdctl client on the terminal host.
+pub const ETCDCTL_ACTOR: &str = "etcdctl";
+
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error("the engine refused the cluster: {0}")]
+    Engine(#[from] SimError),
+}
+
+/// Why an outside etcd request got no answer.
+#[derive(Debug, Error)]
+pub enum RequestError {
+    /// No answer before the deadline (clientv3 says "context deadline exceeded").
+    #[error("context deadline exceeded")]
+    Timeout,
+    #[error("too many etcd requests in flight from the terminal")]
+    Busy,
+    #[error("the terminal host is down")]
+    TerminalDown,
+    /// The run hit a finding (a violated invariant, a panic): the caller must stop.
+    #[error("the simulation stopped: {0:?}")]
+    Finding(Box<Finding>),
+}
+
+impl From<Finding> for RequestError {
+    fn from(f: Finding) -> Self {
+        RequestError::Finding(Box::new(f))
+    }
+}
+
+/// Why a `Leader(...)` target did not resolve to a host.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum LeaderError {
+    #[error("{component} has no leader right now")]
+    NoLeader { component: String },
+    #[error("{component} does not run in this cluster yet, so it has no leader to target")]
+    NotSimulated { component: String },
+    #[error("unknown component {name:?}: expected etcd, kube-controller-manager or kube-scheduler")]
+    Unknown { name: String },
+}
+
+/// One etcd member and where it runs.
+#[derive(Clone, Debug)]
+pub struct EtcdMemberHandle {
+    pub spec: EtcdMemberSpec,
+    pub host: HostId,
+    pub actor: ActorId,
+    /// The node's address.
+    pub ip: [u8; 4],
+}
+
+/// The current etcd leader, read from the members' state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdLeader {
+    pub host: String,
+    pub host_id: HostId,
+    pub member_id: u64,
+    pub term: u64,
+}
+
+pub struct Cluster {
+    sim: Sim<ClusterMsg>,
+    topology: Topology,
+    nodes: Vec<NodeSpec>,
+    hosts: BTreeMap<String, HostId>,
+    members: Vec<EtcdMemberHandle>,
+    cluster_id: u64,
+    terminal: HostId,
+    etcdctl: ActorId,
+}
+
+impl Cluster {
+    /// Builds the cluster with the engine's defaults for `topology.seed`.
+    pub fn build(topology: Topology) -> Result<Cluster, ClusterError> {
+        let config = SimConfig::with_seed(topology.seed);
+        Cluster::build_with(topology, config)
+    }
+
+    /// Builds the cluster on an engine configured by the caller (its seed is used as is).
+    pub fn build_with(topology: Topology, config: SimConfig) -> Result<Cluster, ClusterError> {
+        let nodes = topology.nodes()?;
+        let mut sim = Sim::<ClusterMsg>::new(config);
+        let mut hosts = BTreeMap::new();
+        for node in &nodes {
+            hosts.insert(node.name.clone(), sim.add_host(&node.name)?);
+        }
+        let terminal = sim.add_host(TERMINAL_HOST)?;
+
+        let etcd_nodes: Vec<&NodeSpec> = nodes.iter().filter(|n| n.etcd.is_some()).collect();
+        // Members are the first actors of a fresh engine, so actor i is member i.
+        let peers: BTreeMap<u64, ActorId> = etcd_nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.etcd.as_ref().map(|e| (e.id, ActorId(i as u32))))
+            .collect();
+        let mut members = Vec::with_capacity(etcd_nodes.len());
+        for node in etcd_nodes {
+            let Some(spec) = node.etcd.clone() else {
+                continue;
+            };
+            let host = hosts[&node.name];
+            let cfg = EtcdConfig::new(spec.id, peers.clone());
+            let actor = sim.add_actor(host, ETCD_ACTOR, EtcdMember::<EtcdValue>::factory(cfg))?;
+            assert_eq!(
+                Some(&actor),
+                peers.get(&spec.id),
+                "etcd members are the engine's first actors"
+            );
+            members.push(EtcdMemberHandle {
+                spec,
+                host,
+                actor,
+                ip: node.ip,
+            });
+        }
+        let etcdctl = sim.add_actor(terminal, ETCDCTL_ACTOR, |_| EtcdctlClient::new())?;
+        install_safety_invariant::<ClusterMsg, EtcdValue>(
+            &mut sim,
+            members.iter().map(|m| m.actor).collect(),
+        );
+        let ids: Vec<u64> = members.iter().map(|m| m.spec.id).collect();
+        Ok(Cluster {
+            sim,
+            topology,
+            nodes,
+            hosts,
+            members,
+            cluster_id: cluster_id(&ids),
+            terminal,
+            etcdctl,
+        })
+    }
+
+    pub fn sim(&self) -> &Sim<ClusterMsg> {
+        &self.sim
+    }
+
+    pub fn sim_mut(&mut self) -> &mut Sim<ClusterMsg> {
+        &mut self.sim
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The kind nodes, control planes first (the terminal host is not one).
+    pub fn nodes(&self) -> &[NodeSpec] {
+        &self.nodes
+    }
+
+    /// A node's host by its kind name.
+    pub fn host(&self, name: &str) -> Option<HostId> {
+        self.hosts.get(name).copied()
+    }
+
+    pub fn terminal_host(&self) -> HostId {
+        self.terminal
+    }
+
+    pub fn etcd_members(&self) -> &[EtcdMemberHandle] {
+        &self.members
+    }
+
+    /// The etcd cluster ID (response headers, `-w json`).
+    pub fn etcd_cluster_id(&self) -> u64 {
+        self.cluster_id
+    }
+
+    pub fn etcd_member(&self, member_id: u64) -> Option<&EtcdMember<EtcdValue>> {
+        let m = self.members.iter().find(|m| m.spec.id == member_id)?;
+        self.sim.actor::<EtcdMember<EtcdValue>>(m.actor)
+    }
+
+    fn host_up(&self, host: HostId) -> bool {
+        self.sim.host_state(host) == Some(HostState::Up)
+    }
+
+    /// A running member's own view of its status (read from its state, not over the network).
+    pub fn etcd_status(&self, member_id: u64) -> Option<StatusInfo> {
+        let m = self.members.iter().find(|m| m.spec.id == member_id)?;
+        if !self.host_up(m.host) {
+            return None;
+        }
+        self.etcd_member(member_id)?.status()
+    }
+
+    /// The member that leads, among those up that believe they lead; a deposed leader cut off
+    /// from the majority can still believe it until check-quorum steps it down, so the highest
+    /// term wins.
+    pub fn etcd_leader(&self) -> Option<EtcdLeader> {
+        self.members
+            .iter()
+            .filter(|m| self.host_up(m.host))
+            .filter_map(|m| {
+                let node = self
+                    .sim
+                    .actor::<EtcdMember<EtcdValue>>(m.actor)?
+                    .raw_node()?;
+                let raft = node.raft();
+                (raft.role == Role::Leader).then(|| EtcdLeader {
+                    host: m.spec.name.clone(),
+                    host_id: m.host,
+                    member_id: m.spec.id,
+                    term: raft.term,
+                })
+            })
+            .max_by_key(|l| l.term)
+    }
+
+    /// Resolves a scenario's `Leader(component)` target to the host to fault.
+    pub fn resolve_leader(&self, component: &str) -> Result<HostId, LeaderError> {
+        match component {
+            "etcd" => self
+                .etcd_leader()
+                .map(|l| l.host_id)
+                .ok_or_else(|| LeaderError::NoLeader {
+                    component: component.to_owned(),
+                }),
+            "kube-controller-manager" | "kube-scheduler" => Err(LeaderError::NotSimulated {
+                component: component.to_owned(),
+            }),
+            other => Err(LeaderError::Unknown {
+                name: other.to_owned(),
+            }),
+        }
+    }
+
+    /// Runs until a leader exists that every live member follows, at most `limit`; the leader,
+    /// or `None` if none emerged in time. kind's `create cluster` likewise waits for the
+    /// control plane before a user types anything.
+    pub fn run_until_etcd_ready(&mut self, limit: Duration) -> Result<Option<EtcdLeader>, Finding> {
+        let deadline = self.sim.now() + limit;
+        let poll = Duration::from_millis(10);
+        loop {
+            if let Some(l) = self.etcd_leader() {
+                let all_follow = self
+                    .members
+                    .iter()
+                    .filter(|m| self.host_up(m.host))
+                    .all(|m| {
+                        self.etcd_status(m.spec.id)
+                            .is_some_and(|s| s.leader == Some(l.member_id))
+                    });
+                if all_follow {
+                    return Ok(Some(l));
+                }
+            }
+            if self.sim.now() >= deadline {
+                return Ok(None);
+            }
+            let next = (self.sim.now() + poll).min(deadline);
+            self.sim.run_until(next)?;
+        }
+    }
+
+    /// Sends `body` from the terminal to member `member_id` and runs the simulation until its
+    /// answer arrives or `timeout` of virtual time passes; the clock stops at the answer.
+    pub fn etcd_request(
+        &mut self,
+        member_id: u64,
+        body: RequestBody<EtcdValue>,
+        timeout: Duration,
+    ) -> Result<EtcdAnswer, RequestError> {
+        let deadline = self.sim.now() + timeout;
+        let Some(member) = self.members.iter().find(|m| m.spec.id == member_id) else {
+            // Not a member: nothing answers, as a dial to an address nobody serves.
+            self.sim.run_until(deadline)?;
+            return Err(RequestError::Timeout);
+        };
+        let to = member.actor;
+        let etcdctl = self.etcdctl;
+        let id = self
+            .sim
+            .invoke::<EtcdctlClient, _>(etcdctl, |c, ctx| c.send(ctx, to, body))?
+            .ok_or(RequestError::TerminalDown)?
+            .ok_or(RequestError::Busy)?;
+        loop {
+            if let Some(answer) = self
+                .sim
+                .actor_mut::<EtcdctlClient>(etcdctl)
+                .and_then(|c| c.take_answer(id))
+            {
+                return Ok(answer);
+            }
+            match self.sim.next_event_time() {
+                Some(t) if t <= deadline => {
+                    self.sim.step()?;
+                }
+                _ => {
+                    self.sim.run_until(deadline)?;
+                    if let Some(c) = self.sim.actor_mut::<EtcdctlClient>(etcdctl) {
+                        c.abandon(id);
+                    }
+                    return Err(RequestError::Timeout);
+                }
+            }
+        }
+    }
+
+    /// Whether the terminal can reach a member right now (its host is up and no partition
+    /// lies between): what clientv3's balancer learns from its connections' state.
+    pub fn etcd_reachable(&self, member_id: u64) -> bool {
+        self.members.iter().any(|m| {
+            m.spec.id == member_id
+                && self.host_up(m.host)
+                && !self.sim.is_partitioned(self.terminal, m.host)
+                && !self.sim.is_partitioned(m.host, self.terminal)
+        })
+    }
+}
