@@ -5,15 +5,19 @@
 //! strict field checking, and the remaining modules hold the semantics the apiserver,
 //! controllers, scheduler and kubelet share.
 
+pub mod affinity;
 pub mod defaults;
 pub mod fields;
 pub mod kinds;
 pub mod manifest;
 pub mod object;
+pub mod qos;
 pub mod quantity;
+pub mod resources;
 pub mod selector;
 pub mod status;
 pub mod strict;
+pub mod taints;
 pub mod validation;
 
 pub use k8s_openapi;
