@@ -27,10 +27,11 @@ use std::sync::Arc;
 
 use api::{Kind, SharedObject};
 use apiserver::{ApiEnvelope, ApiReply, EventType, ListOptions, Verb, WatchEndReason};
-use sim::{Ctx, Duration, Time, TimerId};
+use sim::{Ctx, Duration, Time};
 
 use crate::api_client::{ApiClient, ClientError, ClientEvent, WatchStop};
 use crate::indexer::{Indexer, object_key};
+use crate::wakeup::Wakeup;
 
 /// What changed in the cache, for event handlers.
 #[derive(Clone, Debug)]
@@ -174,7 +175,7 @@ pub struct Informer {
     synced: bool,
     backoff: Backoff,
     next_resync: Option<Time>,
-    timer: Option<(TimerId, Time)>,
+    timer: Wakeup,
     /// Counters for tests and metrics.
     pub lists: u64,
     pub watches: u64,
@@ -183,6 +184,7 @@ pub struct Informer {
 impl Informer {
     /// `indexer` may carry extra indices (by node name, by owner).
     pub fn new(cfg: InformerConfig, indexer: Indexer) -> Self {
+        let cfg_tag = cfg.timer_tag;
         Informer {
             cfg,
             indexer,
@@ -192,7 +194,7 @@ impl Informer {
             synced: false,
             backoff: Backoff::new(),
             next_resync: None,
-            timer: None,
+            timer: Wakeup::new(cfg_tag),
             lists: 0,
             watches: 0,
         }
@@ -233,9 +235,7 @@ impl Informer {
             client.cancel_watch(ctx, id);
         }
         self.state = State::Stopped;
-        if let Some((t, _)) = self.timer.take() {
-            ctx.cancel_timer(t);
-        }
+        self.timer.arm(ctx, None);
     }
 
     fn list<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, client: &mut ApiClient) {
@@ -305,7 +305,7 @@ impl Informer {
         ctx: &mut Ctx<'_, M>,
         client: &mut ApiClient,
     ) -> Vec<Notification> {
-        self.timer = None;
+        self.timer.fired();
         let now = ctx.now();
         let mut out = Vec::new();
         if let State::Waiting { until, relist } = self.state
@@ -458,15 +458,27 @@ impl Informer {
             _ => None,
         };
         let want = [backoff, self.next_resync].into_iter().flatten().min();
-        if self.timer.map(|(_, at)| at) == want {
-            return;
+        self.timer.arm(ctx, want);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflector_backoff_doubles_to_30s_and_resets_after_2_minutes_of_quiet() {
+        let mut b = Backoff::new();
+        let mut now = Time::from_secs(10);
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            waits.push(b.step(now, |_| 0).as_millis());
+            now = now.saturating_add(Duration::from_secs(1));
         }
-        if let Some((t, _)) = self.timer.take() {
-            ctx.cancel_timer(t);
-        }
-        if let Some(at) = want {
-            let delay = at.saturating_since(ctx.now());
-            self.timer = Some((ctx.set_timer(delay, self.cfg.timer_tag), at));
-        }
+        assert_eq!(waits, [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
+        // Jitter adds up to the whole base wait.
+        assert_eq!(b.step(now, |n| n).as_millis(), 60_000);
+        let quiet = now.saturating_add(Duration::from_secs(121));
+        assert_eq!(b.step(quiet, |_| 0).as_millis(), 800);
     }
 }

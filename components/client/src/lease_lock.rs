@@ -17,12 +17,13 @@ use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta}
 use api::k8s_openapi::jiff::Timestamp;
 use api::{Kind, Object, SharedObject};
 use apiserver::{ApiEnvelope, ApiReply, GetOptions, Verb};
-use sim::{Ctx, Time, TimerId};
+use sim::{Ctx, Time};
 
 use crate::api_client::{ApiClient, ClientEvent};
 use crate::leader_election::{
     ElectionConfig, ElectionEvent, LeaderElectionRecord, LeaderElector, LeaseReply, LeaseRequest,
 };
+use crate::wakeup::Wakeup;
 
 /// The wall-clock instant virtual time zero stands for: 2025-01-01T00:00:00Z. Used only to
 /// print and store timestamps; nothing compares them with a real clock.
@@ -78,8 +79,7 @@ pub struct LeaseLock {
     in_flight: BTreeMap<u64, (u64, bool)>,
     /// The Lease as last read or written (what an update modifies).
     lease: Option<Lease>,
-    timer_tag: u64,
-    timer: Option<(TimerId, Time)>,
+    timer: Wakeup,
 }
 
 impl LeaseLock {
@@ -92,8 +92,7 @@ impl LeaseLock {
             elector: LeaderElector::new(cfg),
             in_flight: BTreeMap::new(),
             lease: None,
-            timer_tag,
-            timer: None,
+            timer: Wakeup::new(timer_tag),
         }
     }
 
@@ -116,7 +115,7 @@ impl LeaseLock {
     }
 
     pub fn owns_timer(&self, tag: u64) -> bool {
-        tag == self.timer_tag
+        tag == self.timer.tag()
     }
 
     pub fn on_timer<M: ApiEnvelope>(
@@ -124,7 +123,7 @@ impl LeaseLock {
         ctx: &mut Ctx<'_, M>,
         client: &mut ApiClient,
     ) -> Vec<ElectionEvent> {
-        self.timer = None;
+        self.timer.fired();
         let now = ctx.now();
         let events = self.elector.on_wakeup(now, ctx.rng());
         self.perform(ctx, client, events)
@@ -223,15 +222,6 @@ impl LeaseLock {
 
     fn arm<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
         let want = self.elector.next_wakeup();
-        if self.timer.map(|(_, at)| at) == want {
-            return;
-        }
-        if let Some((t, _)) = self.timer.take() {
-            ctx.cancel_timer(t);
-        }
-        if let Some(at) = want {
-            let delay = at.saturating_since(ctx.now());
-            self.timer = Some((ctx.set_timer(delay, self.timer_tag), at));
-        }
+        self.timer.arm(ctx, want);
     }
 }

@@ -14,11 +14,13 @@
 //! kube-controller-manager does.
 
 pub mod api_client;
+pub mod controller;
 pub mod indexer;
 pub mod informer;
 pub mod leader_election;
 pub mod lease_lock;
 pub mod rate_limiter;
+pub mod wakeup;
 pub mod workqueue;
 
 pub use indexer::{Indexer, Lister, key_of, object_key, split_key};

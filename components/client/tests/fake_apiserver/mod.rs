@@ -4,6 +4,9 @@
 //! It exists only so the client library can be tested before the real apiserver actor exists;
 //! it has no admission, validation, RBAC, selectors or etcd.
 
+// Shared by several test binaries; each uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -26,6 +29,8 @@ pub struct FakeApiserver {
     window_start: i64,
     watchers: BTreeMap<(StreamId, u64), Kind>,
     pub requests: u64,
+    /// Swallows every request without answering (a hung replica).
+    pub mute: bool,
 }
 
 fn key(kind: Kind, obj: &Object) -> Key {
@@ -262,6 +267,7 @@ impl Actor<ApiMessage> for FakeApiserver {
         msg: ApiMessage,
     ) {
         match msg {
+            ApiMessage::Request(_) if self.mute => self.requests += 1,
             ApiMessage::Request(req) => {
                 self.requests += 1;
                 self.answer(ctx, stream, &req);
