@@ -642,3 +642,27 @@ fn histories_under_faults_are_linearizable() {
         assert_eq!(verdict, Verdict::Ok, "seed {seed}");
     }
 }
+
+#[test]
+fn the_same_seed_replays_the_same_run() {
+    let run = |seed| {
+        let mut c = TestCluster::new(3, SimConfig::with_seed(seed), |cfg| {
+            cfg.snapshot_count = 100
+        });
+        c.run_until_leader(secs(5)).expect("leader");
+        c.with_client(|t, ctx| t.start_load(ctx, 2));
+        c.run_for(secs(2));
+        let l = c.leaders()[0];
+        c.fault(Fault::Crash(c.hosts[&l]));
+        c.run_for(secs(3));
+        c.fault(Fault::Restart(c.hosts[&l]));
+        c.run_for(secs(3));
+        (
+            c.sim.trace_hash(),
+            c.sim.events_processed(),
+            c.client().load_completed,
+        )
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42).0, run(43).0);
+}
