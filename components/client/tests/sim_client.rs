@@ -13,6 +13,7 @@ use apiserver::{ApiEnvelope, ApiMessage, UserInfo};
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
 use client::indexer::{Indexer, NODE_NAME_INDEX, index_pod_by_node_name};
 use client::informer::{Informer, InformerConfig, Notification};
+use client::informer_factory::InformerFactory;
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
 use client::lease_lock::LeaseLock;
 use client::workqueue::WorkQueue;
@@ -449,4 +450,108 @@ fn standby_controller_manager_takes_over_after_the_leader_crashes() {
         panic!("not a lease")
     };
     assert_eq!(l.spec.as_ref().unwrap().lease_transitions, Some(1));
+}
+
+/// Two controllers in one process sharing the pod informer through the factory.
+struct Manager {
+    client: ApiClient,
+    factory: InformerFactory,
+    /// One queue per controller.
+    queues: [WorkQueue<String>; 2],
+}
+
+impl Manager {
+    fn handle(&mut self, ctx: &mut Ctx<'_, ApiMessage>, events: Vec<ClientEvent>) {
+        for ev in events {
+            if let Some((Kind::Pod, ns)) = self.factory.on_client_event(ctx, &mut self.client, &ev)
+            {
+                for q in &mut self.queues {
+                    for n in &ns {
+                        q.add(n.key()).unwrap();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Actor<ApiMessage> for Manager {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, ApiMessage>) {
+        // Both controllers ask for the pod informer; the second gets the first's.
+        self.factory
+            .informer_for(Kind::Pod, Indexer::with_namespace_index);
+        self.factory.informer_for(Kind::Pod, Indexer::new);
+        self.factory.start(ctx, &mut self.client);
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, ApiMessage>, _from: ActorId, _msg: ApiMessage) {}
+    fn on_stream_message(
+        &mut self,
+        ctx: &mut Ctx<'_, ApiMessage>,
+        stream: StreamId,
+        _from: ActorId,
+        msg: ApiMessage,
+    ) {
+        let events = self.client.on_message(ctx, stream, msg);
+        self.handle(ctx, events);
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, ApiMessage>, tag: u64) {
+        if is_api_client_timer(tag) {
+            let events = self.client.on_timer(ctx, tag);
+            self.handle(ctx, events);
+        } else if self.factory.owns_timer(tag) {
+            self.factory.on_timer(ctx, &mut self.client, tag);
+        }
+    }
+}
+
+#[test]
+fn one_list_and_watch_serves_every_controller_and_bookmarks_advance_the_resource_version() {
+    let mut sim = Sim::<ApiMessage>::new(SimConfig::with_seed(2));
+    let h = sim.add_host("cp").unwrap();
+    let api = sim
+        .add_actor(h, "kube-apiserver", |_| FakeApiserver::default())
+        .unwrap();
+    put(&mut sim, api, pod("default", "a", "n1"));
+    let w = sim.add_host("kcm").unwrap();
+    let m = sim
+        .add_actor(w, "kube-controller-manager", move |_| Manager {
+            client: ApiClient::new(ApiClientConfig::new(
+                vec![api],
+                UserInfo::component("system:kube-controller-manager"),
+            )),
+            factory: InformerFactory::new(100, Duration::ZERO),
+            queues: [WorkQueue::new(), WorkQueue::new()],
+        })
+        .unwrap();
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    put(&mut sim, api, pod("default", "b", "n1"));
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    let mgr = sim.actor::<Manager>(m).unwrap();
+    assert!(mgr.factory.has_synced());
+    let pods = mgr.factory.get(Kind::Pod).unwrap();
+    assert_eq!((pods.lists, pods.watches), (1, 1));
+    assert_eq!(
+        sim.actor::<FakeApiserver>(api).unwrap().requests,
+        2,
+        "one list, one watch"
+    );
+    for q in &mgr.queues {
+        assert_eq!(q.len(), 2);
+    }
+    assert_eq!(pods.last_synced_resource_version(), "2");
+    // Other resources change; a bookmark tells the watcher how far it has seen.
+    sim.invoke(api, |s: &mut FakeApiserver, ctx| {
+        s.bump();
+        s.bump();
+        s.bookmark(ctx);
+    })
+    .unwrap();
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    let pods = sim
+        .actor::<Manager>(m)
+        .unwrap()
+        .factory
+        .get(Kind::Pod)
+        .unwrap();
+    assert_eq!(pods.last_synced_resource_version(), "4");
 }

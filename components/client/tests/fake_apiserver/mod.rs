@@ -101,6 +101,30 @@ impl FakeApiserver {
         }
     }
 
+    /// A BOOKMARK at the current resourceVersion to every watcher.
+    pub fn bookmark(&mut self, ctx: &mut Ctx<'_, ApiMessage>) {
+        let event = Arc::new(WatchEvent {
+            event_type: EventType::Bookmark,
+            object: None,
+            resource_version: self.rv,
+            error: None,
+        });
+        for (stream, id) in self.watchers.keys() {
+            let _ = ctx.stream_send(
+                *stream,
+                ApiMessage::WatchEvent {
+                    id: *id,
+                    event: event.clone(),
+                },
+            );
+        }
+    }
+
+    /// Advances the resourceVersion with a change to some other resource.
+    pub fn bump(&mut self) {
+        self.rv += 1;
+    }
+
     pub fn get(&self, kind: Kind, ns: &str, name: &str) -> Option<&SharedObject> {
         self.objects.get(&(kind, ns.to_string(), name.to_string()))
     }
