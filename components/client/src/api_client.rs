@@ -338,8 +338,17 @@ impl ApiClient {
         let Some(p) = self.pending.remove(&id) else {
             return out;
         };
-        self.rotate(p.stream);
+        let abandoned = p.stream;
+        self.rotate(abandoned);
         self.fail_attempt(ctx, p, ClientError::Timeout { attempts: 0 }, &mut out);
+        // The abandoned connection is closed once nothing runs on it (watches keep it).
+        if self.stream != Some(abandoned)
+            && !self.watches.values().any(|s| *s == abandoned)
+            && !self.pending.values().any(|q| q.stream == abandoned)
+            && ctx.stream_is_open(abandoned)
+        {
+            let _ = ctx.close_stream(abandoned);
+        }
         out
     }
 
