@@ -367,9 +367,8 @@ impl Actor<ApiMessage> for Candidate {
     }
 }
 
-#[test]
-fn standby_controller_manager_takes_over_after_the_leader_crashes() {
-    let mut sim = Sim::<ApiMessage>::new(SimConfig::with_seed(3));
+fn election(seed: u64) -> (Sim<ApiMessage>, ActorId, Vec<(sim::HostId, ActorId)>) {
+    let mut sim = Sim::<ApiMessage>::new(SimConfig::with_seed(seed));
     let hapi = sim.add_host("etcd-and-apiserver").unwrap();
     let api = sim
         .add_actor(hapi, "kube-apiserver", |_| FakeApiserver::default())
@@ -396,6 +395,12 @@ fn standby_controller_manager_takes_over_after_the_leader_crashes() {
             .unwrap();
         cands.push((h, id));
     }
+    (sim, api, cands)
+}
+
+#[test]
+fn standby_controller_manager_takes_over_after_the_leader_crashes() {
+    let (mut sim, api, cands) = election(3);
     sim.run_for(Duration::from_secs(20)).unwrap();
     let leading: Vec<usize> = (0..2)
         .filter(|i| {
@@ -554,4 +559,58 @@ fn one_list_and_watch_serves_every_controller_and_bookmarks_advance_the_resource
         .get(Kind::Pod)
         .unwrap();
     assert_eq!(pods.last_synced_resource_version(), "4");
+}
+
+#[test]
+fn a_partitioned_leader_steps_down_before_anyone_else_takes_over() {
+    let (mut sim, api, cands) = election(4);
+    sim.run_for(Duration::from_secs(20)).unwrap();
+    let leader = (0..2)
+        .find(|i| {
+            sim.actor::<Candidate>(cands[*i].1)
+                .unwrap()
+                .lock
+                .is_leader()
+        })
+        .unwrap();
+    let api_host = sim.actor_host(api).unwrap();
+    sim.apply_fault(Fault::Partition(vec![cands[leader].0], vec![api_host]))
+        .unwrap();
+    // Never two leaders at once, sampled every 100 ms.
+    for _ in 0..400 {
+        sim.run_for(Duration::from_millis(100)).unwrap();
+        let n = (0..2)
+            .filter(|i| {
+                sim.actor::<Candidate>(cands[*i].1)
+                    .unwrap()
+                    .lock
+                    .is_leader()
+            })
+            .count();
+        assert!(n <= 1, "two leaders at {}", sim.now());
+    }
+    let old = sim.actor::<Candidate>(cands[leader].1).unwrap();
+    assert!(
+        old.events
+            .iter()
+            .any(|(_, e)| *e == ElectionEvent::StoppedLeading)
+    );
+    assert!(
+        sim.actor::<Candidate>(cands[1 - leader].1)
+            .unwrap()
+            .lock
+            .is_leader()
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let hash = |seed| {
+        let (mut sim, _, cands) = election(seed);
+        sim.run_for(Duration::from_secs(10)).unwrap();
+        sim.apply_fault(Fault::Crash(cands[0].0)).unwrap();
+        sim.run_for(Duration::from_secs(30)).unwrap();
+        sim.trace_hash()
+    };
+    assert_eq!(hash(9), hash(9));
 }
