@@ -192,6 +192,8 @@ pub struct KubeApiServer<M> {
     collections: BTreeMap<u64, Collection>,
     next_collection: u64,
     bootstrapped: bool,
+    /// Keys of bootstrap objects whose create was sent (each is sent once per run).
+    bootstrap_in_flight: BTreeSet<String>,
     /// Compactor state: the version of the compact key last seen and the revision to compact
     /// at the next interval.
     compact_version: i64,
@@ -231,6 +233,7 @@ impl<M> KubeApiServer<M> {
             collections: BTreeMap::new(),
             next_collection: 0,
             bootstrapped: false,
+            bootstrap_in_flight: BTreeSet::new(),
             compact_version: 0,
             compact_revision: 0,
             stats: ServerStats::default(),
@@ -401,12 +404,14 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
 
     fn start_init(&mut self, ctx: &mut Ctx<'_, M>) {
         self.ready = false;
+        // A serializable read answers even before etcd has elected a leader; the watch from its
+        // revision then brings the cache up to date, and consistent reads wait for that.
         let request = storage::range_prefix(storage::REGISTRY_PREFIX, 0);
         let id = self.etcd.request(
             ctx,
             RequestBody::Range {
                 request,
-                serializable: false,
+                serializable: true,
             },
         );
         self.pending.insert(id, Pending::Init);
@@ -444,7 +449,6 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             kvs.len()
         ));
         if self.cfg.bootstrap && !self.bootstrapped {
-            self.bootstrapped = true;
             self.bootstrap(ctx);
         }
         let queued: Vec<_> = self.queued.drain(..).collect();
@@ -1560,6 +1564,9 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
     }
 
+    /// Creates the bootstrap objects that are missing (create-if-absent, so replicas do not
+    /// duplicate them); namespaced ones wait until their namespace is in the cache. Runs every
+    /// tick until everything exists.
     fn bootstrap(&mut self, ctx: &mut Ctx<'_, M>) {
         let mut objects: Vec<Object> = Vec::new();
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -1609,11 +1616,21 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             }));
         }
         objects.extend(rbac::bootstrap_policy());
+        let mut missing = 0;
         for obj in objects {
             if self
                 .cached_object(obj.kind(), obj.namespace(), obj.name())
                 .is_some()
             {
+                continue;
+            }
+            missing += 1;
+            let key = storage::key_string(obj.kind(), obj.namespace(), obj.name());
+            let namespace_ready = obj.namespace().is_empty()
+                || self
+                    .cached_object(Kind::Namespace, "", obj.namespace())
+                    .is_some();
+            if !namespace_ready || !self.bootstrap_in_flight.insert(key) {
                 continue;
             }
             let kind = obj.kind();
@@ -1627,6 +1644,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             if let Err(e) = self.start_write(ctx, Arc::new(req), ReplyTo::Nobody, None) {
                 ctx.log(format!("bootstrap of {kind} {} failed: {e}", obj.name()));
             }
+        }
+        if missing == 0 {
+            self.bootstrapped = true;
+            self.bootstrap_in_flight.clear();
         }
     }
 
@@ -1797,6 +1818,9 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> Actor<M> for KubeApiServer<M> {
                     self.start_init(ctx);
                 }
                 self.release_waiting(ctx, true);
+                if self.ready && self.cfg.bootstrap && !self.bootstrapped {
+                    self.bootstrap(ctx);
+                }
                 ctx.set_timer(TICK_EVERY, TICK);
             }
             BOOKMARK => {

@@ -41,6 +41,13 @@ pub enum StoredValue {
     Revision(i64),
 }
 
+// etcd members need a default value (an empty placeholder before the first write).
+impl Default for StoredValue {
+    fn default() -> Self {
+        StoredValue::Revision(0)
+    }
+}
+
 impl PartialEq for StoredValue {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
