@@ -8,6 +8,7 @@
 pub mod affinity;
 pub mod defaults;
 pub mod fields;
+pub mod intstr;
 pub mod kinds;
 pub mod manifest;
 pub mod object;

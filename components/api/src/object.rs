@@ -102,6 +102,14 @@ objects! {
     PodDisruptionBudget(policy::PodDisruptionBudget),
 }
 
+/// Strict: unknown fields and unknown kinds are errors (see [`crate::strict`]).
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        crate::strict::decode(&value).map_err(serde::de::Error::custom)
+    }
+}
+
 static EMPTY_MAP: BTreeMap<String, String> = BTreeMap::new();
 
 impl Object {
@@ -246,6 +254,22 @@ mod tests {
         assert_eq!(
             (r.controller, r.block_owner_deletion),
             (Some(true), Some(true))
+        );
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let json =
+            r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"v"},"metadata":{"name":"c"}}"#;
+        let obj: Object = serde_json::from_str(json).unwrap();
+        assert_eq!(obj.kind(), Kind::ConfigMap);
+        assert_eq!(serde_json::to_string(&obj).unwrap(), json);
+        let bad = r#"{"apiVersion":"v1","kind":"ConfigMap","dta":{}}"#;
+        assert!(
+            serde_json::from_str::<Object>(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field \"dta\"")
         );
     }
 
