@@ -40,11 +40,14 @@ pub enum ManifestError {
     Yaml { position: Position, message: String },
     #[error("error parsing JSON: line {}, column {}: {message}", .position.line, .position.column.unwrap_or(0))]
     Json { position: Position, message: String },
-    /// Well-formed, but not an object kubesim serves.
+    /// Well-formed, but not an object kubesim serves. `name`/`namespace` are the document's
+    /// `metadata` ones (empty when absent), for kubectl's message.
     #[error("{error}")]
     Decode {
         position: Position,
         error: DecodeError,
+        name: String,
+        namespace: String,
     },
 }
 
@@ -54,6 +57,40 @@ impl ManifestError {
             ManifestError::Yaml { position, .. }
             | ManifestError::Json { position, .. }
             | ManifestError::Decode { position, .. } => *position,
+        }
+    }
+
+    /// What `kubectl apply -f <source>` prints for this error (without the trailing newline):
+    /// client-side errors as `error: ...`, strict-decoding ones as the apiserver's 400.
+    pub fn kubectl_message(&self, source: &str) -> String {
+        match self {
+            ManifestError::Yaml { message, position } => format!(
+                "error: error parsing {source}: error converting YAML to JSON: yaml: line {}: {message}",
+                position.line
+            ),
+            ManifestError::Json { message, .. } => {
+                format!("error: error parsing {source}: {message}")
+            }
+            ManifestError::Decode {
+                error,
+                name,
+                namespace,
+                ..
+            } => match error {
+                DecodeError::NoMatch { .. } => format!(
+                    "error: resource mapping not found for name: \"{name}\" namespace: \"{namespace}\" from \"{source}\": {error}\nensure CRDs are installed first"
+                ),
+                DecodeError::MissingKind { .. }
+                | DecodeError::MissingApiVersion { .. }
+                | DecodeError::NotAnObject(_) => {
+                    format!("error: unable to decode \"{source}\": {error}")
+                }
+                DecodeError::UnknownFields { .. } | DecodeError::Invalid { .. } => {
+                    crate::status::StatusError::bad_request(error.to_string())
+                        .with_source("creating", source)
+                        .kubectl_message()
+                }
+            },
         }
     }
 }
@@ -128,7 +165,21 @@ fn push_value(
     depth: usize,
     out: &mut Vec<ManifestObject>,
 ) -> Result<(), ManifestError> {
-    let decode_error = |error| ManifestError::Decode { position, error };
+    let meta = |key: &str| {
+        value
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (name, namespace) = (meta("name"), meta("namespace"));
+    let decode_error = |error| ManifestError::Decode {
+        position,
+        error,
+        name: name.clone(),
+        namespace: namespace.clone(),
+    };
     if value.is_null() {
         return Ok(());
     }

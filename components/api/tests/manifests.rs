@@ -171,3 +171,39 @@ fn empty_input_and_lists() {
         ]
     );
 }
+
+#[test]
+fn kubectl_messages_for_bad_manifests() {
+    let deploy = fixture("nginx-deployment.yaml");
+    let cases = [
+        (
+            deploy.replace("kind: Deployment", "kind: Deploymen"),
+            "error: resource mapping not found for name: \"nginx-deployment\" namespace: \"\" from \"x.yaml\": no matches for kind \"Deploymen\" in version \"apps/v1\"\nensure CRDs are installed first",
+        ),
+        (
+            deploy.replace("  replicas: 3", "  replica: 3"),
+            "Error from server (BadRequest): error when creating \"x.yaml\": Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replica\"",
+        ),
+        (
+            "apiVersion: v1\nmetadata: {name: x}\n".to_string(),
+            "error: unable to decode \"x.yaml\": Object 'Kind' is missing in '{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"}}'",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(
+            manifest::parse(&text)
+                .unwrap_err()
+                .kubectl_message("x.yaml"),
+            want
+        );
+    }
+    let yaml = manifest::parse("a: b\n c: d\n")
+        .unwrap_err()
+        .kubectl_message("x.yaml");
+    assert!(
+        yaml.starts_with(
+            "error: error parsing x.yaml: error converting YAML to JSON: yaml: line 2: "
+        ),
+        "{yaml}"
+    );
+}
