@@ -45,7 +45,7 @@ pub enum ManifestError {
     #[error("{error}")]
     Decode {
         position: Position,
-        error: DecodeError,
+        error: Box<DecodeError>,
         name: String,
         namespace: String,
     },
@@ -76,7 +76,7 @@ impl ManifestError {
                 name,
                 namespace,
                 ..
-            } => match error {
+            } => match error.as_ref() {
                 DecodeError::NoMatch { .. } => format!(
                     "error: resource mapping not found for name: \"{name}\" namespace: \"{namespace}\" from \"{source}\": {error}\nensure CRDs are installed first"
                 ),
@@ -176,7 +176,7 @@ fn push_value(
     let (name, namespace) = (meta("name"), meta("namespace"));
     let decode_error = |error| ManifestError::Decode {
         position,
-        error,
+        error: Box::new(error),
         name: name.clone(),
         namespace: namespace.clone(),
     };
