@@ -20,7 +20,9 @@ fn main() {
             .expect("no finding")
             .expect("a first leader");
         *first_leaders.entry(first.host.clone()).or_default() += 1;
-        c.sim_mut().run_for(Duration::from_secs(2)).expect("no finding");
+        c.sim_mut()
+            .run_for(Duration::from_secs(2))
+            .expect("no finding");
         let host = c.resolve_leader("etcd").expect("leader");
         c.sim_mut().apply_fault(Fault::Crash(host)).expect("host");
         let at = c.sim().now();

@@ -129,7 +129,8 @@ impl Cluster {
                 continue;
             };
             let host = hosts[&node.name];
-            let cfg = EtcdConfig::new(spec.id, peers.clone());
+            let mut cfg = EtcdConfig::new(spec.id, peers.clone());
+            cfg.planted_bug_ack_before_fsync = topology.planted_bug_ack_before_fsync;
             let actor = sim.add_actor(host, ETCD_ACTOR, EtcdMember::<EtcdValue>::factory(cfg))?;
             assert_eq!(
                 Some(&actor),

@@ -81,6 +81,9 @@ pub struct Topology {
     pub zones: Vec<String>,
     /// The simulation's root seed.
     pub seed: u64,
+    /// Plants the fuzzer's self-test bug in every etcd member
+    /// (`store::server::EtcdConfig::planted_bug_ack_before_fsync`). Off unless a test asks.
+    pub planted_bug_ack_before_fsync: bool,
 }
 
 impl Topology {
@@ -91,7 +94,14 @@ impl Topology {
             etcd_members: None,
             zones: Vec::new(),
             seed: 0,
+            planted_bug_ack_before_fsync: false,
         }
+    }
+
+    /// Members acknowledge before their fsync: the bug `fuzz`'s self-test must find.
+    pub fn with_planted_bug_ack_before_fsync(mut self) -> Topology {
+        self.planted_bug_ack_before_fsync = true;
+        self
     }
 
     pub fn with_seed(mut self, seed: u64) -> Topology {

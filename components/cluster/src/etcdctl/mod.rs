@@ -96,12 +96,17 @@ pub fn run(cluster: &mut Cluster, line: &str) -> EtcdctlOutput {
         Ok(w) => w,
         Err(e) => return EtcdctlOutput::error(EXIT_BAD_ARGS, e),
     };
-    // `ETCDCTL_API=3 etcdctl ...` as people paste it.
+    // `ETCDCTL_API=3 etcdctl ...` as people paste it; ETCDCTL_ENDPOINTS stands for
+    // `--endpoints` unless the flag is given too (the flag wins, as in etcdctl).
+    let mut env_endpoints = None;
     while words
         .first()
         .is_some_and(|w| w.starts_with("ETCDCTL_") && w.contains('='))
     {
-        words.remove(0);
+        let assignment = words.remove(0);
+        if let Some(v) = assignment.strip_prefix("ETCDCTL_ENDPOINTS=") {
+            env_endpoints = Some(v.to_owned());
+        }
     }
     if words.first().is_some_and(|w| w == "etcdctl") {
         words.remove(0);
@@ -161,6 +166,9 @@ pub fn run(cluster: &mut Cluster, line: &str) -> EtcdctlOutput {
         Ok(p) => p,
         Err(e) => return EtcdctlOutput::error(EXIT_ERROR, e),
     };
+    if let Some(v) = env_endpoints {
+        parsed.flags.entry("endpoints").or_insert(v);
+    }
     let depth = command.split(' ').count();
     parsed.args.drain(..depth.min(parsed.args.len()));
     let ctx = match Context::new(cluster, &parsed) {
@@ -284,13 +292,18 @@ impl Context {
 }
 
 /// The member serving an endpoint written as `https://IP:2379`, `IP:2379` or a member's node
-/// name with the port.
+/// name with the port. `127.0.0.1:2379` (etcdctl's default, what kind's docs use inside
+/// `kubectl -n kube-system exec etcd-kubesim-control-plane -- etcdctl ...`) is the member on
+/// the first control-plane node.
 fn member_for(cluster: &Cluster, endpoint: &str) -> Option<u64> {
     let authority = endpoint
         .strip_prefix("https://")
         .or_else(|| endpoint.strip_prefix("http://"))
         .unwrap_or(endpoint)
         .trim_end_matches('/');
+    if matches!(authority, "127.0.0.1:2379" | "localhost:2379") {
+        return cluster.etcd_members().first().map(|m| m.spec.id);
+    }
     cluster
         .etcd_members()
         .iter()
