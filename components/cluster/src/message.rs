@@ -2,9 +2,10 @@
 //! embeds each component's own message enum and implements each component's envelope trait,
 //! so a component stays generic over the cluster's message type and never names the others.
 //!
-//! Only etcd is embedded today. kube-apiserver's `ApiEnvelope` joins as a second variant once
-//! components/apiserver is committed and builds; the etcd value type then becomes the
-//! apiserver's stored value (see [`EtcdValue`]).
+//! Only etcd is embedded today. kube-apiserver joins as a second variant (`Api(ApiMessage)`
+//! with `ApiEnvelope`) when it runs in the cluster; that also switches [`EtcdValue`] to the
+//! apiserver's `StoredValue`, which first needs a raw-bytes variant so that `etcdctl put`
+//! can still store what it is given, and a printable encoding for `etcdctl get`.
 
 use sim::{Message, TraceHasher};
 use store::mvcc::Bytes;
