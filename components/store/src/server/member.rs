@@ -62,6 +62,11 @@ pub struct EtcdConfig {
     pub max_pending_requests: usize,
     /// Lease expiry is checked every this many ticks (etcd: every 500 ms).
     pub lease_check_ticks: u64,
+    /// A planted bug for the fuzzer's self-test (`fuzz/tests/planted_bug.rs`): finish a Ready
+    /// (send votes and append acknowledgements, count the entries as stable, apply) without
+    /// waiting for its fsync, so a crash can lose what the member acknowledged. Off by default;
+    /// never set it elsewhere.
+    pub planted_bug_ack_before_fsync: bool,
 }
 
 impl EtcdConfig {
@@ -77,6 +82,7 @@ impl EtcdConfig {
             snapshot_count: 100_000,
             max_pending_requests: 10_000,
             lease_check_ticks: 5,
+            planted_bug_ack_before_fsync: false,
         }
     }
 }
@@ -315,8 +321,12 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             if storage::write_ready::<V>(ctx.disk(), &rd, &mut r.persisted_hard) {
                 r.next_fsync_token += 1;
                 let token = r.next_fsync_token;
-                r.fsync = Some((token, rd));
                 ctx.fsync(token);
+                if self.cfg.planted_bug_ack_before_fsync {
+                    self.finish_ready(ctx, rd);
+                    continue;
+                }
+                r.fsync = Some((token, rd));
                 return;
             }
             self.finish_ready(ctx, rd);

@@ -1,0 +1,110 @@
+//! Prints a schedule in the scenario language, so that a failing schedule becomes steps a
+//! person can read and `kubesim run` can replay:
+//!
+//! ```text
+//! Sleep("12s"),
+//! Fault(Crash("kubesim-control-plane2")),
+//! Sleep("3s500ms"),
+//! Fault(Restart("kubesim-control-plane2")),
+//! ```
+//!
+//! Durations are written as Go's `time.ParseDuration` reads them (DESIGN.md, "Scenarios"):
+//! whole hours, minutes, seconds and milliseconds (`1m30s`, `2s250ms`, `0s`); sub-millisecond
+//! parts are rounded down, which schedules never have (their offsets are whole milliseconds).
+
+use std::fmt::Write as _;
+
+use sim::Duration;
+
+use crate::schedule::{FaultSpec, Target, TimedFault};
+
+/// `1h2m3s4ms`, `500ms`, `0s`.
+pub fn duration(d: Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        if ms >= size {
+            let _ = write!(out, "{}{unit}", ms / size);
+            ms %= size;
+        }
+    }
+    out
+}
+
+/// `+5s`, `-250ms`, `+0s`.
+pub fn signed_duration(nanos: i64) -> String {
+    let sign = if nanos < 0 { "-" } else { "+" };
+    format!(
+        "{sign}{}",
+        duration(Duration::from_nanos(nanos.unsigned_abs()))
+    )
+}
+
+/// `"kubesim-worker"` or `Leader("etcd")`.
+pub fn target(t: &Target) -> String {
+    match t {
+        Target::Node(name) => format!("{name:?}"),
+        Target::Leader(of) => format!("Leader({of:?})"),
+    }
+}
+
+fn group(ts: &[Target]) -> String {
+    format!("[{}]", ts.iter().map(target).collect::<Vec<_>>().join(", "))
+}
+
+/// A probability as the scenario reads it: `0.25`, `0` (never an exponent).
+fn probability(p: f64) -> String {
+    let text = format!("{p}");
+    if text.contains('e') {
+        format!("{p:.6}")
+    } else {
+        text
+    }
+}
+
+/// The `Fault(...)` step for one fault.
+pub fn fault_step(f: &FaultSpec) -> String {
+    let inner = match f {
+        FaultSpec::Partition(a, b) => format!("Partition({}, {})", group(a), group(b)),
+        FaultSpec::OneWay { from, to } => {
+            format!("OneWay(from: {}, to: {})", group(from), group(to))
+        }
+        FaultSpec::Heal => "Heal".to_string(),
+        FaultSpec::Loss(p) => format!("Loss({})", probability(*p)),
+        FaultSpec::LossAt(t, p) => format!("LossAt({}, {})", target(t), probability(*p)),
+        FaultSpec::LatencyAt(t, d) => format!("LatencyAt({}, {:?})", target(t), duration(*d)),
+        FaultSpec::Crash(t) => format!("Crash({})", target(t)),
+        FaultSpec::Restart(t) => format!("Restart({})", target(t)),
+        FaultSpec::Pause(t, d) => format!("Pause({}, {:?})", target(t), duration(*d)),
+        FaultSpec::Skew(t, ns) => format!("Skew({}, {:?})", target(t), signed_duration(*ns)),
+        FaultSpec::DiskLoss(t) => format!("DiskLoss({})", target(t)),
+    };
+    format!("Fault({inner})")
+}
+
+/// `Sleep("…")`.
+pub fn sleep_step(d: Duration) -> String {
+    format!("Sleep({:?})", duration(d))
+}
+
+/// A timeline (offsets from its start, in order) as steps: a `Sleep` before each group of
+/// faults that happen at the same offset, then the faults, then a `Sleep` to `end` when it
+/// lies beyond the last fault.
+pub fn timeline_steps(timeline: &[TimedFault], end: Duration) -> Vec<String> {
+    let mut steps = Vec::new();
+    let mut now = Duration::ZERO;
+    for f in timeline {
+        if f.at > now {
+            steps.push(sleep_step(f.at.saturating_sub(now)));
+            now = f.at;
+        }
+        steps.push(fault_step(&f.fault));
+    }
+    if end > now {
+        steps.push(sleep_step(end.saturating_sub(now)));
+    }
+    steps
+}
