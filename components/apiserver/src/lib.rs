@@ -1,5 +1,12 @@
 //! kube-apiserver for kubesim: the wire protocol its clients speak ([`protocol`]), and the
-//! apiserver actor built on the simulated etcd.
+//! apiserver actor ([`server::KubeApiServer`]) built on the simulated etcd.
+//!
+//! Modules: [`protocol`] (requests, replies, Status errors, watch events, `ApiEnvelope`),
+//! [`server`] (the actor: request handling, writes through `GuaranteedUpdate`, watch, start,
+//! compaction, bootstrap), [`cache`] (the watch cache), [`storage`] (keys, stored values, etcd
+//! transactions), [`admission`], [`rbac`] (authorizer and bootstrap policy), [`validation`]
+//! (what `components/api` does not validate yet), [`objects`] (per-kind spec/status rules and
+//! timestamps), [`patch`] (merge, strategic merge, JSON patch).
 
 // `StatusError` is the API's error type (a `metav1.Status`); it is returned by value as
 // Kubernetes' handlers do, and requests are not a hot loop where its size would matter.

@@ -126,6 +126,8 @@ pub struct ListOptions {
     /// than N. Watch: "" or "0" = start with ADDED events for every current object and then
     /// changes; "N" = every change after N (410 Gone if N has left the cache's window).
     pub resource_version: String,
+    /// Accepted but not acted on: lists are always served "not older than" (an `Exact` list
+    /// at an old revision is not supported).
     pub resource_version_match: Option<ResourceVersionMatch>,
     /// `limit` for list pagination; 0 means none.
     pub limit: i64,
