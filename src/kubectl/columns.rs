@@ -1,8 +1,9 @@
 //! The columns of `kubectl get` per kind: what the apiserver's table convertor prints.
 //!
 //! Follows `pkg/printers/internalversion/printers.go` (`printPod`, `printNode`,
-//! `printDeployment`, …). Simplifications: Job's STATUS covers Complete, Failed, Suspended and
-//! Running (not FailureTarget/SuccessCriteriaMet); Events are printed in the order given.
+//! `printDeployment`, …). Simplifications: Events are printed in the order given (kubectl
+//! does not sort them either without `--sort-by`); a Service's LoadBalancer ingress list is
+//! kept in its order where kubectl deduplicates it through a set.
 
 use api::k8s_openapi::api::core::v1 as core;
 use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
@@ -83,7 +84,10 @@ pub fn headers(kind: Kind, wide: bool) -> Vec<&'static str> {
             &["NAME", "ROLE", "AGE"],
             &["USERS", "GROUPS", "SERVICEACCOUNTS"],
         ),
-        Kind::PriorityClass => (&["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE"], &[]),
+        Kind::PriorityClass => (
+            &["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"],
+            &[],
+        ),
         Kind::PodDisruptionBudget => (
             &[
                 "NAME",
@@ -307,6 +311,7 @@ pub fn row(obj: &Object, name: &str, wide: bool, now_secs: i64) -> Vec<String> {
             pc.value.unwrap_or(0).to_string(),
             pc.global_default.unwrap_or(false).to_string(),
             age,
+            pc.preemption_policy.clone().unwrap_or_default(),
         ],
         Object::PodDisruptionBudget(pdb) => {
             let spec = pdb.spec.as_ref();
@@ -690,8 +695,11 @@ fn service_row(svc: &core::Service, name: &str, wide: bool, age: String) -> Vec<
     let type_ = spec
         .and_then(|s| s.type_.clone())
         .unwrap_or_else(|| "ClusterIP".into());
+    // printService reads spec.clusterIPs (the apiserver fills it from clusterIP).
     let cluster_ip = spec
-        .and_then(|s| s.cluster_ip.clone())
+        .and_then(|s| s.cluster_ips.as_ref())
+        .and_then(|ips| ips.first().cloned())
+        .or_else(|| spec.and_then(|s| s.cluster_ip.clone()))
         .filter(|s| !s.is_empty())
         .unwrap_or(NONE.into());
     let external_ips: Vec<String> = spec
@@ -865,6 +873,8 @@ fn job_row(
         "Terminating"
     } else if has("Suspended") {
         "Suspended"
+    } else if has("FailureTarget") {
+        "FailureTarget"
     } else {
         "Running"
     };
