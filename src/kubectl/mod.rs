@@ -20,6 +20,7 @@ pub mod command;
 pub mod error;
 pub mod jsonpath;
 pub mod print;
+pub mod rollout;
 pub mod table;
 
 pub use command::{KubectlCommand, parse};

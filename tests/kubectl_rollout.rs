@@ -1,0 +1,75 @@
+//! `kubectl rollout status` lines for a Deployment as its status moves through a rollout.
+
+use api::Object;
+use kubesim::kubectl::rollout::{RolloutProgress, rollout_status};
+
+fn deployment(generation: i64, status: serde_json::Value) -> Object {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "generation": generation},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.26"}]}}},
+        "status": status,
+    }))
+    .expect("valid deployment")
+}
+
+#[test]
+fn deployment_rollout_lines() {
+    let w = |s: &str| Ok(RolloutProgress::Waiting(format!("{s}\n")));
+    let table = [
+        (
+            deployment(2, serde_json::json!({"observedGeneration": 1})),
+            w("Waiting for deployment spec update to be observed..."),
+        ),
+        (
+            deployment(
+                2,
+                serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 1}),
+            ),
+            w(
+                "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated...",
+            ),
+        ),
+        (
+            deployment(
+                2,
+                serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3}),
+            ),
+            w(
+                "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination...",
+            ),
+        ),
+        (
+            deployment(
+                2,
+                serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 2}),
+            ),
+            w(
+                "Waiting for deployment \"web\" rollout to finish: 2 of 3 updated replicas are available...",
+            ),
+        ),
+        (
+            deployment(
+                2,
+                serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+            ),
+            Ok(RolloutProgress::Done(
+                "deployment \"web\" successfully rolled out\n".into(),
+            )),
+        ),
+    ];
+    for (d, want) in table {
+        assert_eq!(rollout_status(&d), want);
+    }
+    let stuck = deployment(
+        2,
+        serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}),
+    );
+    assert_eq!(
+        rollout_status(&stuck).unwrap_err().to_string(),
+        "error: deployment \"web\" exceeded its progress deadline"
+    );
+}
