@@ -73,3 +73,28 @@ fn deployment_rollout_lines() {
         "error: deployment \"web\" exceeded its progress deadline"
     );
 }
+
+#[test]
+fn outcome_lines() {
+    use kubesim::kubectl::outcome::{Outcome, evicting_line, outcome_line};
+    let d = deployment(1, serde_json::json!({}));
+    let table = [
+        (Outcome::Created, "deployment.apps/web created\n"),
+        (Outcome::Unchanged, "deployment.apps/web unchanged\n"),
+        (Outcome::Scaled, "deployment.apps/web scaled\n"),
+        (Outcome::ImageUpdated, "deployment.apps/web image updated\n"),
+        (Outcome::ConditionMet, "deployment.apps/web condition met\n"),
+        (Outcome::Deleted, "deployment.apps \"web\" deleted\n"),
+    ];
+    for (o, want) in table {
+        assert_eq!(outcome_line(&d, o), want, "{o:?}");
+    }
+    let pod: Object = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "default"}}))
+    .expect("valid pod");
+    assert_eq!(
+        outcome_line(&pod, Outcome::Deleted),
+        "pod \"web-1\" deleted\n"
+    );
+    assert_eq!(evicting_line(&pod), "evicting pod default/web-1\n");
+}

@@ -19,6 +19,7 @@ pub mod columns;
 pub mod command;
 pub mod error;
 pub mod jsonpath;
+pub mod outcome;
 pub mod print;
 pub mod rollout;
 pub mod table;
