@@ -15,7 +15,7 @@ pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 
 /// The built-in tour's scenario, also checked and run by the test suite.
-pub const TOUR: &str = include_str!("../scenarios/tour.ron");
+pub use crate::tour::TOUR;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -181,19 +181,20 @@ fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
         Err(err) => return bad_input(&err),
     };
     if !options.quiet {
-        let lines = [
-            "kubesim tour: a kind-like cluster named kubesim, one control-plane node and two workers,",
-            "each a host on one seeded virtual clock. The Kubernetes components are not simulated yet;",
-            "what runs is the engine under them: every node's node-agent sends a heartbeat to the",
-            "control plane every 10s, and the steps below crash, restart, partition and heal nodes.",
-            "After each pause the control plane says which nodes it has not heard from for 40s.",
-            "",
-        ];
-        for line in lines {
-            let _ = writeln!(out, "{line}");
-        }
+        let _ = writeln!(
+            out,
+            "kubesim tour: a kind-like cluster named kubesim whose control plane runs etcd.\n\
+             Lines marked » explain what Raft did; they are read from this run's state.\n"
+        );
     }
-    run_loaded(&loaded, options, out)
+    let mut narrator = crate::tour::TourNarrator::new();
+    match runner::run_narrated(&loaded, options, out, Some(&mut narrator)) {
+        Ok(outcome) => match outcome.verdict {
+            Verdict::Pass => EXIT_PASS,
+            Verdict::Fail => EXIT_FAIL,
+        },
+        Err(err) => bad_input(&err),
+    }
 }
 
 fn run_loaded(loaded: &scenario::Loaded, options: &RunOptions, out: &mut dyn Write) -> i32 {

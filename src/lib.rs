@@ -6,8 +6,10 @@
 pub mod bench;
 pub mod check;
 pub mod cli;
-pub mod heartbeat;
+pub mod etcdctl;
 pub mod manifest;
+pub mod observe;
 pub mod runner;
 pub mod scenario;
+pub mod tour;
 pub mod units;

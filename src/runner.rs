@@ -1,26 +1,33 @@
-//! Runs a validated scenario on the engine: builds kind's hosts, executes the steps in order on
-//! the virtual clock, prints a header per step and ends with one summary line.
+//! Runs a validated scenario on a kind-like cluster (`cluster::Cluster`): builds it from the
+//! scenario's topology and seed, waits for etcd to elect a leader (as `kind create cluster`
+//! waits for its control plane; that virtual time counts), executes the steps in order on the
+//! virtual clock, prints a header per step and ends with one summary line.
 //!
-//! What runs today: the topology's hosts with a node-agent heartbeat each ([`crate::heartbeat`]),
-//! `Sleep` and `Fault` steps (faults resolved from node names to hosts). Every other step needs
-//! a Kubernetes component that does not exist yet; [`needs`] says which, `kubesim check` prints
-//! it, and a run fails at that step with the same words rather than skipping it.
+//! What runs today: `Sleep` (followed by what etcd did meanwhile: leader changes and a status
+//! line, read from the members' state by [`crate::observe`]), `Fault` (node names resolved to
+//! hosts, `Leader("etcd")` resolved when the step runs) and `Etcdctl` (etcdctl's own output;
+//! a failing command prints its error and the run goes on). The cluster installs the Raft
+//! safety invariant; a violation or a panic in a component stops the run with a finding that
+//! names the seed (verdict fail, exit 1). Every other step needs a component the cluster does
+//! not run yet; [`needs`] says which, `kubesim check` prints it, and a run fails at that step
+//! with the same words rather than skipping it.
 //!
-//! Seam for components: when `components/cluster` can assemble a cluster from a
-//! [`Topology`], [`build`] should add its actors instead of (or beside) the heartbeats, and
-//! [`Runner::step`] should hand `Kubectl`/`Apply`/`Expect`/… to the kubectl front end; the step
-//! then disappears from [`needs`].
+//! Seam for the next components: when `cluster::Cluster` runs kube-apiserver, [`Runner::step`]
+//! hands `Kubectl`/`Apply`/`Expect(kubectl: …)` to a kubectl front end (a client actor on the
+//! cluster's terminal host, as etcdctl is, answered through a synchronous request on virtual
+//! time like `Cluster::etcd_request`), and those steps leave [`needs`]; `Leader("kube-…")`
+//! resolves through `Cluster::resolve_leader` once the controller-manager and scheduler run
+//! leader election there.
 
-use std::fmt::Write as _;
 use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use sim::{HostId, HostState, Sim, SimConfig, Time};
+use cluster::Cluster;
+use sim::{HostId, HostState, Time};
 
-use crate::heartbeat::{
-    AGENT_ACTOR, HeartbeatMonitor, MONITOR_ACTOR, NodeAgent, NodeMessage, SILENT_AFTER,
-};
-use crate::scenario::{Check, Fault, Loaded, Step, Target, Topology};
+use crate::observe::{EtcdView, LeaderChange};
+use crate::scenario::{Check, Fault, LeaderOf, Loaded, Step, Target};
 use crate::units::Duration;
 
 /// Events one run may handle before it is stopped: a bound on what a long `Sleep` over a large
@@ -85,10 +92,8 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot build the simulation: {0}")]
-    Build(#[from] sim::SimError),
-    #[error("the topology has no node to run the heartbeat monitor on")]
-    NoNodes,
+    #[error("cannot build the cluster: {0}")]
+    Build(#[from] cluster::ClusterError),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -109,14 +114,14 @@ pub fn needs(step: &Step) -> Option<String> {
                 leader_needs(target).unwrap_or_else(|| "kubelet, container runtime".to_string()),
             );
         }
-        Step::Etcdctl(_) => "etcd",
+        Step::Etcdctl(_) => return None,
     };
     Some(what.to_string())
 }
 
 fn leader_needs(target: &Target) -> Option<String> {
     match target {
-        Target::Node(_) => None,
+        Target::Node(_) | Target::Leader(LeaderOf::Etcd) => None,
         Target::Leader(of) => Some(format!("{} (to resolve its leader)", of.as_str())),
     }
 }
@@ -125,7 +130,7 @@ fn fault_targets(fault: &Fault) -> Vec<&Target> {
     match fault {
         Fault::Partition(a, b) => a.iter().chain(b).collect(),
         Fault::OneWay { from, to } => from.iter().chain(to).collect(),
-        Fault::Heal | Fault::Loss(_) | Fault::Latency(_) => Vec::new(),
+        Fault::Heal | Fault::RestartAll | Fault::Loss(_) | Fault::Latency(_) => Vec::new(),
         Fault::LossAt(t, _)
         | Fault::LatencyAt(t, _)
         | Fault::Crash(t)
@@ -181,6 +186,7 @@ pub fn describe_fault(fault: &Fault) -> String {
         Fault::Partition(a, b) => format!("Partition({}, {})", group(a), group(b)),
         Fault::OneWay { from, to } => format!("OneWay(from: {}, to: {})", group(from), group(to)),
         Fault::Heal => "Heal".to_string(),
+        Fault::RestartAll => "RestartAll".to_string(),
         Fault::Loss(p) => format!("Loss({p})"),
         Fault::Latency(d) => format!("Latency({d})"),
         Fault::LossAt(t, p) => format!("LossAt({t}, {p})"),
@@ -204,33 +210,48 @@ pub fn clock_stamp(now: Time) -> String {
     )
 }
 
-/// The simulated cluster as the runner builds it today.
-pub struct Cluster {
-    pub sim: Sim<NodeMessage>,
-    /// Hosts in topology order, with their node names.
-    pub hosts: Vec<(String, HostId)>,
-    pub monitor: sim::ActorId,
+/// How long the runner waits for etcd's first leader before the first step: kind's
+/// `create cluster` waits for the control plane in the same way (etcd elects within one or two
+/// election timeouts of 1 s, FIDELITY F1).
+pub const ETCD_READY_LIMIT: sim::Duration = sim::Duration::from_secs(30);
+/// How often a `Sleep` looks at who leads etcd, to report leader changes with their time.
+const LEADER_POLL: sim::Duration = sim::Duration::from_millis(10);
+
+/// What happened while one step ran, for narration.
+#[derive(Clone, Debug, Default)]
+pub struct StepFacts {
+    /// The nodes a fault acted on, after resolving `Leader(...)` targets.
+    pub nodes: Vec<String>,
+    /// Leadership changes seen while the clock ran.
+    pub leader_changes: Vec<LeaderChange>,
+    /// etcdctl's exit status and output, for an `Etcdctl` step.
+    pub etcdctl: Option<(i32, String)>,
 }
 
-/// Builds kind's hosts with a node-agent on each and the monitor on the first control plane.
-pub fn build(topology: &Topology, seed: u64) -> Result<Cluster, RunError> {
-    let mut sim = Sim::new(SimConfig::with_seed(seed));
-    let mut hosts = Vec::with_capacity(topology.nodes.len());
-    for node in &topology.nodes {
-        hosts.push((node.name.clone(), sim.add_host(&node.name)?));
+/// Explains a run in plain language, from what the runner observed (the built-in tour).
+pub trait Narrator {
+    /// After etcd's first election, before the first step.
+    fn start(&mut self, cluster: &Cluster, view: &EtcdView) -> Vec<String>;
+    /// After each executed step.
+    fn after_step(
+        &mut self,
+        step: &Step,
+        before: &EtcdView,
+        after: &EtcdView,
+        facts: &StepFacts,
+    ) -> Vec<String>;
+}
+
+/// Builds the kind-like cluster for a scenario's topology and seed (nothing runs yet).
+pub fn build(loaded: &Loaded, seed: u64) -> Result<Cluster, RunError> {
+    let spec = &loaded.scenario.cluster;
+    let mut topology = cluster::Topology::new(spec.control_planes, spec.workers)
+        .with_seed(seed)
+        .with_zones(spec.zones.clone());
+    if let Some(members) = spec.etcd_members {
+        topology = topology.with_etcd_members(members);
     }
-    let Some(&(_, first)) = hosts.first() else {
-        return Err(RunError::NoNodes);
-    };
-    let monitor = sim.add_actor(first, MONITOR_ACTOR, |_| HeartbeatMonitor::default())?;
-    for (_, host) in &hosts {
-        sim.add_actor(*host, AGENT_ACTOR, move |_| NodeAgent::new(monitor))?;
-    }
-    Ok(Cluster {
-        sim,
-        hosts,
-        monitor,
-    })
+    Ok(Cluster::build(topology)?)
 }
 
 struct Runner<'a> {
@@ -239,6 +260,10 @@ struct Runner<'a> {
     quiet: bool,
     failures: Vec<String>,
     scenario_path: &'a Path,
+    /// Who led etcd when the runner last looked.
+    last_leader: Option<(String, u64)>,
+    narrator: Option<&'a mut dyn Narrator>,
+    seed: u64,
 }
 
 /// Runs a loaded scenario, writing what the steps print to `out`, the summary line last.
@@ -247,15 +272,25 @@ pub fn run(
     options: &RunOptions,
     out: &mut dyn Write,
 ) -> Result<RunOutcome, RunError> {
+    run_narrated(loaded, options, out, None)
+}
+
+/// [`run`], with narration lines from `narrator` after the cluster starts and after each step.
+pub fn run_narrated<'a>(
+    loaded: &'a Loaded,
+    options: &RunOptions,
+    out: &'a mut dyn Write,
+    narrator: Option<&'a mut dyn Narrator>,
+) -> Result<RunOutcome, RunError> {
     let seed = options.seed.unwrap_or(loaded.scenario.seed);
-    let mut cluster = build(&loaded.topology, seed)?;
+    let mut cluster = build(loaded, seed)?;
     if let Some(path) = &options.trace {
         let file = std::fs::File::create(path).map_err(|source| RunError::Trace {
             path: path.clone(),
             source,
         })?;
         cluster
-            .sim
+            .sim_mut()
             .set_trace_writer(Box::new(std::io::BufWriter::new(file)));
     }
     let mut runner = Runner {
@@ -264,15 +299,42 @@ pub fn run(
         quiet: options.quiet,
         failures: Vec::new(),
         scenario_path: &loaded.path,
+        last_leader: None,
+        narrator,
+        seed,
     };
-    runner.start()?;
-    for (index, step) in loaded.scenario.steps.iter().enumerate() {
-        let pos = loaded.step_positions.get(index).copied();
-        if !runner.step(step, index, pos)? {
-            break;
+    if runner.start(loaded)? {
+        for (index, step) in loaded.scenario.steps.iter().enumerate() {
+            let pos = loaded.step_positions.get(index).copied();
+            // A panic outside the components' handlers (the engine turns those into findings)
+            // is a kubesim bug; it ends the run as a failure naming the seed, not a crash.
+            let result = catch_unwind(AssertUnwindSafe(|| runner.step(step, index, pos)));
+            match result {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => break,
+                Ok(Err(err)) => return Err(err),
+                Err(panic) => {
+                    let message = format!(
+                        "kubesim panicked while running step {} (seed {seed}): {}",
+                        index + 1,
+                        panic_message(panic.as_ref())
+                    );
+                    runner.say(&format!("error: {message}"))?;
+                    runner.failures.push(message);
+                    break;
+                }
+            }
         }
     }
     runner.finish(seed)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 impl Runner<'_> {
@@ -283,12 +345,59 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Starts every actor (their `on_start` events at time zero).
-    fn start(&mut self) -> Result<(), RunError> {
-        if let Err(finding) = self.cluster.sim.run_for(sim::Duration::ZERO) {
-            self.failures
-                .push(format!("the engine stopped the run: {finding}"));
+    fn narrate(&mut self, lines: Vec<String>) -> Result<(), RunError> {
+        for line in lines {
+            self.say(&format!("  » {line}"))?;
         }
+        Ok(())
+    }
+
+    /// Starts the cluster and waits for etcd's first leader; `false` if the run cannot go on.
+    fn start(&mut self, loaded: &Loaded) -> Result<bool, RunError> {
+        let spec = &loaded.scenario.cluster;
+        let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let header = format!(
+            "{} # kind create cluster --name kubesim: {}, {}; etcd members: {}",
+            clock_stamp(self.cluster.sim().now()),
+            plural(spec.control_planes, "control-plane node"),
+            plural(spec.workers, "worker"),
+            spec.etcd_member_count()
+        );
+        self.say(&header)?;
+        match self.cluster.run_until_etcd_ready(ETCD_READY_LIMIT) {
+            Ok(Some(leader)) => {
+                let change = LeaderChange {
+                    at: self.cluster.sim().now(),
+                    leader: Some((leader.host.clone(), leader.term)),
+                };
+                self.say(&format!("  {}", change.describe()))?;
+                self.last_leader = change.leader;
+            }
+            Ok(None) => {
+                let message = format!(
+                    "etcd elected no leader within {} of starting (seed {})",
+                    ETCD_READY_LIMIT, self.seed
+                );
+                self.say(&format!("error: {message}"))?;
+                self.failures.push(message);
+            }
+            Err(finding) => {
+                self.finding(&finding)?;
+                return Ok(false);
+            }
+        }
+        if let Some(narrator) = self.narrator.as_mut() {
+            let view = EtcdView::read(&self.cluster);
+            let lines = narrator.start(&self.cluster, &view);
+            self.narrate(lines)?;
+        }
+        Ok(true)
+    }
+
+    fn finding(&mut self, finding: &sim::Finding) -> Result<(), RunError> {
+        let message = format!("the engine stopped the run: {finding}");
+        self.say(&format!("error: {message}"))?;
+        self.failures.push(message);
         Ok(())
     }
 
@@ -301,7 +410,7 @@ impl Runner<'_> {
     ) -> Result<bool, RunError> {
         let header = format!(
             "{} {}",
-            clock_stamp(self.cluster.sim.now()),
+            clock_stamp(self.cluster.sim().now()),
             step_header(step)
         );
         self.say(&header)?;
@@ -317,157 +426,209 @@ impl Runner<'_> {
             self.failures.push(message);
             return Ok(true);
         }
+        let before = self
+            .narrator
+            .is_some()
+            .then(|| EtcdView::read(&self.cluster));
+        let mut facts = StepFacts::default();
         match step {
-            Step::Sleep(d) => self.sleep(*d)?,
+            Step::Sleep(d) => self.sleep(*d, &mut facts)?,
             Step::Fault(fault) => {
-                if let Some(engine_fault) = self.resolve(fault)
-                    && let Err(err) = self.cluster.sim.apply_fault(engine_fault)
-                {
-                    let message = format!(
-                        "step {}{at}: the engine refused the fault: {err}",
-                        index + 1
-                    );
+                if let Some(problem) = self.fault(fault, &mut facts)? {
+                    let message = format!("step {}{at}: {problem}", index + 1);
                     self.say(&format!("error: {message}"))?;
                     self.failures.push(message);
                 }
             }
+            Step::Etcdctl(line) => {
+                let output = crate::etcdctl::run_step(&mut self.cluster, line);
+                if !self.quiet {
+                    self.out.write_all(output.text.as_bytes())?;
+                    if !output.text.is_empty() && !output.text.ends_with('\n') {
+                        writeln!(self.out)?;
+                    }
+                }
+                facts.etcdctl = Some((output.status, output.text));
+            }
             // `needs` returned Some for every other step.
             _ => {}
         }
-        if let Some(finding) = self.cluster.sim.finding() {
-            let message = format!("the engine stopped the run: {finding}");
-            self.say(&format!("error: {message}"))?;
-            self.failures.push(message);
+        if let Some(finding) = self.cluster.sim().finding().cloned() {
+            self.finding(&finding)?;
             return Ok(false);
+        }
+        self.last_leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
+        if let Some(before) = before {
+            let after = EtcdView::read(&self.cluster);
+            let lines = self
+                .narrator
+                .as_mut()
+                .map(|n| n.after_step(step, &before, &after, &facts))
+                .unwrap_or_default();
+            self.narrate(lines)?;
         }
         Ok(true)
     }
 
-    /// Advances virtual time by `d`, event by event, within the run's event budget.
-    fn sleep(&mut self, d: Duration) -> Result<(), RunError> {
-        let sim = &mut self.cluster.sim;
-        let deadline = sim
+    /// Advances virtual time by `d`, event by event within the run's event budget, noting
+    /// every change of etcd leader; then prints those changes and etcd's status.
+    fn sleep(&mut self, d: Duration, facts: &mut StepFacts) -> Result<(), RunError> {
+        let deadline = self
+            .cluster
+            .sim()
             .now()
             .saturating_add(sim::Duration::from_nanos(d.as_nanos()));
-        while sim.next_event_time().is_some_and(|t| t <= deadline) {
-            if sim.events_processed() >= EVENT_BUDGET {
-                let message = format!(
-                    "the run reached its budget of {EVENT_BUDGET} events at {}; shorten the Sleep steps or the topology",
-                    clock_stamp(sim.now())
-                );
-                self.say(&format!("error: {message}"))?;
-                self.failures.push(message);
-                return Ok(());
+        'run: loop {
+            let now = self.cluster.sim().now();
+            let slice_end = now.saturating_add(LEADER_POLL).min(deadline);
+            let sim = self.cluster.sim_mut();
+            while sim.next_event_time().is_some_and(|t| t <= slice_end) {
+                if sim.events_processed() >= EVENT_BUDGET {
+                    let message = format!(
+                        "the run reached its budget of {EVENT_BUDGET} events at {}; shorten the Sleep steps or the topology",
+                        clock_stamp(sim.now())
+                    );
+                    self.say(&format!("error: {message}"))?;
+                    self.failures.push(message);
+                    break 'run;
+                }
+                if sim.step().is_err() {
+                    // The finding is reported by the caller.
+                    return Ok(());
+                }
             }
-            if sim.step().is_err() {
-                return Ok(());
+            // Every event due by the slice's end ran: this only moves the clock.
+            let _ = sim.run_until(slice_end);
+            let leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
+            if leader != self.last_leader {
+                facts.leader_changes.push(LeaderChange {
+                    at: self.cluster.sim().now(),
+                    leader: leader.clone(),
+                });
+                self.last_leader = leader;
+            }
+            if slice_end >= deadline {
+                break;
             }
         }
-        // Every event due by the deadline ran: this only moves the clock.
-        let _ = sim.run_until(deadline);
-        let report = self.heartbeat_report();
-        self.say(&report)?;
-        Ok(())
+        for change in facts.leader_changes.clone() {
+            self.say(&format!("  {}", change.describe()))?;
+        }
+        let summary = EtcdView::read(&self.cluster).summary();
+        self.say(&format!("  {summary}"))
     }
 
-    /// What the heartbeat monitor has heard: one line, the silent nodes named.
-    fn heartbeat_report(&self) -> String {
-        let sim = &self.cluster.sim;
-        let now = sim.now();
-        let monitor: Option<&HeartbeatMonitor> = sim.actor(self.cluster.monitor);
-        let Some(monitor) = monitor else {
-            return "  node-agent heartbeats: the monitor's host (kubesim-control-plane) is down"
-                .to_string();
-        };
-        let mut silent = Vec::new();
-        for (name, host) in &self.cluster.hosts {
-            let heard = monitor.last_heard(*host);
-            let quiet_for = heard.map(|t| now.saturating_since(t));
-            if quiet_for.is_none_or(|q| q >= SILENT_AFTER) {
-                let mut entry = name.clone();
-                match quiet_for {
-                    Some(q) => {
-                        let _ = write!(entry, " (silent {})", Duration::from_secs(q.as_secs()));
-                    }
-                    None => entry.push_str(" (never heard)"),
-                }
-                if sim.host_state(*host).is_some_and(|s| s != HostState::Up) {
-                    entry.push_str(", host down");
-                }
-                silent.push(entry);
-            }
-        }
-        let total = self.cluster.hosts.len();
-        if silent.is_empty() {
-            format!(
-                "  node-agent heartbeats: all {total} nodes heard within {}",
-                Duration::from_nanos(SILENT_AFTER.as_nanos())
-            )
-        } else {
-            format!(
-                "  node-agent heartbeats: {} of {total} nodes heard; silent: {}",
-                total - silent.len(),
-                silent.join(", ")
-            )
-        }
-    }
-
-    fn host(&self, target: &Target) -> Option<HostId> {
+    /// A node's host and name; `Leader("etcd")` is whoever leads now.
+    fn host(&self, target: &Target) -> Result<(HostId, String), String> {
         match target {
             Target::Node(name) => self
                 .cluster
-                .hosts
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, h)| *h),
-            Target::Leader(_) => None,
+                .host(name)
+                .map(|h| (h, name.clone()))
+                .ok_or_else(|| format!("no node named {name:?} in this cluster")),
+            Target::Leader(of) => {
+                let host = self
+                    .cluster
+                    .resolve_leader(of.as_str())
+                    .map_err(|err| format!("{target} did not resolve: {err}"))?;
+                let name = self
+                    .cluster
+                    .sim()
+                    .host_name(host)
+                    .unwrap_or_default()
+                    .to_string();
+                Ok((host, name))
+            }
         }
     }
 
-    /// The engine's fault for a scenario fault; `None` if a target cannot be resolved (only
-    /// leaders, which `needs` already reported).
-    fn resolve(&self, fault: &Fault) -> Option<sim::Fault> {
-        let hosts = |targets: &[Target]| {
-            targets
-                .iter()
-                .map(|t| self.host(t))
-                .collect::<Option<Vec<_>>>()
+    /// Resolves and applies a fault; `Ok(Some(problem))` says why it could not be.
+    fn fault(&mut self, fault: &Fault, facts: &mut StepFacts) -> Result<Option<String>, RunError> {
+        let (engine_faults, nodes) = match self.resolve(fault) {
+            Ok(resolved) => resolved,
+            Err(problem) => return Ok(Some(problem)),
         };
+        for target in fault_targets(fault) {
+            if let Target::Leader(_) = target
+                && let Ok((_, name)) = self.host(target)
+            {
+                self.say(&format!("  {target} is {name}"))?;
+            }
+        }
+        if matches!(fault, Fault::RestartAll) {
+            if nodes.is_empty() {
+                self.say("  no node is down")?;
+            } else {
+                self.say(&format!("  restarting {}", nodes.join(", ")))?;
+            }
+        }
+        facts.nodes = nodes;
+        for engine_fault in engine_faults {
+            if let Err(err) = self.cluster.sim_mut().apply_fault(engine_fault) {
+                return Ok(Some(format!("the engine refused the fault: {err}")));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The engine's faults for a scenario fault, and the nodes they act on.
+    fn resolve(&self, fault: &Fault) -> Result<(Vec<sim::Fault>, Vec<String>), String> {
+        let names = std::cell::RefCell::new(Vec::new());
+        let host = |t: &Target| {
+            self.host(t).map(|(h, name)| {
+                names.borrow_mut().push(name);
+                h
+            })
+        };
+        let hosts = |targets: &[Target]| targets.iter().map(host).collect::<Result<Vec<_>, _>>();
         let nanos = |d: &Duration| sim::Duration::from_nanos(d.as_nanos());
-        Some(match fault {
+        let engine_fault = match fault {
             Fault::Partition(a, b) => sim::Fault::Partition(hosts(a)?, hosts(b)?),
             Fault::OneWay { from, to } => sim::Fault::OneWay {
                 from: hosts(from)?,
                 to: hosts(to)?,
             },
             Fault::Heal => sim::Fault::Heal,
+            Fault::RestartAll => {
+                let mut restarts = Vec::new();
+                for node in self.cluster.nodes() {
+                    if let Some(h) = self.cluster.host(&node.name)
+                        && self.cluster.sim().host_state(h) == Some(HostState::Crashed)
+                    {
+                        names.borrow_mut().push(node.name.clone());
+                        restarts.push(sim::Fault::Restart(h));
+                    }
+                }
+                return Ok((restarts, names.into_inner()));
+            }
             Fault::Loss(p) => sim::Fault::Loss { host: None, p: *p },
             Fault::Latency(d) => sim::Fault::Latency {
                 host: None,
                 d: nanos(d),
             },
             Fault::LossAt(t, p) => sim::Fault::Loss {
-                host: Some(self.host(t)?),
+                host: Some(host(t)?),
                 p: *p,
             },
             Fault::LatencyAt(t, d) => sim::Fault::Latency {
-                host: Some(self.host(t)?),
+                host: Some(host(t)?),
                 d: nanos(d),
             },
-            Fault::Crash(t) => sim::Fault::Crash(self.host(t)?),
-            Fault::Restart(t) => sim::Fault::Restart(self.host(t)?),
-            Fault::Pause(t, d) => sim::Fault::Pause(self.host(t)?, nanos(d)),
-            Fault::Skew(t, d) => sim::Fault::Skew(self.host(t)?, d.as_nanos()),
-            Fault::DiskLoss(t) => sim::Fault::DiskLoss(self.host(t)?),
-        })
+            Fault::Crash(t) => sim::Fault::Crash(host(t)?),
+            Fault::Restart(t) => sim::Fault::Restart(host(t)?),
+            Fault::Pause(t, d) => sim::Fault::Pause(host(t)?, nanos(d)),
+            Fault::Skew(t, d) => sim::Fault::Skew(host(t)?, d.as_nanos()),
+            Fault::DiskLoss(t) => sim::Fault::DiskLoss(host(t)?),
+        };
+        Ok((vec![engine_fault], names.into_inner()))
     }
 
     fn finish(mut self, seed: u64) -> Result<RunOutcome, RunError> {
-        if let Err(err) = self.cluster.sim.finish_trace() {
+        if let Err(err) = self.cluster.sim_mut().finish_trace() {
             self.failures
                 .push(format!("writing the trace failed: {err}"));
         }
-        let sim = &self.cluster.sim;
+        let sim = self.cluster.sim();
         let outcome = RunOutcome {
             seed,
             events: sim.events_processed(),

@@ -1,20 +1,11 @@
-//! Units written in scenarios: durations and resource quantities, as strings in Kubernetes'
-//! own syntax.
+//! Durations written in scenarios, as strings in Kubernetes' own syntax. (Quantities such as
+//! "500m" and "2Gi" are the object model's: `api::quantity`, read by `scenario::de`.)
 //!
 //! Durations follow Go's `time.ParseDuration` (what `metav1.Duration` and kubectl's
 //! `--timeout` use): a sequence of decimal numbers with a unit, `ns`, `us` (`µs`), `ms`, `s`, `m`,
 //! `h`, optionally signed, e.g. "500ms", "1.5s", "1h30m"; "0" alone is zero. Simplification:
 //! fractions finer than a nanosecond are truncated, as Go does.
 //!
-//! Quantities follow `k8s.io/apimachinery/pkg/api/resource/quantity.go`: a signed decimal
-//! number followed by a binary-SI suffix (Ki…Ei), a decimal-SI suffix (n, u, m, "", k, M, G,
-//! T, P, E) or a decimal exponent (e3, E-2). The value is kept exactly in nano-units; like
-//! Kubernetes, anything finer than 1n rounds up. Simplification: magnitudes beyond what fits
-//! (about 10^29) are rejected rather than kept as big decimals.
-//!
-//! The object model (components/api) will own Kubernetes' `Quantity` for manifests; this small
-//! parser serves the scenario's own fields (image sizes, node capacity) and duplicates that
-//! syntax on purpose until the two can share one implementation.
 
 use std::fmt;
 
@@ -30,12 +21,6 @@ pub struct SignedDuration {
     nanos: i64,
 }
 
-/// A resource quantity such as "500m" or "2Gi", kept exactly in nano-units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Quantity {
-    nanos: i128,
-}
-
 /// Why a unit string was rejected; the message says what was expected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
@@ -45,12 +30,6 @@ pub enum UnitError {
     NegativeDuration(String),
     #[error("duration {0:?} is too long (at most about 292 years)")]
     DurationOverflow(String),
-    #[error(
-        "expected a quantity like \"500m\", \"2Gi\", \"1.5\", \"1e3\" (number and suffix n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei), found {0:?}"
-    )]
-    BadQuantity(String),
-    #[error("quantity {0:?} is out of range")]
-    QuantityOverflow(String),
 }
 
 const NANOS_PER_UNIT: [(&str, u64); 8] = [
@@ -232,134 +211,6 @@ fn write_go_duration(f: &mut fmt::Formatter<'_>, nanos: u128) -> fmt::Result {
     }
 }
 
-impl Quantity {
-    /// Parses a Kubernetes quantity ("500m", "2Gi", "1.5", "1e3", "-20Mi").
-    pub fn parse(text: &str) -> Result<Self, UnitError> {
-        let bad = || UnitError::BadQuantity(text.to_string());
-        let overflow = || UnitError::QuantityOverflow(text.to_string());
-        let (negative, rest) = match text.as_bytes().first() {
-            Some(b'-') => (true, &text[1..]),
-            Some(b'+') => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let int_part = &rest[..int_len];
-        let mut suffix = &rest[int_len..];
-        let mut frac_part = "";
-        if let Some(after_dot) = suffix.strip_prefix('.') {
-            let frac_len = after_dot.bytes().take_while(u8::is_ascii_digit).count();
-            frac_part = &after_dot[..frac_len];
-            suffix = &after_dot[frac_len..];
-        }
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(bad());
-        }
-        // Kubernetes limits the digits it keeps; bounding them here bounds the arithmetic.
-        if int_part.len() + frac_part.len() > 30 {
-            return Err(overflow());
-        }
-        // Value in units of 10^-frac_len.
-        let mut mantissa: i128 = 0;
-        for digit in int_part.bytes().chain(frac_part.bytes()) {
-            mantissa = mantissa
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
-                .ok_or_else(overflow)?;
-        }
-        let frac_len = i32::try_from(frac_part.len()).map_err(|_| overflow())?;
-        // Result is mantissa * 2^binary_exp * 10^(decimal_exp - frac_len) in units; store nanos.
-        let (binary_exp, decimal_exp): (u32, i32) = match suffix {
-            "Ki" => (10, 0),
-            "Mi" => (20, 0),
-            "Gi" => (30, 0),
-            "Ti" => (40, 0),
-            "Pi" => (50, 0),
-            "Ei" => (60, 0),
-            "n" => (0, -9),
-            "u" => (0, -6),
-            "m" => (0, -3),
-            "" => (0, 0),
-            "k" => (0, 3),
-            "M" => (0, 6),
-            "G" => (0, 9),
-            "T" => (0, 12),
-            "P" => (0, 15),
-            "E" => (0, 18),
-            exp if exp.starts_with(['e', 'E']) => {
-                let digits = &exp[1..];
-                let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
-                if unsigned.is_empty()
-                    || unsigned.len() > 4
-                    || !unsigned.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(bad());
-                }
-                (0, digits.parse::<i32>().map_err(|_| bad())?)
-            }
-            _ => return Err(bad()),
-        };
-        let scaled = mantissa
-            .checked_mul(1_i128 << binary_exp)
-            .ok_or_else(overflow)?;
-        let power = decimal_exp - frac_len + 9;
-        let nanos = if power >= 0 {
-            let factor = 10_i128
-                .checked_pow(power.unsigned_abs())
-                .ok_or_else(overflow)?;
-            scaled.checked_mul(factor).ok_or_else(overflow)?
-        } else {
-            // Kubernetes rounds values below its smallest scale (1n) up, away from zero.
-            let divisor = 10_i128
-                .checked_pow(power.unsigned_abs())
-                .unwrap_or(i128::MAX);
-            let whole = scaled / divisor;
-            if scaled % divisor == 0 {
-                whole
-            } else {
-                whole + 1
-            }
-        };
-        Ok(Quantity {
-            nanos: if negative { -nanos } else { nanos },
-        })
-    }
-
-    /// A whole number of units (bytes, cores, pods).
-    pub const fn from_units(units: i64) -> Self {
-        Quantity {
-            nanos: units as i128 * 1_000_000_000,
-        }
-    }
-
-    /// The exact value in nano-units (1 = 10^-9).
-    pub const fn as_nanos(self) -> i128 {
-        self.nanos
-    }
-
-    /// Whole units rounded up, as Kubernetes' `Quantity.Value()` does (bytes, pods).
-    pub fn value_ceil(self) -> i128 {
-        ceil_div(self.nanos, 1_000_000_000)
-    }
-
-    /// Milli-units rounded up, as `Quantity.MilliValue()` does (CPU millicores).
-    pub fn milli_value_ceil(self) -> i128 {
-        ceil_div(self.nanos, 1_000_000)
-    }
-
-    pub const fn is_negative(self) -> bool {
-        self.nanos < 0
-    }
-}
-
-fn ceil_div(value: i128, divisor: i128) -> i128 {
-    let whole = value / divisor;
-    if value % divisor > 0 {
-        whole + 1
-    } else {
-        whole
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,53 +299,5 @@ mod tests {
         for (nanos, text) in table {
             assert_eq!(Duration::from_nanos(*nanos).to_string(), *text);
         }
-    }
-
-    #[test]
-    fn quantities_in_kubernetes_syntax() {
-        let table: &[(&str, i128)] = &[
-            ("500m", 500_000_000),
-            ("2Gi", 2 * (1 << 30) * 1_000_000_000),
-            ("20Mi", 20 * (1 << 20) * 1_000_000_000),
-            ("1.5", 1_500_000_000),
-            ("1e3", 1_000_000_000_000),
-            ("1E-3", 1_000_000),
-            ("0.5Gi", (1 << 29) * 1_000_000_000),
-            ("-20Mi", -20 * (1 << 20) * 1_000_000_000),
-            ("1n", 1),
-            ("0.1n", 1),
-            ("4", 4_000_000_000),
-            ("2k", 2_000_000_000_000),
-            (".5", 500_000_000),
-        ];
-        for (text, nanos) in table {
-            assert_eq!(
-                Quantity::parse(text).map(Quantity::as_nanos),
-                Ok(*nanos),
-                "{text}"
-            );
-        }
-        assert_eq!(Quantity::parse("500m").unwrap().milli_value_ceil(), 500);
-        assert_eq!(Quantity::parse("1.5").unwrap().value_ceil(), 2);
-        assert_eq!(
-            Quantity::parse("20Mi").unwrap().value_ceil(),
-            20 * 1024 * 1024
-        );
-    }
-
-    #[test]
-    fn bad_quantities_say_what_was_expected() {
-        for text in [
-            "", "Gi", "2GB", "2 Gi", "1e", "1e3.5", "--1", "1.2.3", "2gi", "0x10",
-        ] {
-            let err = Quantity::parse(text).unwrap_err();
-            assert_eq!(err, UnitError::BadQuantity(text.to_string()), "{text}");
-            assert!(err.to_string().contains("\"2Gi\""));
-        }
-        assert!(matches!(
-            Quantity::parse("99999999999999999999999999Ei"),
-            Err(UnitError::QuantityOverflow(_))
-        ));
-        assert!(Quantity::parse("1e9999").is_err());
     }
 }

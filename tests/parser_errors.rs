@@ -30,7 +30,7 @@ fn bad_scenarios_are_located_and_explained() {
         ),
         (
             "Scenario(steps: [Fault(Crush(\"a\"))])",
-            "s.ron:1:24: unknown fault `Crush`, expected one of: Partition, OneWay, Heal, Loss, Latency, LossAt, LatencyAt, Crash, Restart, Pause, Skew, DiskLoss",
+            "s.ron:1:24: unknown fault `Crush`, expected one of: Partition, OneWay, Heal, RestartAll, Loss, Latency, LossAt, LatencyAt, Crash, Restart, Pause, Skew, DiskLoss",
         ),
         (
             "Scenario(stepz: [])",

@@ -48,10 +48,7 @@ fn the_design_example_parses_as_written() {
     assert_eq!(s.seed, 7);
     assert_eq!((s.cluster.control_planes, s.cluster.workers), (1, 3));
     assert_eq!(s.images["crashy:1"].exit_code, Some(1));
-    assert_eq!(
-        s.images["crashy:1"].size.map(|q| q.value_ceil()),
-        Some(20 << 20)
-    );
+    assert_eq!(s.images["crashy:1"].size.map(|q| q.value()), Some(20 << 20));
     assert_eq!(
         s.images["nginx:1.161"].pull_error.as_deref(),
         Some("manifest unknown")

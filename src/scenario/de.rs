@@ -5,7 +5,8 @@
 use serde::{Deserialize, Deserializer, de};
 
 use super::model::{Check, LeaderOf, Matcher, ProxyMode, Target};
-use crate::units::{Duration, Quantity, SignedDuration};
+use crate::units::{Duration, SignedDuration};
+use api::quantity::Quantity;
 
 fn from_unit_str<'de, D, T, E>(
     deserializer: D,
@@ -31,10 +32,27 @@ impl<'de> Deserialize<'de> for SignedDuration {
     }
 }
 
-impl<'de> Deserialize<'de> for Quantity {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        from_unit_str(deserializer, Quantity::parse)
-    }
+/// A quantity in Kubernetes' syntax, parsed by the object model (`api::quantity`) so that a
+/// scenario accepts exactly what a manifest does.
+pub(crate) fn quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Quantity, D::Error> {
+    from_unit_str(deserializer, parse_quantity)
+}
+
+/// An optional quantity (`size: "20Mi"`, written bare thanks to ron's implicit_some).
+pub(crate) fn optional_quantity<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Quantity>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| parse_quantity(&text).map_err(de::Error::custom))
+        .transpose()
+}
+
+fn parse_quantity(text: &str) -> Result<Quantity, String> {
+    Quantity::parse(text).map_err(|err| {
+        format!(
+            "expected a quantity like \"500m\", \"2Gi\", \"1.5\", \"1e3\" (number and suffix n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei), found {text:?}: {err}"
+        )
+    })
 }
 
 impl<'de> Deserialize<'de> for ProxyMode {

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::units::{Duration, Quantity, SignedDuration};
+use api::quantity::{Format, Quantity};
+
+use crate::units::{Duration, SignedDuration};
 
 /// A whole scenario file.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -69,7 +71,9 @@ impl Cluster {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeCapacity {
+    #[serde(deserialize_with = "super::de::quantity")]
     pub cpu: Quantity,
+    #[serde(deserialize_with = "super::de::quantity")]
     pub memory: Quantity,
     pub pods: u32,
 }
@@ -77,8 +81,8 @@ pub struct NodeCapacity {
 impl Default for NodeCapacity {
     fn default() -> Self {
         NodeCapacity {
-            cpu: Quantity::from_units(8),
-            memory: Quantity::from_units(16 << 30),
+            cpu: Quantity::from_units(8, Format::DecimalSI),
+            memory: Quantity::from_units(16 << 30, Format::BinarySI),
             pods: 110,
         }
     }
@@ -108,6 +112,7 @@ impl ProxyMode {
 #[serde(deny_unknown_fields, default)]
 pub struct ImageSpec {
     /// Image size: pull time grows with it.
+    #[serde(deserialize_with = "super::de::optional_quantity")]
     pub size: Option<Quantity>,
     /// Every pull fails with this registry message (ErrImagePull, then ImagePullBackOff).
     pub pull_error: Option<String>,
@@ -159,6 +164,10 @@ pub enum Fault {
     OneWay { from: Vec<Target>, to: Vec<Target> },
     /// Removes every partition.
     Heal,
+    /// Every crashed node starts again (`docker start` of each stopped kind node): the way to
+    /// bring back a node crashed through a target resolved at run time, like
+    /// `Crash(Leader("etcd"))`.
+    RestartAll,
     /// Network-wide message loss probability (0 restores a lossless network).
     Loss(f64),
     /// Network-wide extra one-way latency.
@@ -184,6 +193,7 @@ impl Fault {
         "Partition",
         "OneWay",
         "Heal",
+        "RestartAll",
         "Loss",
         "Latency",
         "LossAt",

@@ -122,14 +122,14 @@ impl Validator<'_> {
                 .or(capacity_node)
                 .map(|n| n.start)
         };
-        if capacity.cpu.milli_value_ceil() <= 0 {
+        if capacity.cpu.milli_value() <= 0 {
             let pos = capacity_pos("cpu").unwrap_or(self.cluster_pos("node_capacity"));
             self.error(
                 pos,
                 "node_capacity.cpu must be positive, like \"4\" or \"3500m\"",
             );
         }
-        if capacity.memory.value_ceil() <= 0 {
+        if capacity.memory.value() <= 0 {
             let pos = capacity_pos("memory").unwrap_or(self.cluster_pos("node_capacity"));
             self.error(pos, "node_capacity.memory must be positive, like \"16Gi\"");
         }
@@ -359,7 +359,7 @@ impl Validator<'_> {
                     self.target(target, node);
                 }
             }
-            Fault::Heal | Fault::Latency(_) => {}
+            Fault::Heal | Fault::RestartAll | Fault::Latency(_) => {}
             Fault::Loss(p) => probability(self, *p),
             Fault::LossAt(target, p) => {
                 self.target(target, node);

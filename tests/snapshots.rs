@@ -1,0 +1,92 @@
+//! Every scenario in scenarios/ that the runner can fully execute runs twice with the same
+//! trace hash, and its transcript (what `kubesim run` prints, summary line included) is
+//! snapshotted under snapshots/. Scenarios with steps that still need components are run too:
+//! their failure must name the component, and they are not snapshotted as outcomes.
+
+mod common;
+
+use common::*;
+use kubesim::cli::{Command, execute};
+use kubesim::runner::{self, RunOptions, Verdict, needs};
+use kubesim::scenario;
+
+fn transcript(path: &std::path::Path, seed: Option<u64>) -> (String, runner::RunOutcome) {
+    let loaded = scenario::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    let options = RunOptions {
+        seed,
+        ..RunOptions::default()
+    };
+    let outcome = runner::run(&loaded, &options, &mut out).expect("the run starts");
+    (String::from_utf8(out).expect("utf-8"), outcome)
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn every_runnable_scenario_is_reproducible_and_snapshotted() {
+    let mut snapshotted = 0;
+    for file in scenario_files() {
+        let loaded = scenario::load(&file).unwrap();
+        let stem = file.file_stem().unwrap().to_str().unwrap().to_string();
+        let waiting: Vec<String> = loaded.scenario.steps.iter().filter_map(needs).collect();
+        let (first, outcome) = transcript(&file, None);
+        let (second, again) = transcript(&file, None);
+        assert_eq!(outcome.trace_hash, again.trace_hash, "{stem}");
+        assert_eq!(first, second, "{stem}");
+        if waiting.is_empty() {
+            assert_eq!(outcome.verdict, Verdict::Pass, "{stem}:\n{first}");
+            snapshot(&stem, &first);
+            snapshotted += 1;
+        } else {
+            assert_eq!(outcome.verdict, Verdict::Fail, "{stem}");
+            for component in waiting {
+                assert!(
+                    first.contains(&format!(
+                        "not run: needs {component}, which kubesim does not simulate yet"
+                    )),
+                    "{stem}: {first}"
+                );
+            }
+        }
+    }
+    assert!(snapshotted >= 4, "{snapshotted} scenarios snapshotted");
+}
+
+#[test]
+fn the_narrated_tour() {
+    let mut out = Vec::new();
+    let code = execute(
+        Command::Run {
+            file: None,
+            seed: None,
+            trace: None,
+            quiet: false,
+        },
+        &mut out,
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(code, 0, "{text}");
+    snapshot("tour-narrated", &text);
+}
+
+/// The trace hash of one scenario, pinned: a change of the engine, the components or the
+/// runner that alters the run shows up here, and so would a difference between debug and
+/// release builds (CI runs the tests in release; this value holds in both).
+#[test]
+fn golden_trace_hash_of_etcd_leader_loss() {
+    let (text, outcome) = transcript(&root().join("scenarios/etcd-leader-loss.ron"), None);
+    assert_eq!(
+        format!("{:016x}", outcome.trace_hash),
+        "0b7e5a5fd9ff6b64",
+        "{text}"
+    );
+}
