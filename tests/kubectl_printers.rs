@@ -359,3 +359,17 @@ fn server_errors_print_as_kubectl() {
         "Error from server (NotFound): deployments.apps \"web\" not found"
     );
 }
+
+#[test]
+fn watch_lines_align_on_their_own_cells() {
+    let d = deployment();
+    let line = kubesim::kubectl::print::watch_line(
+        d.info(),
+        &d,
+        &GetPrintOptions {
+            now_secs: T0 + 5,
+            ..Default::default()
+        },
+    );
+    assert_eq!(line, "nginx-deployment   2/3   3     2     5s\n");
+}

@@ -258,3 +258,18 @@ fn custom_columns(objects: &[&Object], cols: &[(String, String)], no_headers: bo
     }
     t.render(!no_headers)
 }
+
+/// One line of `get --watch` after the first listing: kubectl flushes its tabwriter after every
+/// event, so the line is aligned on its own cells, not on the header's.
+pub fn watch_line(kind: &'static KindInfo, obj: &Object, opts: &GetPrintOptions) -> String {
+    let objects = [obj];
+    kind_table(
+        &KindObjects {
+            kind,
+            objects: &objects,
+        },
+        false,
+        opts,
+    )
+    .render(false)
+}
