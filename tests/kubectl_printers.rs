@@ -373,3 +373,55 @@ fn watch_lines_align_on_their_own_cells() {
     );
     assert_eq!(line, "nginx-deployment   2/3   3     2     5s\n");
 }
+
+#[test]
+fn yaml_as_go_yaml_writes_it() {
+    let pod = obj(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"app": "web", "enabled": "true"}, "annotations": {"note": "a: b", "empty": ""}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25", "args": ["-c", "echo hi\nsleep 1"],
+            "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
+    }));
+    let refs = [&pod];
+    let yaml = print_get(
+        &[KindObjects {
+            kind: pod.info(),
+            objects: &refs,
+        }],
+        true,
+        &GetPrintOptions {
+            output: OutputFormat::Yaml,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        yaml,
+        "\
+apiVersion: v1
+kind: Pod
+metadata:
+  annotations:
+    empty: \"\"
+    note: \"a: b\"
+  creationTimestamp: \"2026-01-01T00:00:00Z\"
+  labels:
+    app: web
+    enabled: \"true\"
+  name: web
+  namespace: default
+spec:
+  containers:
+  - args:
+    - -c
+    - |-
+      echo hi
+      sleep 1
+    image: nginx:1.25
+    name: app
+    ports:
+    - containerPort: 80
+      protocol: TCP
+"
+    );
+}

@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod print;
 pub mod rollout;
 pub mod table;
+pub mod yaml;
 
 pub use command::{KubectlCommand, parse};
 pub use error::KubectlError;

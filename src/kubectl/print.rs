@@ -5,8 +5,7 @@
 //! Follows `staging/src/k8s.io/kubectl/pkg/cmd/get/get.go` and the printers in
 //! `staging/src/k8s.io/cli-runtime/pkg/printers`. kubectl reads objects as unstructured maps,
 //! so YAML and JSON keys print in alphabetical order at every level; JSON is indented by four
-//! spaces. Simplification: YAML scalars are quoted as serde_yaml_ng quotes them (`''` for an
-//! empty string where go-yaml writes `""`, timestamps unquoted where go-yaml quotes them).
+//! spaces; YAML is written by [`super::yaml`] as go-yaml v2 writes it.
 
 use api::{KindInfo, Object};
 use serde_json::Value;
@@ -156,7 +155,7 @@ pub fn to_json(v: &Value) -> String {
 }
 
 pub fn to_yaml(v: &Value) -> String {
-    serde_yaml_ng::to_string(v).unwrap_or_else(|e| format!("error: {e}\n"))
+    super::yaml::to_yaml(v)
 }
 
 /// Prints the result of `kubectl get` over one or more kinds. `single` is true when the user
