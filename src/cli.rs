@@ -60,6 +60,12 @@ pub enum Command {
         /// Run only shard K of N (0 <= K < N), e.g. a Kubernetes Indexed Job's index.
         #[arg(long, value_name = "K/N")]
         shard: Option<Shard>,
+        /// Where reproducers of findings are written.
+        #[arg(long, value_name = "DIR", default_value = "fuzz-findings")]
+        out: PathBuf,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Measure performance.
     Bench {
@@ -142,20 +148,19 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
             seed,
             jobs,
             shard,
+            out: out_dir,
+            quiet,
         } => {
-            if let Err(err) = scenario::load(&file) {
-                return bad_input(&err);
-            }
-            eprintln!(
-                "kubesim fuzz: the fuzz driver is not built yet; nothing was run ({}: valid; runs={runs}{}{}{})",
-                file.display(),
-                seed.map(|s| format!(", seed={s}")).unwrap_or_default(),
-                jobs.map(|j| format!(", jobs={j}")).unwrap_or_default(),
-                shard
-                    .map(|s| format!(", shard={}/{}", s.index, s.count))
-                    .unwrap_or_default(),
-            );
-            EXIT_BAD_INPUT
+            let options = crate::fuzz::FuzzOptions {
+                runs,
+                seed: seed.unwrap_or(0),
+                jobs: jobs.unwrap_or(1),
+                shard: shard.unwrap_or(Shard { index: 0, count: 1 }),
+                out_dir,
+                quiet,
+                ..crate::fuzz::FuzzOptions::default()
+            };
+            crate::fuzz::fuzz(&file, &options, out)
         }
         Command::Bench { what } => match what {
             BenchTarget::Engine => crate::bench::engine(out),

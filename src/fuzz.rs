@@ -1,0 +1,451 @@
+//! `kubesim fuzz FILE`: runs generated fault schedules against a scenario (DESIGN.md, "CLI
+//! contract"), shrinks a failing one and writes a reproducer scenario.
+//!
+//! How a schedule meets the scenario: the schedule's faults are spliced *between the
+//! scenario's steps* on the scenario's own clock, which only `Sleep` steps advance: a fault at
+//! offset t goes where the sleeps add up to t, splitting a `Sleep` in two when t falls inside
+//! it; faults beyond the last step follow it with their own sleeps. Then the schedule's
+//! heal-everything barrier, then a settle `Sleep` (fault-free). The spliced scenario is
+//! ordinary scenario text: it is validated and run by [`crate::runner`] exactly as
+//! `kubesim run` would, and it *is* the reproducer, so replaying is `kubesim run FILE --seed S`.
+//!
+//! A run fails when the runner's verdict is fail: an engine finding (Raft safety, panics),
+//! an `Expect`/`Always` step, or a step the runner could not execute. Before the campaign the
+//! scenario runs once without faults; a scenario that fails on its own is reported as such.
+//!
+//! Runs are independent, so `--jobs J` spreads them over J threads (each simulation stays on
+//! one thread); results are reported in run order, and after a failure at run i only runs
+//! before i continue, so the reported finding is the first failing run whatever J is.
+//!
+//! Gaps: liveness is what the scenario's own steps demand after the settle period (the driver
+//! cannot yet ask the runner whether etcd has a leader); manifest paths in a reproducer stay
+//! relative to the original scenario's folder.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fuzz::{Case, Schedule, ScheduleBounds, render, run_case, run_seed, schedule_strategy};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, Shard};
+use crate::runner::{self, RunOptions, Verdict};
+use crate::scenario::{self, Fault, LeaderOf, Loaded, Step, Target};
+use crate::units::Duration;
+
+/// What `kubesim fuzz` was asked to do.
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    pub runs: u64,
+    /// Root seed of the campaign; run i's seed is derived from it and i.
+    pub seed: u64,
+    pub jobs: usize,
+    pub shard: Shard,
+    /// Where reproducers are written.
+    pub out_dir: PathBuf,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Checks spent shrinking a failing schedule.
+    pub max_shrink_runs: u32,
+}
+
+impl Default for FuzzOptions {
+    fn default() -> Self {
+        FuzzOptions {
+            runs: 100,
+            seed: 0,
+            jobs: 1,
+            shard: Shard { index: 0, count: 1 },
+            out_dir: PathBuf::from("fuzz-findings"),
+            quiet: false,
+            max_shrink_runs: 256,
+        }
+    }
+}
+
+/// Why a schedule could not be spliced into the scenario text.
+#[derive(Debug, thiserror::Error)]
+pub enum SpliceError {
+    #[error("cannot find where step {0} ends in the scenario text")]
+    StepEnd(usize),
+    #[error("cannot find the `steps: [` list in the scenario text")]
+    NoSteps,
+}
+
+/// The schedule bounds for a scenario's topology: every node may be faulted; leaders are
+/// targeted when the runner can resolve them.
+pub fn bounds_for(loaded: &Loaded) -> ScheduleBounds {
+    let nodes = loaded
+        .topology
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    let etcd_nodes = loaded
+        .topology
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.etcd_member)
+        .map(|(i, _)| i)
+        .collect::<Vec<_>>();
+    let mut bounds = ScheduleBounds::new(nodes, etcd_nodes.clone());
+    let leader = Step::Fault(Fault::Crash(Target::Leader(LeaderOf::Etcd)));
+    if !etcd_nodes.is_empty() && runner::needs(&leader).is_none() {
+        bounds.leader_targets = vec!["etcd".to_string()];
+    }
+    bounds
+}
+
+/// Byte offset of a 1-based line and character column.
+fn offset(text: &str, pos: scenario::Pos) -> usize {
+    let mut line_start = 0;
+    for _ in 1..pos.line {
+        match text[line_start..].find('\n') {
+            Some(i) => line_start += i + 1,
+            None => return text.len(),
+        }
+    }
+    text[line_start..]
+        .char_indices()
+        .nth(pos.col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| line_start + i)
+}
+
+/// Where the step starting at `start` ends: after its balanced parentheses, skipping strings
+/// (raw ones included) and comments.
+fn step_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    let mut depth = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'r' if matches!(bytes.get(i + 1), Some(b'#' | b'"')) => {
+                let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
+                let open = i + 1 + hashes;
+                if bytes.get(open) == Some(&b'"') {
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    i = open + 1 + text[open + 1..].find(&close)? + close.len();
+                    continue;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i += text[i..].find('\n')?;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The scenario text with the schedule's faults spliced between its steps (see the module
+/// doc), a header comment naming the seed, and the settle sleep last.
+pub fn splice(
+    text: &str,
+    loaded: &Loaded,
+    schedule: &Schedule,
+    seed: u64,
+) -> Result<String, SpliceError> {
+    let steps = &loaded.scenario.steps;
+    let spans: Vec<(usize, usize)> = loaded
+        .step_positions
+        .iter()
+        .enumerate()
+        .map(|(i, pos)| {
+            let start = offset(text, *pos);
+            step_end(text, start)
+                .map(|end| (start, end))
+                .ok_or(SpliceError::StepEnd(i + 1))
+        })
+        .collect::<Result<_, _>>()?;
+    let (list_start, list_end) = match (spans.first(), spans.last()) {
+        (Some(first), Some(last)) => (first.0, last.1),
+        _ => {
+            let at = text.find("steps").ok_or(SpliceError::NoSteps)?;
+            let open = at + text[at..].find('[').ok_or(SpliceError::NoSteps)? + 1;
+            (open, open)
+        }
+    };
+    let timeline = schedule.timeline();
+    let mut faults = timeline.iter().peekable();
+    let mut now = sim::Duration::ZERO;
+    let mut out: Vec<String> = Vec::new();
+    let nanos = |d: Duration| sim::Duration::from_nanos(d.as_nanos());
+    for (step, (start, end)) in steps.iter().zip(&spans) {
+        if let Step::Sleep(d) = step {
+            let until = now.saturating_add(nanos(*d));
+            let mut split = false;
+            while let Some(f) = faults.next_if(|f| f.at < until) {
+                if f.at > now {
+                    out.push(render::sleep_step(f.at.saturating_sub(now)));
+                    now = f.at;
+                }
+                out.push(render::fault_step(&f.fault));
+                split = true;
+            }
+            if split {
+                if until > now {
+                    out.push(render::sleep_step(until.saturating_sub(now)));
+                }
+            } else {
+                out.push(text[*start..*end].to_string());
+            }
+            now = until;
+        } else {
+            while let Some(f) = faults.next_if(|f| f.at <= now) {
+                out.push(render::fault_step(&f.fault));
+            }
+            out.push(text[*start..*end].to_string());
+        }
+    }
+    let rest: Vec<_> = faults
+        .map(|f| fuzz::TimedFault {
+            at: f.at.saturating_sub(now),
+            fault: f.fault.clone(),
+        })
+        .collect();
+    let window_left = schedule.window.saturating_sub(now);
+    out.extend(render::timeline_steps(&rest, window_left));
+    out.push(format!(
+        "// kubesim fuzz: faults healed; the cluster must settle within {}",
+        render::duration(schedule.settle)
+    ));
+    out.push(render::sleep_step(schedule.settle));
+    let indent = "\n        ";
+    let mut body = String::new();
+    for (i, s) in out.iter().enumerate() {
+        if i > 0 || list_start == list_end {
+            body.push_str(indent);
+        }
+        body.push_str(s);
+        if !s.starts_with("//") && (i + 1 < out.len() || list_start == list_end) {
+            body.push(',');
+        }
+    }
+    if list_start == list_end {
+        body.push_str("\n    ");
+    }
+    Ok(format!(
+        "// kubesim fuzz reproducer: seed {seed}, {} fault episode(s) spliced into {}.\n\
+         // Replay: kubesim run <this file> --seed {seed}\n{}{}{}",
+        schedule.fault_count(),
+        loaded.path.display(),
+        &text[..list_start],
+        body,
+        &text[list_end..]
+    ))
+}
+
+/// One check: splice, validate, run; `Err` says why the run failed.
+fn check_one(text: &str, path: &Path, schedule: &Schedule, seed: u64) -> Result<(), String> {
+    let original = scenario::load_str(text, path).map_err(|e| e.to_string())?;
+    let spliced = splice(text, &original, schedule, seed).map_err(|e| e.to_string())?;
+    let loaded = scenario::load_str(&spliced, path)
+        .map_err(|e| format!("the spliced scenario does not validate: {e}"))?;
+    let options = RunOptions {
+        seed: Some(seed),
+        quiet: true,
+        ..RunOptions::default()
+    };
+    let mut sink = Vec::new();
+    match runner::run(&loaded, &options, &mut sink) {
+        Ok(outcome) if outcome.verdict == Verdict::Pass => Ok(()),
+        Ok(outcome) => Err(outcome.failures.join("; ")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What one run of the campaign ended with.
+struct RunResult {
+    index: u64,
+    seed: u64,
+    case: Case,
+}
+
+fn progress(options: &FuzzOptions, len: u64) -> ProgressBar {
+    if options.quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {per_sec}  findings: {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message("0");
+    bar
+}
+
+/// Runs the campaign; returns the exit code (0 all passed, 1 a finding, 2 bad input).
+pub fn fuzz(file: &Path, options: &FuzzOptions, out: &mut dyn Write) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", file.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let loaded = match scenario::load_str(&text, file) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    // Strategies are boxed trait objects that are not Send: each run builds its own.
+    let bounds = bounds_for(&loaded);
+    let empty = Schedule {
+        nodes: Vec::new(),
+        episodes: Vec::new(),
+        window: sim::Duration::ZERO,
+        settle: sim::Duration::ZERO,
+    };
+    if let Err(why) = check_one(&text, file, &empty, options.seed) {
+        let _ = writeln!(
+            out,
+            "{} fails without any fault (seed {}), so fuzzing it would only find that: {why}",
+            file.display(),
+            options.seed
+        );
+        return EXIT_FAIL;
+    }
+    let shard = options.shard;
+    let indices: Vec<u64> = (0..options.runs)
+        .filter(|i| i % u64::from(shard.count) == u64::from(shard.index))
+        .collect();
+    let _ = writeln!(
+        out,
+        "kubesim fuzz {}: {} runs (shard {}/{} of {}), campaign seed {}",
+        file.display(),
+        indices.len(),
+        shard.index,
+        shard.count,
+        options.runs,
+        options.seed
+    );
+    let bar = progress(options, indices.len() as u64);
+    let next = AtomicU64::new(0);
+    let first_failure = AtomicU64::new(u64::MAX);
+    let results = Mutex::new(Vec::new());
+    let findings = AtomicU64::new(0);
+    let worker = || {
+        // Bounded: each turn takes one index, and there are `indices.len()` of them.
+        loop {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&index) = indices.get(k as usize) else {
+                return;
+            };
+            if index > first_failure.load(Ordering::SeqCst) {
+                bar.inc(1);
+                continue;
+            }
+            let seed = run_seed(options.seed, index);
+            let strategy = schedule_strategy(&bounds);
+            let case = run_case(&strategy, seed, options.max_shrink_runs, |s| {
+                check_one(&text, file, s, seed)
+            });
+            if case.failed() {
+                first_failure.fetch_min(index, Ordering::SeqCst);
+                let n = findings.fetch_add(1, Ordering::SeqCst) + 1;
+                bar.set_message(n.to_string());
+            }
+            bar.inc(1);
+            if let Ok(mut r) = results.lock() {
+                r.push(RunResult { index, seed, case });
+            }
+        }
+    };
+    let jobs = options.jobs.max(1);
+    // Parallelism across seeds only: every simulation runs on the one thread that made it.
+    #[allow(clippy::disallowed_methods)]
+    std::thread::scope(|scope| {
+        for _ in 1..jobs {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    bar.finish_and_clear();
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|r| r.index);
+    report(file, &text, &loaded, options, &results, out)
+}
+
+fn report(
+    file: &Path,
+    text: &str,
+    loaded: &Loaded,
+    options: &FuzzOptions,
+    results: &[RunResult],
+    out: &mut dyn Write,
+) -> i32 {
+    let failed = results.iter().find(|r| r.case.failed());
+    let passed = results.iter().take_while(|r| !r.case.failed()).count();
+    let Some(RunResult {
+        index,
+        seed,
+        case:
+            Case::Failed {
+                original,
+                minimal,
+                failure,
+                shrink_runs,
+                ..
+            },
+    }) = failed
+    else {
+        let _ = writeln!(out, "runs={} findings=0 verdict=pass", results.len());
+        return EXIT_PASS;
+    };
+    let _ = writeln!(
+        out,
+        "run {index} (seed {seed}) failed after {passed} passing runs: {failure}"
+    );
+    let _ = writeln!(
+        out,
+        "shrunk from {} to {} fault episode(s) in {shrink_runs} runs:",
+        original.fault_count(),
+        minimal.fault_count()
+    );
+    for step in render::timeline_steps(&minimal.timeline(), minimal.window) {
+        let _ = writeln!(out, "    {step}");
+    }
+    let reproducer = match splice(text, loaded, minimal, *seed) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(out, "cannot write a reproducer: {e}");
+            return EXIT_FAIL;
+        }
+    };
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
+    let path = options.out_dir.join(format!("{stem}-{seed}.ron"));
+    let written =
+        std::fs::create_dir_all(&options.out_dir).and_then(|()| std::fs::write(&path, reproducer));
+    match written {
+        Ok(()) => {
+            let _ = writeln!(out, "reproducer: {}", path.display());
+            let _ = writeln!(out, "replay: kubesim run {} --seed {seed}", path.display());
+        }
+        Err(e) => {
+            let _ = writeln!(out, "cannot write {}: {e}", path.display());
+        }
+    }
+    let _ = writeln!(out, "runs={} findings=1 verdict=fail", results.len());
+    EXIT_FAIL
+}
