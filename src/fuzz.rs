@@ -31,7 +31,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, Shard};
 use crate::runner::{self, RunOptions, Verdict};
-use crate::scenario::{self, Fault, LeaderOf, Loaded, Step, Target};
+use crate::scenario::{self, Loaded, Step};
 use crate::units::Duration;
 
 /// What `kubesim fuzz` was asked to do.
@@ -73,8 +73,7 @@ pub enum SpliceError {
     NoSteps,
 }
 
-/// The schedule bounds for a scenario's topology: every node may be faulted; leaders are
-/// targeted when the runner can resolve them.
+/// The schedule bounds for a scenario's topology: every node may be faulted.
 pub fn bounds_for(loaded: &Loaded) -> ScheduleBounds {
     let nodes = loaded
         .topology
@@ -90,12 +89,10 @@ pub fn bounds_for(loaded: &Loaded) -> ScheduleBounds {
         .filter(|(_, n)| n.etcd_member)
         .map(|(i, _)| i)
         .collect::<Vec<_>>();
-    let mut bounds = ScheduleBounds::new(nodes, etcd_nodes.clone());
-    let leader = Step::Fault(Fault::Crash(Target::Leader(LeaderOf::Etcd)));
-    if !etcd_nodes.is_empty() && runner::needs(&leader).is_none() {
-        bounds.leader_targets = vec!["etcd".to_string()];
-    }
-    bounds
+    // No `Crash(Leader(..))` episodes: the runner fails a step whose leader does not resolve,
+    // and a schedule that has just crashed a majority leaves no leader, so such episodes
+    // would report the schedule, not the cluster. The fuzz crate draws them when asked.
+    ScheduleBounds::new(nodes, etcd_nodes)
 }
 
 /// Byte offset of a 1-based line and character column.
