@@ -126,6 +126,8 @@ struct Running<V> {
     /// The hard state last written to the WAL.
     persisted_hard: HardState,
     next_fsync_token: u64,
+    /// This boot's number (see `storage::bootstrap`), part of every proposal id.
+    boot: u64,
     next_proposal: u64,
     writes: BTreeMap<u64, WriteWaiter<V>>,
     next_read: u64,
@@ -237,7 +239,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                 return;
             }
         };
-        storage::bootstrap(ctx.disk(), self.cfg.member_id);
+        let boot = storage::bootstrap(ctx.disk(), self.cfg.member_id);
         let mut rc = raft::Config::etcd_defaults(
             self.cfg.member_id,
             self.cfg.peers.keys().copied().collect(),
@@ -276,6 +278,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             fsync: None,
             persisted_hard,
             next_fsync_token: 0,
+            boot,
             next_proposal: 0,
             writes: BTreeMap::new(),
             next_read: 0,
@@ -402,6 +405,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                 _ => {}
             }
             if p.id.member == me
+                && p.id.boot == r.boot
                 && let Some(w) = r.writes.remove(&p.id.seq)
             {
                 let header = header(me, r);
@@ -472,6 +476,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                     let p = Proposal {
                         id: ProposalId {
                             member: me,
+                            boot: r.boot,
                             seq: r.next_proposal,
                         },
                         request: WriteRequest::LeaseRevoke { id },
@@ -595,7 +600,11 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                 r.next_proposal += 1;
                 let seq = r.next_proposal;
                 let data = Arc::new(Proposal {
-                    id: ProposalId { member: me, seq },
+                    id: ProposalId {
+                        member: me,
+                        boot: r.boot,
+                        seq,
+                    },
                     request,
                 });
                 let unproposed = r.node.propose(data.clone()).is_err().then_some(data);

@@ -18,9 +18,12 @@ use crate::mvcc::{
 use crate::raft;
 
 /// Who proposed an entry and which of its proposals it is, so the proposer can answer.
+/// `boot` tells the member's incarnations apart: `seq` restarts at every boot, and a proposal
+/// made before a crash can still commit and be applied after the restart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProposalId {
     pub member: u64,
+    pub boot: u64,
     pub seq: u64,
 }
 

@@ -11,6 +11,7 @@ use super::message::{EntryData, SnapshotData};
 use crate::raft::{Entry, HardState, Persisted, Ready, Snapshot};
 
 const MEMBER_KEY: &str = "etcd/member";
+const BOOTS_KEY: &str = "etcd/boots";
 const HARD_STATE_KEY: &str = "etcd/wal/hardstate";
 const SNAPSHOT_KEY: &str = "etcd/snap";
 const ENTRY_PREFIX: &str = "etcd/wal/entry";
@@ -18,10 +19,16 @@ const ENTRY_PREFIX: &str = "etcd/wal/entry";
 type Ent<V> = Entry<EntryData<V>>;
 type Snap<V> = Snapshot<SnapshotData<V>>;
 
-/// Marks the data directory as bootstrapped, synced at once (etcd creates its WAL at boot).
-pub fn bootstrap(disk: &mut Disk, member_id: u64) {
+/// Marks the data directory as bootstrapped and counts this boot, synced at once (etcd
+/// creates its WAL at boot). Returns this boot's number (1 for the first): the member puts it
+/// in its proposal ids so that a proposal from before a crash, applied after the restart, is
+/// never taken for a new one (etcd's `idutil.Generator` gets the same from a time prefix).
+pub fn bootstrap(disk: &mut Disk, member_id: u64) -> u64 {
+    let boot = disk.get::<u64>(BOOTS_KEY).copied().unwrap_or(0) + 1;
     disk.put(MEMBER_KEY, member_id);
+    disk.put(BOOTS_KEY, boot);
     disk.sync();
+    boot
 }
 
 pub fn is_bootstrapped(disk: &Disk) -> bool {
