@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod etcdctl;
 pub mod fuzz;
+pub mod kubectl;
 pub mod manifest;
 pub mod observe;
 pub mod runner;
