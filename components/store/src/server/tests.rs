@@ -745,11 +745,15 @@ fn gen_schedule(
 }
 
 /// Runs a writer and a reader through the scheduled faults, undoes every one of them, lets the
-/// cluster settle for 30 s and checks convergence and linearizability of the history.
+/// cluster settle for 30 s and checks convergence, linearizability of the history and that a
+/// watcher on the written keys saw every known write once, in order (`check_watch`).
 fn run_generated_schedule(seed: u64, schedule: &[Scheduled]) {
     use super::harness::TestClient;
     use crate::client::ClientConfig;
-    use crate::linearizability::{Budget, Input, Output, Recorder, Response, Verdict, check};
+    use crate::linearizability::{
+        Budget, CommittedLog, EventKind, Input, Output, Recorder, Response, Verdict, WatchEvent,
+        WatchSpec, check, check_watch,
+    };
     use std::collections::{BTreeMap, BTreeSet};
     let mut c = cluster(seed);
     let leader = c.run_until_leader(secs(5)).expect("leader");
@@ -823,7 +827,26 @@ fn run_generated_schedule(seed: u64, schedule: &[Scheduled]) {
         .chain((1..=3).filter(|id| *id != reader_member))
         .collect();
     let eps: Vec<_> = reader_eps.iter().map(|id| (*id, c.members[id])).collect();
-    c.with_client(|t, _| *t = TestClient::new(ClientConfig::new(eps)));
+    c.with_client(|t, _| *t = TestClient::new(ClientConfig::new(eps.clone())));
+    // A watcher on the keys the writer changes, resuming across members on its own.
+    let watcher = c
+        .sim
+        .add_actor(c.client_host, "watcher", move |_| {
+            TestClient::new(ClientConfig::new(eps.clone()))
+        })
+        .expect("actor");
+    let req = WatchRequest {
+        key: bytes("/lin/"),
+        range_end: Some(prefix_end(b"/lin/")),
+        start_revision: 0,
+        prev_kv: false,
+    };
+    let watch_id = c
+        .sim
+        .invoke::<TestClient, _>(watcher, |t, ctx| t.client.watch(ctx, req))
+        .expect("no finding")
+        .expect("watcher up");
+    c.run_for(Duration::from_millis(200));
     let mut rng = c.sim.fork_rng("lin-generated");
     let mut rec = Recorder::new();
     let mut invocations = BTreeMap::new();
@@ -949,8 +972,42 @@ fn run_generated_schedule(seed: u64, schedule: &[Scheduled]) {
         answered > 50,
         "seed {seed}: only {answered} operations answered"
     );
-    let verdict = check(&rec.finish(), Budget::default());
+    let history = rec.finish();
+    let verdict = check(&history, Budget::default());
     assert_eq!(verdict, Verdict::Ok, "seed {seed}: {schedule:?}");
+
+    let mut received = Vec::new();
+    let w = c.sim.actor::<TestClient>(watcher).expect("watcher");
+    for (_, e) in &w.events {
+        if let ClientEvent::WatchEvents {
+            watch_id: id,
+            events,
+        } = e
+            && *id == watch_id
+        {
+            received.extend(events.iter().map(|ev| WatchEvent {
+                revision: ev.kv.mod_revision,
+                key: String::from_utf8_lossy(&ev.kv.key).into_owned(),
+                kind: match ev.kind {
+                    EventType::Put => EventKind::Put {
+                        value: String::from_utf8_lossy(&ev.kv.value).into_owned(),
+                    },
+                    EventType::Delete => EventKind::Delete,
+                },
+            }));
+        }
+    }
+    let spec = WatchSpec {
+        prefix: "/lin/".into(),
+        start_revision: 1,
+    };
+    let summary = check_watch(&received, &CommittedLog::from_history(&history), &spec)
+        .unwrap_or_else(|v| panic!("seed {seed}: watch {v}: {schedule:?}"));
+    println!(
+        "seed {seed}: watch delivered {}, undelivered {}",
+        summary.delivered, summary.undelivered
+    );
+    assert!(summary.delivered > 0, "seed {seed}: the watch saw writes");
 }
 
 mod generated_schedules {
