@@ -1,11 +1,9 @@
 //! Engine throughput and memory: `cargo bench -p sim --bench engine [-- EVENTS RUNS [FILTER]]`
 //! (FILTER keeps the workloads whose name contains it, and skips the memory figure).
 //!
-//! Timing a benchmark is the one place that must read the wall clock; the simulation itself
-//! never does (it gets this stopwatch as a closure).
-#![allow(clippy::disallowed_methods)]
-
-use std::time::Instant;
+//! Times are the benchmark thread's on-CPU time (`/proc/thread-self/schedstat`), not the wall
+//! clock: the machine may be shared, and time spent waiting for a core is not the engine's.
+//! The simulation itself never reads a clock (it gets this stopwatch as a closure).
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -18,25 +16,12 @@ fn main() {
         .unwrap_or(5_000_000);
     let runs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
     let filter = args.get(2);
-    // On-CPU time of this thread when the kernel reports it (the machine may be shared, and
-    // time spent waiting for a core is not the engine's), wall time otherwise.
-    let origin = Instant::now();
-    let cpu = sim::bench::thread_cpu_seconds().is_some();
-    let mut clock = || {
-        if cpu {
-            sim::bench::thread_cpu_seconds().unwrap_or(0.0)
-        } else {
-            origin.elapsed().as_secs_f64()
-        }
-    };
-    println!(
-        "timing: {}",
-        if cpu {
-            "on-CPU time of the benchmark thread (/proc/thread-self/schedstat)"
-        } else {
-            "wall clock"
-        }
-    );
+    if sim::bench::thread_cpu_seconds().is_none() {
+        eprintln!("engine bench: needs Linux's /proc/thread-self/schedstat for on-CPU time");
+        std::process::exit(2);
+    }
+    let mut clock = || sim::bench::thread_cpu_seconds().unwrap_or(0.0);
+    println!("timing: on-CPU time of the benchmark thread (/proc/thread-self/schedstat)");
     // First, in a fresh process: memory freed by the throughput runs would be reused and hide
     // the growth.
     if filter.is_none() {
