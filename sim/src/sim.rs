@@ -144,6 +144,11 @@ impl<M: Message> Sim<M> {
 
     // ---- looking ----
 
+    /// How many actors were added; the next one gets `ActorId(actor_count())`.
+    pub fn actor_count(&self) -> usize {
+        self.world.actors.len()
+    }
+
     /// True virtual time.
     pub fn now(&self) -> Time {
         self.world.now

@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod rbac;
 pub mod server;
 pub mod storage;
+pub mod testkit;
 pub mod validation;
 
 pub use protocol::{

@@ -245,6 +245,12 @@ impl<M> KubeApiServer<M> {
         self.ready
     }
 
+    /// Ready, and the bootstrap objects (namespaces, RBAC, the `kubernetes` Service) are
+    /// written when this replica bootstraps them.
+    pub fn is_bootstrapped(&self) -> bool {
+        self.ready && (self.bootstrapped || !self.cfg.bootstrap)
+    }
+
     /// The watch cache's resourceVersion.
     pub fn resource_version(&self) -> i64 {
         self.rv
