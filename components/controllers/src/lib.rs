@@ -1,0 +1,1 @@
+//! kube-controller-manager (being built: see issue 5).

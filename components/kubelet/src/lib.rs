@@ -1,0 +1,1 @@
+//! The kubelet (being built: see issue 6).

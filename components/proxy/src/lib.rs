@@ -1,0 +1,1 @@
+//! kube-proxy (being built: see issue 6).

@@ -1,0 +1,1 @@
+//! The container runtime (being built: see issue 6).

@@ -1,0 +1,1 @@
+//! kube-scheduler (being built: see issue 11).
