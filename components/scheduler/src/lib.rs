@@ -1,1 +1,5 @@
-//! kube-scheduler (being built: see issue 11).
+//! kubesim's kube-scheduler.
+pub mod explain;
+pub mod framework;
+pub mod plugins;
+pub mod queue;

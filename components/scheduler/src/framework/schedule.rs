@@ -1,0 +1,499 @@
+//! One scheduling cycle for one pod: PreFilter, Filter over a rotating window of nodes,
+//! PostFilter (preemption) when none fits, PreScore, Score, NormalizeScore, weights, and the
+//! host choice; every node's verdict and every plugin's score is kept as a [`Decision`].
+//!
+//! Follows `pkg/scheduler/schedule_one.go` (`schedulePod`, `findNodesThatFitPod`: the
+//! nominated node is tried first; `findNodesThatPassFilters` starts at `nextStartNodeIndex`
+//! and stops once `numFeasibleNodesToFind` nodes fit, then advances the index by the nodes it
+//! processed; one feasible node is taken without scoring; `selectHost` picks uniformly among
+//! the best totals by reservoir sampling) and `framework/runtime/framework.go`
+//! (`RunFilterPluginsWithNominatedPods`: filters run once with the higher-or-equal priority
+//! pods nominated to the node added, then without them).
+//! Simplification: filters and scores run sequentially (upstream runs 16 goroutines), which
+//! changes nothing but wall time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sim::SimRng;
+
+use super::fit_error::{Diagnosis, FitError};
+use super::profile::{Profile, num_feasible_nodes_to_find};
+use super::{Code, CycleState, NodeInfo, PodInfo, Snapshot, Status};
+use crate::plugins::default_preemption::{self, Preemption};
+
+/// Pods nominated to nodes by preemption (`nominator`): node name → pods.
+#[derive(Clone, Debug, Default)]
+pub struct Nominator {
+    by_node: BTreeMap<String, Vec<Arc<PodInfo>>>,
+    node_of: BTreeMap<String, String>,
+}
+
+impl Nominator {
+    /// Records (or moves, or with an empty node clears) the pod's nomination.
+    pub fn nominate(&mut self, pod: Arc<PodInfo>, node: &str) {
+        let key = pod.key();
+        self.remove(&key);
+        if node.is_empty() {
+            return;
+        }
+        self.by_node.entry(node.to_string()).or_default().push(pod);
+        self.node_of.insert(key, node.to_string());
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        if let Some(node) = self.node_of.remove(key)
+            && let Some(v) = self.by_node.get_mut(&node)
+        {
+            v.retain(|p| p.key() != key);
+            if v.is_empty() {
+                self.by_node.remove(&node);
+            }
+        }
+    }
+
+    pub fn pods_on(&self, node: &str) -> &[Arc<PodInfo>] {
+        self.by_node.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn node_of(&self, key: &str) -> Option<&str> {
+        self.node_of.get(key).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.node_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.node_of.is_empty()
+    }
+}
+
+/// One plugin's score for one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginScore {
+    pub plugin: &'static str,
+    pub raw: i64,
+    pub normalized: i64,
+    pub weight: i64,
+}
+
+impl PluginScore {
+    pub fn weighted(&self) -> i64 {
+        self.normalized * self.weight
+    }
+}
+
+/// What happened to one node in a cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeVerdict {
+    pub node: String,
+    /// The rejecting plugin's status, or `None` when the node passed every filter.
+    pub rejected: Option<Status>,
+    /// Empty when not scored.
+    pub scores: Vec<PluginScore>,
+}
+
+impl NodeVerdict {
+    pub fn total(&self) -> i64 {
+        self.scores.iter().map(PluginScore::weighted).sum()
+    }
+}
+
+/// The record of one cycle, for explanations.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub pod: String,
+    pub num_all_nodes: usize,
+    /// Nodes in the order they were evaluated.
+    pub nodes: Vec<NodeVerdict>,
+    /// Score plugins that took part (PreScore did not skip them), with weights.
+    pub scorers: Vec<(&'static str, i64)>,
+    /// Plugins whose PreFilter or PreScore skipped.
+    pub skipped: Vec<&'static str>,
+    /// The chosen node, or the FailedScheduling message.
+    pub outcome: Result<String, String>,
+    /// Set when preemption nominated a node.
+    pub nominated: Option<String>,
+    pub victims: Vec<String>,
+    /// Why scoring did not happen although a node fit (a single feasible node).
+    pub unscored_because: Option<&'static str>,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision {
+            pod: String::new(),
+            num_all_nodes: 0,
+            nodes: Vec::new(),
+            scorers: Vec::new(),
+            skipped: Vec::new(),
+            outcome: Err(String::new()),
+            nominated: None,
+            victims: Vec::new(),
+            unscored_because: None,
+        }
+    }
+}
+
+/// A successful cycle.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub node: String,
+    pub evaluated_nodes: usize,
+    pub feasible_nodes: usize,
+}
+
+/// A failed cycle: the FitError (or an internal error's message), and what preemption did.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub fit_error: Option<FitError>,
+    pub message: String,
+    pub preemption: Option<Preemption>,
+}
+
+/// The scheduling algorithm's state across cycles: the profile and the round-robin index.
+#[derive(Debug)]
+pub struct Algorithm {
+    pub profile: Profile,
+    next_start_node_index: usize,
+}
+
+impl Algorithm {
+    pub fn new(profile: Profile) -> Algorithm {
+        Algorithm {
+            profile,
+            next_start_node_index: 0,
+        }
+    }
+
+    pub fn next_start_node_index(&self) -> usize {
+        self.next_start_node_index
+    }
+
+    /// Filters that did not skip, in order, on `node`: the first rejection, tagged with its
+    /// plugin.
+    pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        for e in &self.profile.plugins {
+            let p = e.plugin.as_ref();
+            if !p.points().filter || state.skip_filter.contains(&p.name()) {
+                continue;
+            }
+            let s = p.filter(state, pod, node);
+            if !s.is_success() {
+                return s.with_plugin(p.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// `RunFilterPluginsWithNominatedPods`.
+    pub fn run_filters_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+        nominator: &Nominator,
+    ) -> Status {
+        let nominated: Vec<&Arc<PodInfo>> = nominator
+            .pods_on(&node.name)
+            .iter()
+            .filter(|p| p.uid != pod.uid && p.priority >= pod.priority)
+            .collect();
+        if !nominated.is_empty() {
+            let mut with = node.clone();
+            let mut st = state.clone();
+            for p in nominated {
+                with.add_pod(p.clone());
+                self.add_pod_to_state(&mut st, pod, p, &with, snap);
+            }
+            let s = self.run_filters(&st, pod, &with);
+            if !s.is_success() {
+                return s;
+            }
+        }
+        self.run_filters(state, pod, node)
+    }
+
+    pub fn add_pod_to_state(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) {
+        for e in &self.profile.plugins {
+            if e.plugin.points().pre_filter && !state.skip_filter.contains(&e.plugin.name()) {
+                e.plugin.add_pod(state, pod, added, node, snap);
+            }
+        }
+    }
+
+    pub fn remove_pod_from_state(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &PodInfo,
+        node: &NodeInfo,
+        snap: &Snapshot,
+    ) {
+        for e in &self.profile.plugins {
+            if e.plugin.points().pre_filter && !state.skip_filter.contains(&e.plugin.name()) {
+                e.plugin.remove_pod(state, pod, removed, node, snap);
+            }
+        }
+    }
+
+    /// PreFilter of every plugin; a rejection ends the cycle.
+    pub fn run_pre_filters(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> Result<(), Status> {
+        for e in &self.profile.plugins {
+            let p = e.plugin.as_ref();
+            if !p.points().pre_filter {
+                continue;
+            }
+            let (s, _) = p.pre_filter(state, pod, snap);
+            match s.code {
+                Code::Success => {}
+                Code::Skip => state.skip_filter.push(p.name()),
+                _ => return Err(s.with_plugin(p.name())),
+            }
+        }
+        Ok(())
+    }
+
+    /// One scheduling cycle. `snap` must be refreshed.
+    pub fn schedule(
+        &mut self,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        nominator: &Nominator,
+        rng: &mut SimRng,
+    ) -> (Result<Placement, Failure>, Decision) {
+        let n = snap.num_nodes();
+        let mut decision = Decision {
+            pod: pod.key(),
+            num_all_nodes: n,
+            ..Decision::default()
+        };
+        if n == 0 {
+            let message = "no nodes available to schedule pods".to_string();
+            decision.outcome = Err(message.clone());
+            return (
+                Err(Failure {
+                    fit_error: None,
+                    message,
+                    preemption: None,
+                }),
+                decision,
+            );
+        }
+        let mut state = CycleState::default();
+        let mut diagnosis = Diagnosis::default();
+        if let Err(s) = self.run_pre_filters(&mut state, pod, snap) {
+            diagnosis.pre_filter_msg = s.message();
+            diagnosis.unschedulable_plugins.insert(s.plugin);
+            for slot in snap.ordered() {
+                let name = snap.node(*slot).name.clone();
+                diagnosis.node_to_status.insert(name, s.clone());
+            }
+            return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
+        }
+        decision.skipped.extend(state.skip_filter.iter().copied());
+
+        let mut feasible: Vec<usize> = Vec::new();
+        // The nominated node first (`evaluateNominatedNode`).
+        if !pod.nominated_node_name.is_empty()
+            && let Some(slot) = snap.index_of(&pod.nominated_node_name)
+            && snap.node(slot).node.is_some()
+        {
+            let node = snap.node(slot);
+            let s = self.run_filters_with_nominated(&state, pod, node, snap, nominator);
+            decision.nodes.push(NodeVerdict {
+                node: node.name.clone(),
+                rejected: (!s.is_success()).then(|| s.clone()),
+                scores: Vec::new(),
+            });
+            if s.is_success() {
+                feasible.push(slot);
+            }
+        }
+        if feasible.is_empty() {
+            decision.nodes.clear();
+            let want = num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, n);
+            let order = snap.ordered();
+            let start = self.next_start_node_index % n;
+            let mut processed = 0;
+            for i in 0..n {
+                if feasible.len() >= want {
+                    break;
+                }
+                let slot = order[(start + i) % n];
+                let node = snap.node(slot);
+                processed += 1;
+                let s = self.run_filters_with_nominated(&state, pod, node, snap, nominator);
+                if s.is_success() {
+                    feasible.push(slot);
+                    decision.nodes.push(NodeVerdict {
+                        node: node.name.clone(),
+                        rejected: None,
+                        scores: Vec::new(),
+                    });
+                } else {
+                    if s.is_rejected() {
+                        diagnosis.unschedulable_plugins.insert(s.plugin);
+                    }
+                    decision.nodes.push(NodeVerdict {
+                        node: node.name.clone(),
+                        rejected: Some(s.clone()),
+                        scores: Vec::new(),
+                    });
+                    diagnosis.node_to_status.insert(node.name.clone(), s);
+                }
+            }
+            self.next_start_node_index = (start + processed) % n;
+        }
+        if feasible.is_empty() {
+            return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
+        }
+        let evaluated = decision.nodes.len();
+        if feasible.len() == 1 {
+            let node = snap.node(feasible[0]).name.clone();
+            decision.unscored_because = Some("only one node fits");
+            decision.outcome = Ok(node.clone());
+            return (
+                Ok(Placement {
+                    node,
+                    evaluated_nodes: evaluated,
+                    feasible_nodes: 1,
+                }),
+                decision,
+            );
+        }
+        let totals = self.prioritize(&mut state, pod, snap, &feasible, &mut decision);
+        // selectHost: reservoir sampling among the best.
+        let mut best = 0;
+        let mut best_score = i64::MIN;
+        let mut ties = 0u64;
+        for (i, t) in totals.iter().enumerate() {
+            if *t > best_score {
+                best_score = *t;
+                best = i;
+                ties = 1;
+            } else if *t == best_score {
+                ties += 1;
+                if rng.below(ties) == 0 {
+                    best = i;
+                }
+            }
+        }
+        let node = snap.node(feasible[best]).name.clone();
+        decision.outcome = Ok(node.clone());
+        (
+            Ok(Placement {
+                node,
+                evaluated_nodes: evaluated,
+                feasible_nodes: feasible.len(),
+            }),
+            decision,
+        )
+    }
+
+    /// PreScore, Score, NormalizeScore and weights; returns each feasible node's total and
+    /// fills the decision's verdicts.
+    fn prioritize(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        decision: &mut Decision,
+    ) -> Vec<i64> {
+        let mut totals = vec![0i64; feasible.len()];
+        let mut per_node: Vec<Vec<PluginScore>> = vec![Vec::new(); feasible.len()];
+        for e in self.profile.scorers() {
+            let p = e.plugin.as_ref();
+            if p.points().pre_score {
+                let s = p.pre_score(state, pod, snap, feasible);
+                if s.code == Code::Skip {
+                    decision.skipped.push(p.name());
+                    continue;
+                }
+            }
+            let raw: Vec<i64> = feasible
+                .iter()
+                .map(|slot| p.score(state, pod, snap.node(*slot), snap))
+                .collect();
+            let mut normalized = raw.clone();
+            p.normalize_score(state, pod, &mut normalized);
+            decision.scorers.push((p.name(), e.weight));
+            for (i, (r, nz)) in raw.iter().zip(&normalized).enumerate() {
+                totals[i] += nz * e.weight;
+                per_node[i].push(PluginScore {
+                    plugin: p.name(),
+                    raw: *r,
+                    normalized: *nz,
+                    weight: e.weight,
+                });
+            }
+        }
+        for (slot, scores) in feasible.iter().zip(per_node) {
+            let name = &snap.node(*slot).name;
+            if let Some(v) = decision.nodes.iter_mut().find(|v| &v.node == name) {
+                v.scores = scores;
+            }
+        }
+        totals
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fail(
+        &mut self,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        nominator: &Nominator,
+        rng: &mut SimRng,
+        state: CycleState,
+        mut diagnosis: Diagnosis,
+        mut decision: Decision,
+    ) -> (Result<Placement, Failure>, Decision) {
+        let mut preemption = None;
+        if self.profile.preemption {
+            let p = default_preemption::preempt(
+                self,
+                &state,
+                pod,
+                snap,
+                &diagnosis.node_to_status,
+                nominator,
+                rng,
+            );
+            diagnosis.post_filter_msg = p.message.clone();
+            if let Some(node) = &p.nominated_node {
+                decision.nominated = Some(node.clone());
+                decision.victims = p.victims.iter().map(|v| v.key()).collect();
+            }
+            preemption = Some(p);
+        }
+        let fit = FitError {
+            num_all_nodes: snap.num_nodes(),
+            diagnosis,
+        };
+        let message = fit.to_string();
+        decision.outcome = Err(message.clone());
+        (
+            Err(Failure {
+                fit_error: Some(fit),
+                message,
+                preemption,
+            }),
+            decision,
+        )
+    }
+}

@@ -1,0 +1,271 @@
+//! The scheduler's cache and the snapshot a scheduling cycle reads: every node's `NodeInfo`,
+//! where each known pod sits, assumed pods (placed by the scheduler, binding not yet seen
+//! through the watch), how many nodes hold each image, and namespace labels for affinity
+//! terms with a namespace selector.
+//!
+//! Follows `pkg/scheduler/backend/cache/cache.go` (AssumePod, FinishBinding, ForgetPod,
+//! AddPod confirming an assumed pod, a pod seen on another node than assumed moving there,
+//! nodes known only through their pods) and `node_tree.go` (the node list interleaves zones:
+//! one node of each zone in turn, zones in the order they appeared).
+//! Simplification: one thread owns it and a cycle reads it directly, so there is no
+//! generation-based copy into a separate snapshot (the sim never schedules while the cache is
+//! being updated); assumed pods never expire (upstream's default since 1.27 is no expiry too).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use api::SharedObject;
+
+use super::node_info::{NodeInfo, PodInfo};
+
+pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
+pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
+pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+
+#[derive(Clone, Debug)]
+struct PodState {
+    node: String,
+    assumed: bool,
+}
+
+/// The cache. Cycles read it through [`Snapshot::ordered`] (node-tree order of slot indices)
+/// and [`Snapshot::node`].
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Node slots; a freed slot has no node and no pods and is listed in `free`.
+    slots: Vec<NodeInfo>,
+    free: Vec<usize>,
+    by_name: BTreeMap<String, usize>,
+    /// Node-tree order of the slots with a Node object; rebuilt by `refresh`.
+    order: Vec<usize>,
+    /// zone key → slots, zones in order of appearance.
+    zones: Vec<(String, Vec<usize>)>,
+    order_dirty: bool,
+    pods: BTreeMap<String, PodState>,
+    image_nodes: BTreeMap<String, usize>,
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    pods_with_affinity: usize,
+}
+
+fn zone_key(obj: &SharedObject) -> String {
+    let l = obj.labels();
+    let region = l.get(LABEL_REGION).map_or("", String::as_str);
+    let zone = l.get(LABEL_ZONE).map_or("", String::as_str);
+    format!("{region}:\u{0}:{zone}")
+}
+
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Brings the node-tree order up to date (call before a cycle).
+    pub fn refresh(&mut self) {
+        if !self.order_dirty {
+            return;
+        }
+        self.order.clear();
+        let longest = self.zones.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+        for i in 0..longest {
+            for (_, slots) in &self.zones {
+                if let Some(n) = slots.get(i) {
+                    self.order.push(*n);
+                }
+            }
+        }
+        self.order_dirty = false;
+    }
+
+    /// Slots of the nodes with a Node object, in node-tree order (as of the last `refresh`).
+    pub fn ordered(&self) -> &[usize] {
+        &self.order
+    }
+
+    pub fn node(&self, slot: usize) -> &NodeInfo {
+        &self.slots[slot]
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&NodeInfo> {
+        self.index_of(name).map(|i| &self.slots[i])
+    }
+
+    pub fn num_nodes(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Every node with a Node object, in node-tree order.
+    pub fn iter(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.order.iter().map(|i| &self.slots[*i])
+    }
+
+    /// Some known pod has (anti-)affinity terms.
+    pub fn any_pod_with_affinity(&self) -> bool {
+        self.pods_with_affinity > 0
+    }
+
+    /// How many nodes hold the image (normalized name).
+    pub fn nodes_with_image(&self, image: &str) -> usize {
+        self.image_nodes.get(image).copied().unwrap_or(0)
+    }
+
+    fn count_images(&mut self, slot: usize, sign: isize) {
+        for img in self.slots[slot].images.keys() {
+            let c = self.image_nodes.entry(img.clone()).or_insert(0);
+            *c = c.saturating_add_signed(sign);
+            if *c == 0 {
+                self.image_nodes.remove(img);
+            }
+        }
+    }
+
+    fn slot_for(&mut self, name: &str) -> usize {
+        if let Some(i) = self.by_name.get(name) {
+            return *i;
+        }
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = NodeInfo::new(name);
+                i
+            }
+            None => {
+                self.slots.push(NodeInfo::new(name));
+                self.slots.len() - 1
+            }
+        };
+        self.by_name.insert(name.to_string(), i);
+        i
+    }
+
+    fn release_if_empty(&mut self, slot: usize) {
+        let info = &self.slots[slot];
+        if info.node.is_none() && info.pods.is_empty() {
+            self.by_name.remove(&info.name);
+            self.free.push(slot);
+        }
+    }
+
+    /// A Node was added or changed.
+    pub fn upsert_node(&mut self, obj: SharedObject) {
+        let name = obj.name().to_string();
+        let zone = zone_key(&obj);
+        let slot = self.slot_for(&name);
+        let old_zone = self.slots[slot].node.as_ref().map(zone_key);
+        if old_zone.is_some() {
+            self.count_images(slot, -1);
+        }
+        self.slots[slot].set_node(obj);
+        self.count_images(slot, 1);
+        if old_zone.as_deref() != Some(zone.as_str()) {
+            if let Some(z) = old_zone {
+                self.remove_from_zone(&z, slot);
+            }
+            match self.zones.iter_mut().find(|(z, _)| *z == zone) {
+                Some((_, slots)) => slots.push(slot),
+                None => self.zones.push((zone, vec![slot])),
+            }
+            self.order_dirty = true;
+        }
+    }
+
+    fn remove_from_zone(&mut self, zone: &str, slot: usize) {
+        if let Some(i) = self.zones.iter().position(|(z, _)| z == zone) {
+            self.zones[i].1.retain(|n| *n != slot);
+            if self.zones[i].1.is_empty() {
+                self.zones.remove(i);
+            }
+        }
+        self.order_dirty = true;
+    }
+
+    /// A Node was deleted. Its pods stay known (their deletions follow).
+    pub fn remove_node(&mut self, name: &str) {
+        let Some(slot) = self.index_of(name) else {
+            return;
+        };
+        let Some(obj) = self.slots[slot].node.clone() else {
+            return;
+        };
+        self.count_images(slot, -1);
+        self.remove_from_zone(&zone_key(&obj), slot);
+        let info = &mut self.slots[slot];
+        info.node = None;
+        info.images.clear();
+        info.allocatable = Default::default();
+        self.release_if_empty(slot);
+    }
+
+    /// Where a pod is (assumed or bound).
+    pub fn pod_node(&self, key: &str) -> Option<&str> {
+        self.pods.get(key).map(|p| p.node.as_str())
+    }
+
+    pub fn is_assumed(&self, key: &str) -> bool {
+        self.pods.get(key).is_some_and(|p| p.assumed)
+    }
+
+    fn place(&mut self, pod: Arc<PodInfo>, node: &str, assumed: bool) {
+        let key = pod.key();
+        if let Some(old) = self.pods.remove(&key) {
+            self.unplace(&key, &old.node);
+        }
+        self.pods_with_affinity += usize::from(pod.has_affinity());
+        let slot = self.slot_for(node);
+        self.slots[slot].add_pod(pod);
+        self.pods.insert(
+            key,
+            PodState {
+                node: node.to_string(),
+                assumed,
+            },
+        );
+    }
+
+    fn unplace(&mut self, key: &str, node: &str) {
+        let Some(slot) = self.index_of(node) else {
+            return;
+        };
+        let info = &mut self.slots[slot];
+        if let Some(i) = info.pods.iter().position(|p| p.key() == key) {
+            let uid = info.pods[i].uid.clone();
+            self.pods_with_affinity -= usize::from(info.pods[i].has_affinity());
+            info.remove_pod(&uid);
+            self.release_if_empty(slot);
+        }
+    }
+
+    /// AssumePod: the scheduler placed the pod on `node` and is binding it.
+    pub fn assume(&mut self, pod: Arc<PodInfo>, node: &str) {
+        self.place(pod, node, true);
+    }
+
+    /// ForgetPod: binding failed; the assumed pod leaves its node.
+    pub fn forget(&mut self, key: &str) {
+        if self.is_assumed(key)
+            && let Some(p) = self.pods.remove(key)
+        {
+            self.unplace(key, &p.node);
+        }
+    }
+
+    /// A pod with `spec.nodeName` was added or changed (confirms an assumed pod).
+    pub fn upsert_bound_pod(&mut self, pod: Arc<PodInfo>) {
+        let node = pod.node_name.clone();
+        self.place(pod, &node, false);
+    }
+
+    /// A pod was deleted, or no longer counts (finished).
+    pub fn remove_pod(&mut self, key: &str) {
+        if let Some(p) = self.pods.remove(key) {
+            self.unplace(key, &p.node);
+        }
+    }
+
+    /// Number of pods known (bound or assumed).
+    pub fn num_pods(&self) -> usize {
+        self.pods.len()
+    }
+}

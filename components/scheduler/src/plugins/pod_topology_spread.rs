@@ -1,0 +1,421 @@
+//! PodTopologySpread (`framework/plugins/podtopologyspread/{common,filtering,scoring}.go`).
+//!
+//! Constraints are the pod's `topologySpreadConstraints`, or, when it has none, the system
+//! defaults (F27): `topology.kubernetes.io/zone` maxSkew 5 and `kubernetes.io/hostname`
+//! maxSkew 3, both ScheduleAnyway, selecting the pods the pod's Services, ReplicaSets and
+//! StatefulSets select (`DefaultSelector`; none of those: no default spreading).
+//!
+//! Filter (DoNotSchedule constraints): a node without the topology key is rejected ("node(s)
+//! didn't match pod topology spread constraints (missing required label)", unresolvable);
+//! otherwise `pods in the node's domain + 1 if the pod matches its own selector - the fewest
+//! pods in any domain` (0 when fewer domains than `minDomains`) must not exceed maxSkew
+//! ("node(s) didn't match pod topology spread constraints"). Only nodes with every key that
+//! pass the pod's node affinity (nodeAffinityPolicy Honor) and, with nodeTaintsPolicy Honor,
+//! its tolerations count.
+//!
+//! Score (ScheduleAnyway constraints): per constraint `count * ln(domains + 2) + maxSkew - 1`
+//! (hostname counts the node's own pods), rounded; nodes missing a key of explicit
+//! constraints are ignored (score 0); normalized as `100 * (max + min - s) / max`.
+//! Simplification: `matchLabelKeys` is honoured; the NodeInclusionPolicy feature gate is
+//! taken as on (its default).
+
+use std::collections::BTreeMap;
+
+use api::affinity::pod_matches_node;
+use api::selector::Selector;
+use api::taints::{NO_EXECUTE, NO_SCHEDULE, find_untolerated_taint};
+use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+
+use crate::framework::snapshot::{LABEL_HOSTNAME, LABEL_ZONE};
+use crate::framework::{
+    ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, PreFilterResult,
+    Snapshot, Status,
+};
+
+pub const NAME: &str = "PodTopologySpread";
+pub const REASON_CONSTRAINTS: &str = "node(s) didn't match pod topology spread constraints";
+pub const REASON_MISSING_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
+const FILTER_KEY: &str = "PreFilterPodTopologySpread";
+const SCORE_KEY: &str = "PreScorePodTopologySpread";
+
+/// The system default constraints: (topology key, maxSkew).
+pub const SYSTEM_DEFAULTS: [(&str, i64); 2] = [(LABEL_ZONE, 5), (LABEL_HOSTNAME, 3)];
+
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub max_skew: i64,
+    pub topology_key: String,
+    /// All must match.
+    pub selector: Vec<Selector>,
+    pub min_domains: i64,
+    pub do_not_schedule: bool,
+    pub honor_node_affinity: bool,
+    pub honor_node_taints: bool,
+}
+
+impl Constraint {
+    fn matches(&self, pod: &PodInfo) -> bool {
+        self.selector.iter().all(|s| s.matches(pod.labels()))
+    }
+
+    fn includes_node(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
+        if self.honor_node_affinity
+            && let (Some(spec), Some(n)) = (pod.pod().spec.as_ref(), node.node())
+            && !pod_matches_node(spec, n)
+        {
+            return false;
+        }
+        if self.honor_node_taints {
+            let tolerations = pod
+                .pod()
+                .spec
+                .as_ref()
+                .and_then(|s| s.tolerations.as_deref())
+                .unwrap_or(&[]);
+            if find_untolerated_taint(&node.taints, tolerations, &[NO_SCHEDULE, NO_EXECUTE])
+                .is_some()
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn count_on(&self, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        node.pods
+            .iter()
+            .filter(|p| !p.terminating && p.namespace == pod.namespace && self.matches(p))
+            .count() as i64
+    }
+}
+
+fn explicit(pod: &PodInfo, c: &TopologySpreadConstraint) -> Constraint {
+    let mut selector = vec![
+        Selector::from_label_selector(c.label_selector.as_ref())
+            .unwrap_or_else(|_| Selector::nothing()),
+    ];
+    for key in c.match_label_keys.iter().flatten() {
+        if let Some(v) = pod.labels().get(key)
+            && let Ok(s) = Selector::from_map(&BTreeMap::from([(key.clone(), v.clone())]))
+        {
+            selector.push(s);
+        }
+    }
+    Constraint {
+        max_skew: i64::from(c.max_skew),
+        topology_key: c.topology_key.clone(),
+        selector,
+        min_domains: i64::from(c.min_domains.unwrap_or(1)),
+        do_not_schedule: c.when_unsatisfiable == "DoNotSchedule",
+        honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+        honor_node_taints: c.node_taints_policy.as_deref() == Some("Honor"),
+    }
+}
+
+/// The pod's constraints, or the system defaults; and whether they are the pod's own.
+pub fn constraints(pod: &PodInfo) -> (Vec<Constraint>, bool) {
+    let own = pod
+        .pod()
+        .spec
+        .as_ref()
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+        .unwrap_or(&[]);
+    if !own.is_empty() {
+        return (own.iter().map(|c| explicit(pod, c)).collect(), true);
+    }
+    if pod.default_spread_selector.is_empty() {
+        return (Vec::new(), false);
+    }
+    let defaults = SYSTEM_DEFAULTS
+        .iter()
+        .map(|(key, skew)| Constraint {
+            max_skew: *skew,
+            topology_key: key.to_string(),
+            selector: pod.default_spread_selector.clone(),
+            min_domains: 1,
+            do_not_schedule: false,
+            honor_node_affinity: true,
+            honor_node_taints: false,
+        })
+        .collect();
+    (defaults, false)
+}
+
+fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
+    let labels = node.labels();
+    cs.iter().all(|c| labels.contains_key(&c.topology_key))
+}
+
+#[derive(Clone, Debug, Default)]
+struct FilterState {
+    constraints: Vec<Constraint>,
+    /// Per constraint: domain value → matching pods.
+    counts: Vec<BTreeMap<String, i64>>,
+    min: Vec<i64>,
+}
+
+impl FilterState {
+    fn recompute_min(&mut self) {
+        self.min = self
+            .constraints
+            .iter()
+            .zip(&self.counts)
+            .map(|(c, counts)| {
+                if (counts.len() as i64) < c.min_domains {
+                    0
+                } else {
+                    counts.values().copied().min().unwrap_or(0)
+                }
+            })
+            .collect();
+    }
+
+    fn update(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, sign: i64) {
+        if !has_all_keys(node, &self.constraints) || other.namespace != pod.namespace {
+            return;
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            if !c.includes_node(pod, node) || !c.matches(other) {
+                continue;
+            }
+            if let Some(v) = node.labels().get(&c.topology_key) {
+                *self.counts[i].entry(v.clone()).or_insert(0) += sign;
+            }
+        }
+        self.recompute_min();
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct ScoreState {
+    constraints: Vec<Constraint>,
+    /// Per constraint (not hostname): domain → matching pods.
+    counts: Vec<BTreeMap<String, i64>>,
+    weights: Vec<f64>,
+    ignored: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct PodTopologySpread;
+
+impl Plugin for PodTopologySpread {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn points(&self) -> Points {
+        Points {
+            pre_filter: true,
+            filter: true,
+            pre_score: true,
+            score: true,
+        }
+    }
+    fn events(&self) -> &'static [ClusterEvent] {
+        &[
+            ClusterEvent::NodeAdd,
+            ClusterEvent::NodeUpdate,
+            ClusterEvent::AssignedPodAdd,
+            ClusterEvent::AssignedPodDelete,
+            ClusterEvent::UnscheduledPodUpdate,
+        ]
+    }
+
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+    ) -> (Status, PreFilterResult) {
+        let cs: Vec<Constraint> = constraints(pod)
+            .0
+            .into_iter()
+            .filter(|c| c.do_not_schedule)
+            .collect();
+        if cs.is_empty() {
+            return (Status::skip(), PreFilterResult::default());
+        }
+        let mut counts = vec![BTreeMap::new(); cs.len()];
+        for node in snap.iter() {
+            if !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if !c.includes_node(pod, node) {
+                    continue;
+                }
+                let v = node.labels()[&c.topology_key].clone();
+                *counts[i].entry(v).or_insert(0) += c.count_on(pod, node);
+            }
+        }
+        let mut s = FilterState {
+            constraints: cs,
+            counts,
+            min: Vec::new(),
+        };
+        s.recompute_min();
+        state.write(FILTER_KEY, s);
+        (Status::success(), PreFilterResult::default())
+    }
+
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        added: &PodInfo,
+        node: &NodeInfo,
+        _: &Snapshot,
+    ) {
+        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
+            s.update(pod, added, node, 1);
+        }
+    }
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        removed: &PodInfo,
+        node: &NodeInfo,
+        _: &Snapshot,
+    ) {
+        if let Some(s) = state.read_mut::<FilterState>(FILTER_KEY) {
+            s.update(pod, removed, node, -1);
+        }
+    }
+
+    fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let Some(s) = state.read::<FilterState>(FILTER_KEY) else {
+            return Status::success();
+        };
+        let labels = node.labels();
+        for (i, c) in s.constraints.iter().enumerate() {
+            let Some(v) = labels.get(&c.topology_key) else {
+                return Status::unresolvable(REASON_MISSING_LABEL);
+            };
+            let self_match = i64::from(c.matches(pod));
+            let count = s.counts[i].get(v).copied().unwrap_or(0);
+            if count + self_match - s.min[i] > c.max_skew {
+                return Status::unschedulable(REASON_CONSTRAINTS);
+            }
+        }
+        Status::success()
+    }
+
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+    ) -> Status {
+        let (all, own) = constraints(pod);
+        let cs: Vec<Constraint> = all.into_iter().filter(|c| !c.do_not_schedule).collect();
+        if cs.is_empty() {
+            return Status::skip();
+        }
+        let require_all = own;
+        let mut ignored = Vec::new();
+        let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+        for slot in feasible {
+            let node = snap.node(*slot);
+            if require_all && !has_all_keys(node, &cs) {
+                ignored.push(*slot);
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if c.topology_key == LABEL_HOSTNAME {
+                    continue;
+                }
+                if let Some(v) = node.labels().get(&c.topology_key) {
+                    counts[i].entry(v.clone()).or_insert(0);
+                }
+            }
+        }
+        let weights = cs
+            .iter()
+            .zip(&counts)
+            .map(|(c, domains)| {
+                let size = if c.topology_key == LABEL_HOSTNAME {
+                    feasible.len() - ignored.len()
+                } else {
+                    domains.len()
+                };
+                sim::rng::portable_ln(size as f64 + 2.0)
+            })
+            .collect();
+        for node in snap.iter() {
+            if require_all && !has_all_keys(node, &cs) {
+                continue;
+            }
+            for (i, c) in cs.iter().enumerate() {
+                if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, node) {
+                    continue;
+                }
+                let Some(v) = node.labels().get(&c.topology_key) else {
+                    continue;
+                };
+                if let Some(n) = counts[i].get_mut(v) {
+                    *n += c.count_on(pod, node);
+                }
+            }
+        }
+        state.write(
+            SCORE_KEY,
+            ScoreState {
+                constraints: cs,
+                counts,
+                weights,
+                ignored,
+            },
+        );
+        Status::success()
+    }
+
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> i64 {
+        let Some(s) = state.read::<ScoreState>(SCORE_KEY) else {
+            return 0;
+        };
+        if snap
+            .index_of(&node.name)
+            .is_some_and(|i| s.ignored.contains(&i))
+        {
+            return IGNORED;
+        }
+        let labels = node.labels();
+        let mut score = 0.0;
+        for (i, c) in s.constraints.iter().enumerate() {
+            let Some(v) = labels.get(&c.topology_key) else {
+                continue;
+            };
+            let count = if c.topology_key == LABEL_HOSTNAME {
+                c.count_on(pod, node)
+            } else {
+                s.counts[i].get(v).copied().unwrap_or(0)
+            };
+            score += count as f64 * s.weights[i] + (c.max_skew - 1) as f64;
+        }
+        score.round() as i64
+    }
+
+    fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
+        let mut min = i64::MAX;
+        let mut max = 0;
+        for s in scores.iter().filter(|s| **s != IGNORED) {
+            min = min.min(*s);
+            max = max.max(*s);
+        }
+        for s in scores.iter_mut() {
+            *s = if *s == IGNORED {
+                0
+            } else if max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (max + min - *s) / max
+            };
+        }
+    }
+}
+
+/// A node that lacks a key of the pod's own constraints (upstream's `invalidScore`).
+const IGNORED: i64 = -1;

@@ -1,0 +1,93 @@
+//! TaintToleration (`framework/plugins/tainttoleration`): Filter rejects a node with a
+//! NoSchedule or NoExecute taint the pod does not tolerate; Score counts the
+//! PreferNoSchedule taints the pod does not tolerate (by tolerations with an empty or
+//! PreferNoSchedule effect), normalized reversed so fewer is better.
+//! The reason is the current releases' "node(s) had untolerated taint(s)" (kubernetes PR
+//! #134740; v1.33 and earlier named the taint).
+
+use api::taints::{NO_EXECUTE, NO_SCHEDULE, PREFER_NO_SCHEDULE, find_untolerated_taint};
+use k8s_openapi::api::core::v1::Toleration;
+
+use crate::framework::{
+    ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
+    default_normalize_score,
+};
+
+pub const NAME: &str = "TaintToleration";
+pub const REASON: &str = "node(s) had untolerated taint(s)";
+
+#[derive(Debug, Default)]
+pub struct TaintToleration;
+
+fn tolerations(pod: &PodInfo) -> &[Toleration] {
+    pod.pod()
+        .spec
+        .as_ref()
+        .and_then(|s| s.tolerations.as_deref())
+        .unwrap_or(&[])
+}
+
+#[derive(Clone, Debug)]
+struct PreScoreState {
+    prefer_no_schedule: Vec<Toleration>,
+}
+
+impl Plugin for TaintToleration {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn points(&self) -> Points {
+        Points {
+            filter: true,
+            pre_score: true,
+            score: true,
+            ..Points::default()
+        }
+    }
+    fn events(&self) -> &'static [ClusterEvent] {
+        &[
+            ClusterEvent::NodeAdd,
+            ClusterEvent::NodeUpdate,
+            ClusterEvent::UnscheduledPodUpdate,
+        ]
+    }
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        match find_untolerated_taint(&node.taints, tolerations(pod), &[NO_SCHEDULE, NO_EXECUTE]) {
+            None => Status::success(),
+            Some(_) => Status::unresolvable(REASON),
+        }
+    }
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+        _: &[usize],
+    ) -> Status {
+        let prefer_no_schedule = tolerations(pod)
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.effect.as_deref(),
+                    None | Some("") | Some(PREFER_NO_SCHEDULE)
+                )
+            })
+            .cloned()
+            .collect();
+        state.write(NAME, PreScoreState { prefer_no_schedule });
+        Status::success()
+    }
+    fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo, _: &Snapshot) -> i64 {
+        let Some(s) = state.read::<PreScoreState>(NAME) else {
+            return 0;
+        };
+        node.taints
+            .iter()
+            .filter(|t| t.effect == PREFER_NO_SCHEDULE)
+            .filter(|t| !api::taints::tolerations_tolerate_taint(&s.prefer_no_schedule, t))
+            .count() as i64
+    }
+    fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
+        default_normalize_score(MAX_NODE_SCORE, true, scores);
+    }
+}
