@@ -18,6 +18,8 @@ pub mod node_info;
 pub mod profile;
 pub mod schedule;
 pub mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::any::Any;
 use std::collections::BTreeMap;
