@@ -1,1 +1,35 @@
-//! kube-controller-manager (being built: see issue 5).
+//! kube-controller-manager for kubesim: the controllers and their leader election.
+//!
+//! | module | Kubernetes counterpart |
+//! |---|---|
+//! | [`manager`] | `cmd/kube-controller-manager`: leader election, shared informers, one queue per controller |
+//! | [`controller`] | the shape every `pkg/controller/*` controller has (handlers → keys → sync) |
+//! | [`replicaset`] | `pkg/controller/replicaset` |
+//! | [`expectations`], [`pods`] | `pkg/controller/controller_utils.go` |
+//! | [`events`] | `client-go/tools/record` |
+//!
+//! # Wiring it into a cluster
+//! One [`KubeControllerManager`] per control-plane host, actor name `kube-controller-manager`:
+//!
+//! ```ignore
+//! let cfg = ControllerManagerConfig::new(vec![local_apiserver, other_apiservers...], "kubesim-control-plane");
+//! sim.add_actor(host, "kube-controller-manager", move |_| KubeControllerManager::<ClusterMsg>::new(cfg.clone()))?;
+//! ```
+//! - `M` only needs [`apiserver::ApiEnvelope`]: the manager speaks to the apiservers over
+//!   streams through `client::ApiClient` and has no messages of its own.
+//! - [`ControllerManagerConfig`]: `apiservers` (tried in order; put the host's own apiserver
+//!   first, as kubeadm does), `hostname` (the first half of the Lease holder identity,
+//!   `<hostname>_<uuid>`), `controllers` (default: all), Lease timings (15 s / 10 s / 2 s).
+//! - Only the replica holding the Lease `kube-system/kube-controller-manager` starts its
+//!   informers and acts; a crash of its host hands the Lease over after ~15 s. Leadership is
+//!   readable with [`KubeControllerManager::is_leader`] (for `Crash(Leader(...))`).
+//! - Log lines go through `ctx.log` (acquired lease, leadership lost, sync errors).
+
+pub mod controller;
+pub mod events;
+pub mod expectations;
+pub mod manager;
+pub mod pods;
+pub mod replicaset;
+
+pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

@@ -1,0 +1,535 @@
+//! `KubeControllerManager<M>`: the kube-controller-manager process as one actor. Every
+//! control-plane node runs one; only the holder of the Lease `kube-system/kube-controller-manager`
+//! runs the controllers (F9: lease 15 s, renew deadline 10 s, retry 2 s).
+//!
+//! Follows `cmd/kube-controller-manager/app/controllermanager.go`: leader election first, and
+//! on `OnStartedLeading` one shared informer factory is started and every controller runs
+//! with its own work queue (client-go's default controller rate limiter) over that factory;
+//! losing the lease ends the process (`klog.Fatalf("leaderelection lost")`), which is
+//! modelled as dropping every controller's in-memory state and campaigning again with a new
+//! identity, as the restarted container would.
+//!
+//! Writes are asynchronous here (see `controller.rs`), so the manager keeps, per controller
+//! key, the writes still in flight and the resourceVersions they returned, and does not
+//! reconcile the key again until they are answered and the informers have caught up with
+//! them: the equivalent of upstream's blocking client calls followed by an informer that is
+//! at least as new as the write. A failed write requeues its key through the rate limiter.
+//!
+//! Simplifications: the informers keep running after leadership is lost (the restarted
+//! process would rebuild them); one worker per controller (upstream runs 5 for ReplicaSet and
+//! Deployment, but a key is never processed concurrently there either); at most
+//! [`MAX_RECONCILES_PER_CALLBACK`] keys per controller per callback, the rest on the next
+//! wake-up.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use api::Kind;
+use apiserver::{ApiEnvelope, ApiReply, UserInfo};
+use client::api_client::is_api_client_timer;
+use client::controller::finish;
+use client::indexer::{
+    CONTROLLER_UID_INDEX, NODE_NAME_INDEX, index_by_controller_uid, index_pod_by_node_name,
+};
+use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
+use client::wakeup::Wakeup;
+use client::{
+    ApiClient, ApiClientConfig, ClientError, ClientEvent, Indexer, InformerFactory, LeaseLock,
+    Notification, WorkQueue,
+};
+use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
+
+use crate::controller::{Controller, Cx, Purpose, Write};
+
+/// Keys one controller reconciles per actor callback before yielding.
+pub const MAX_RECONCILES_PER_CALLBACK: usize = 256;
+/// client-go controllers' `maxRetries` before a key is dropped until its next event.
+pub const MAX_RETRIES: u32 = 15;
+
+const LEASE_TIMER: u64 = 1;
+const WAKEUP_TIMER: u64 = 2;
+const INFORMER_TIMER_BASE: u64 = 0x100;
+
+pub const LEASE_NAMESPACE: &str = "kube-system";
+pub const LEASE_NAME: &str = "kube-controller-manager";
+pub const COMPONENT: &str = "kube-controller-manager";
+
+/// Which controllers run, by their `--controllers` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ControllerName {
+    ReplicaSet,
+}
+
+impl ControllerName {
+    pub const ALL: [ControllerName; 1] = [ControllerName::ReplicaSet];
+}
+
+/// How one kube-controller-manager replica is set up.
+#[derive(Clone, Debug)]
+pub struct ControllerManagerConfig {
+    /// The apiserver replicas, tried in order (kubeadm points each replica at its own node's
+    /// apiserver first).
+    pub apiservers: Vec<ActorId>,
+    /// The node it runs on: the first half of the leader-election identity.
+    pub hostname: String,
+    pub controllers: Vec<ControllerName>,
+    /// Lease timings (F9 defaults).
+    pub lease_duration: Duration,
+    pub renew_deadline: Duration,
+    pub retry_period: Duration,
+}
+
+impl ControllerManagerConfig {
+    pub fn new(apiservers: Vec<ActorId>, hostname: impl Into<String>) -> Self {
+        ControllerManagerConfig {
+            apiservers,
+            hostname: hostname.into(),
+            controllers: ControllerName::ALL.to_vec(),
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+        }
+    }
+
+    pub fn with_controllers(mut self, names: &[ControllerName]) -> Self {
+        self.controllers = names.to_vec();
+        self
+    }
+}
+
+/// Writes in flight for one key, and the resourceVersions the informers must reach first.
+#[derive(Clone, Debug, Default)]
+struct Gate {
+    in_flight: u32,
+    min_rv: BTreeMap<Kind, i64>,
+}
+
+struct Slot {
+    ctl: Box<dyn Controller>,
+    queue: WorkQueue<String>,
+    gates: BTreeMap<String, Gate>,
+    next_tick: Option<Time>,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    slot: usize,
+    owner: String,
+    purpose: Purpose,
+    kind: Kind,
+}
+
+/// Counters for tests and the performance note.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ManagerStats {
+    pub reconciles: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub leadership_gained: u64,
+}
+
+/// One kube-controller-manager replica.
+pub struct KubeControllerManager<M> {
+    cfg: ControllerManagerConfig,
+    client: ApiClient,
+    factory: InformerFactory,
+    lock: Option<LeaseLock>,
+    slots: Vec<Slot>,
+    pending: BTreeMap<u64, Pending>,
+    wakeup: Wakeup,
+    leading: bool,
+    /// When this replica last started leading (host clock).
+    pub leading_since: Option<Time>,
+    pub stats: ManagerStats,
+    _m: PhantomData<fn() -> M>,
+}
+
+/// The indexers kube-controller-manager's informers carry (registered before first use).
+fn indexer_for(kind: Kind) -> Indexer {
+    let ix = Indexer::with_namespace_index();
+    match kind {
+        Kind::Pod => ix
+            .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
+            .with_index(NODE_NAME_INDEX, index_pod_by_node_name),
+        Kind::ReplicaSet => ix.with_index(CONTROLLER_UID_INDEX, index_by_controller_uid),
+        _ => ix,
+    }
+}
+
+fn build(name: ControllerName, _cfg: &ControllerManagerConfig) -> Box<dyn Controller> {
+    match name {
+        ControllerName::ReplicaSet => Box::new(crate::replicaset::ReplicaSetController::default()),
+    }
+}
+
+impl<M: ApiEnvelope> KubeControllerManager<M> {
+    pub fn new(cfg: ControllerManagerConfig) -> Self {
+        let client = ApiClient::new(ApiClientConfig::new(
+            cfg.apiservers.clone(),
+            UserInfo::component("system:kube-controller-manager"),
+        ));
+        let mut factory = InformerFactory::new(INFORMER_TIMER_BASE, Duration::ZERO);
+        let mut names = cfg.controllers.clone();
+        names.sort();
+        names.dedup();
+        let slots: Vec<Slot> = names
+            .iter()
+            .map(|n| Slot {
+                ctl: build(*n, &cfg),
+                queue: WorkQueue::new(),
+                gates: BTreeMap::new(),
+                next_tick: None,
+            })
+            .collect();
+        for s in &slots {
+            for kind in s.ctl.kinds() {
+                factory.informer_for(*kind, || indexer_for(*kind));
+            }
+        }
+        KubeControllerManager {
+            cfg,
+            client,
+            factory,
+            lock: None,
+            slots,
+            pending: BTreeMap::new(),
+            wakeup: Wakeup::new(WAKEUP_TIMER),
+            leading: false,
+            leading_since: None,
+            stats: ManagerStats::default(),
+            _m: PhantomData,
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leading
+    }
+
+    /// This replica's leader-election identity (`<hostname>_<uuid>`), once started.
+    pub fn identity(&self) -> Option<&str> {
+        self.lock
+            .as_ref()
+            .map(|l| l.elector().config().identity.as_str())
+    }
+
+    /// The shared informer caches (for tests and introspection).
+    pub fn caches(&self) -> &InformerFactory {
+        &self.factory
+    }
+
+    /// A controller by name, for tests (downcast by the caller's knowledge of its type).
+    pub fn controller_names(&self) -> Vec<&'static str> {
+        self.slots.iter().map(|s| s.ctl.name()).collect()
+    }
+
+    fn campaign(&mut self, ctx: &mut Ctx<'_, M>) {
+        let identity = holder_identity(&self.cfg.hostname, ctx.rng());
+        let mut ecfg = ElectionConfig::new(identity);
+        ecfg.lease_duration = self.cfg.lease_duration;
+        ecfg.renew_deadline = self.cfg.renew_deadline;
+        ecfg.retry_period = self.cfg.retry_period;
+        ecfg.request_timeout = self.cfg.renew_deadline;
+        let mut lock = LeaseLock::new(LEASE_NAMESPACE, LEASE_NAME, ecfg, LEASE_TIMER);
+        let evs = lock.start(ctx, &mut self.client);
+        self.lock = Some(lock);
+        self.on_election(ctx, evs);
+    }
+
+    fn on_election(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ElectionEvent>) {
+        for e in events {
+            match e {
+                ElectionEvent::StartedLeading => {
+                    let id = self.identity().unwrap_or_default().to_string();
+                    ctx.log(format!(
+                        "successfully acquired lease {LEASE_NAMESPACE}/{LEASE_NAME} as {id}"
+                    ));
+                    self.leading = true;
+                    self.leading_since = Some(ctx.now());
+                    self.stats.leadership_gained += 1;
+                    self.factory.start(ctx, &mut self.client);
+                    let now = ctx.now();
+                    for s in &mut self.slots {
+                        s.next_tick = s.ctl.tick_period().map(|p| now.saturating_add(p));
+                    }
+                }
+                ElectionEvent::StoppedLeading => {
+                    ctx.log("leaderelection lost");
+                    self.leading = false;
+                    self.leading_since = None;
+                    for s in &mut self.slots {
+                        s.ctl.reset();
+                        s.queue = WorkQueue::new();
+                        s.gates.clear();
+                        s.next_tick = None;
+                    }
+                    self.pending.clear();
+                    self.campaign(ctx);
+                }
+                ElectionEvent::NewLeader(l) => ctx.log(format!("new leader elected: {l}")),
+                ElectionEvent::Send { .. } => {}
+            }
+        }
+    }
+
+    fn handle(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ClientEvent>) {
+        for ev in events {
+            if let Some((kind, ns)) = self.factory.on_client_event(ctx, &mut self.client, &ev) {
+                self.notify(ctx, kind, &ns);
+                continue;
+            }
+            if let Some(lock) = &mut self.lock
+                && let Some(evs) = lock.on_client_event(ctx, &mut self.client, &ev)
+            {
+                self.on_election(ctx, evs);
+                continue;
+            }
+            if let ClientEvent::Response { id, result } = ev
+                && let Some(p) = self.pending.remove(&id)
+            {
+                self.write_done(ctx, p, &result);
+            }
+        }
+        self.work(ctx);
+    }
+
+    fn notify(&mut self, ctx: &mut Ctx<'_, M>, kind: Kind, ns: &[Notification]) {
+        if !self.leading {
+            return;
+        }
+        let now = ctx.now();
+        for i in 0..self.slots.len() {
+            if !self.slots[i].ctl.kinds().contains(&kind) {
+                continue;
+            }
+            let mut writes = Vec::new();
+            let mut requeue = Vec::new();
+            let slot = &mut self.slots[i];
+            let mut cx = Cx {
+                caches: &self.factory,
+                now,
+                writes: &mut writes,
+                requeue: &mut requeue,
+                component: COMPONENT,
+            };
+            for n in ns {
+                for key in slot.ctl.on_notification(kind, n, &mut cx) {
+                    if let Err(e) = slot.queue.add(key) {
+                        ctx.log(format!("{}: {e}", slot.ctl.name()));
+                    }
+                }
+            }
+            for (key, d) in requeue {
+                let _ = slot.queue.add_after(key, d, now);
+            }
+            self.submit(ctx, i, writes);
+        }
+    }
+
+    fn submit(&mut self, ctx: &mut Ctx<'_, M>, slot: usize, writes: Vec<Write>) {
+        for w in writes {
+            let kind = w.request.kind;
+            let id = self.client.send(ctx, w.request);
+            self.stats.writes += 1;
+            if w.purpose != Purpose::Event && !w.owner.is_empty() {
+                self.slots[slot]
+                    .gates
+                    .entry(w.owner.clone())
+                    .or_default()
+                    .in_flight += 1;
+            }
+            self.pending.insert(
+                id,
+                Pending {
+                    slot,
+                    owner: w.owner,
+                    purpose: w.purpose,
+                    kind,
+                },
+            );
+        }
+    }
+
+    fn write_done(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        p: Pending,
+        result: &Result<ApiReply, ClientError>,
+    ) {
+        if result.is_err() {
+            self.stats.failed_writes += 1;
+        }
+        if p.purpose == Purpose::Event || p.owner.is_empty() {
+            return;
+        }
+        let now = ctx.now();
+        let mut writes = Vec::new();
+        let mut requeue = Vec::new();
+        {
+            let slot = &mut self.slots[p.slot];
+            let gate = slot.gates.entry(p.owner.clone()).or_default();
+            gate.in_flight = gate.in_flight.saturating_sub(1);
+            let rv = match result {
+                Ok(ApiReply::Object(o)) | Ok(ApiReply::Deleted { object: o, .. }) => {
+                    o.resource_version().parse::<i64>().ok()
+                }
+                _ => None,
+            };
+            if let Some(rv) = rv {
+                let e = gate.min_rv.entry(p.kind).or_insert(rv);
+                *e = (*e).max(rv);
+            }
+            let idle = gate.in_flight == 0;
+            let mut cx = Cx {
+                caches: &self.factory,
+                now,
+                writes: &mut writes,
+                requeue: &mut requeue,
+                component: COMPONENT,
+            };
+            slot.ctl
+                .on_write_result(&p.owner, &p.purpose, result, &mut cx);
+            let failed = result.as_ref().err().is_some_and(|e| !e.is_not_found());
+            if failed {
+                let _ = slot.queue.add_rate_limited(p.owner.clone(), now);
+            } else if idle {
+                let _ = slot.queue.add(p.owner.clone());
+            }
+            for (key, d) in requeue {
+                let _ = slot.queue.add_after(key, d, now);
+            }
+        }
+        self.submit(ctx, p.slot, writes);
+    }
+
+    /// Whether `key`'s writes are answered and the caches have caught up with them.
+    fn gate_open(factory: &InformerFactory, gates: &mut BTreeMap<String, Gate>, key: &str) -> bool {
+        let Some(gate) = gates.get_mut(key) else {
+            return true;
+        };
+        if gate.in_flight > 0 {
+            return false;
+        }
+        gate.min_rv.retain(|kind, rv| {
+            let seen = factory
+                .get(*kind)
+                .and_then(|i| i.last_synced_resource_version().parse::<i64>().ok());
+            // A kind the manager does not watch cannot be waited for.
+            seen.is_some_and(|s| s < *rv)
+        });
+        let open = gate.min_rv.is_empty();
+        if open {
+            gates.remove(key);
+        }
+        open
+    }
+
+    fn work(&mut self, ctx: &mut Ctx<'_, M>) {
+        if !self.leading || !self.factory.has_synced() {
+            return;
+        }
+        let now = ctx.now();
+        let mut more = false;
+        for i in 0..self.slots.len() {
+            let mut writes = Vec::new();
+            let mut requeue = Vec::new();
+            {
+                let slot = &mut self.slots[i];
+                let mut cx = Cx {
+                    caches: &self.factory,
+                    now,
+                    writes: &mut writes,
+                    requeue: &mut requeue,
+                    component: COMPONENT,
+                };
+                if let Some(at) = slot.next_tick
+                    && at <= now
+                {
+                    for key in slot.ctl.on_tick(&mut cx) {
+                        let _ = slot.queue.add(key);
+                    }
+                    slot.next_tick = slot.ctl.tick_period().map(|p| now.saturating_add(p));
+                }
+                slot.queue.advance(now);
+                let mut budget = MAX_RECONCILES_PER_CALLBACK;
+                while budget > 0
+                    && let Some(key) = slot.queue.get()
+                {
+                    budget -= 1;
+                    if !Self::gate_open(&self.factory, &mut slot.gates, &key) {
+                        slot.queue.done(&key);
+                        continue;
+                    }
+                    self.stats.reconciles += 1;
+                    let result = slot.ctl.reconcile(&key, &mut cx);
+                    if let Err(e) = &result {
+                        ctx.log(format!("{}: error syncing {key:?}: {e}", slot.ctl.name()));
+                    }
+                    let _ = finish(&mut slot.queue, key, &result, Some(MAX_RETRIES), now);
+                }
+                if budget == 0 && !slot.queue.is_empty() {
+                    more = true;
+                }
+                for (key, d) in requeue {
+                    let _ = slot.queue.add_after(key, d, now);
+                }
+            }
+            self.submit(ctx, i, writes);
+        }
+        let next = if more {
+            Some(now)
+        } else {
+            self.slots
+                .iter()
+                .flat_map(|s| [s.queue.next_ready_at(), s.next_tick])
+                .flatten()
+                .min()
+        };
+        self.wakeup.arm(ctx, next);
+    }
+}
+
+impl<M: ApiEnvelope> Actor<M> for KubeControllerManager<M> {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.campaign(ctx);
+    }
+
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, M>, _from: ActorId, _msg: M) {}
+
+    fn on_stream_message(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        stream: StreamId,
+        _from: ActorId,
+        msg: M,
+    ) {
+        let Ok(m) = msg.unwrap_api() else { return };
+        let events = self.client.on_message(ctx, stream, m);
+        self.handle(ctx, events);
+    }
+
+    fn on_stream_closed(&mut self, ctx: &mut Ctx<'_, M>, stream: StreamId, _why: StreamClose) {
+        let events = self.client.on_stream_closed(ctx, stream);
+        self.handle(ctx, events);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, M>, tag: u64) {
+        if is_api_client_timer(tag) {
+            let events = self.client.on_timer(ctx, tag);
+            self.handle(ctx, events);
+        } else if self.factory.owns_timer(tag) {
+            if let Some((kind, ns)) = self.factory.on_timer(ctx, &mut self.client, tag) {
+                self.notify(ctx, kind, &ns);
+            }
+            self.work(ctx);
+        } else if tag == LEASE_TIMER {
+            if let Some(lock) = &mut self.lock {
+                let evs = lock.on_timer(ctx, &mut self.client);
+                self.on_election(ctx, evs);
+            }
+            self.work(ctx);
+        } else if tag == WAKEUP_TIMER {
+            self.wakeup.fired();
+            self.work(ctx);
+        }
+    }
+}
