@@ -1,0 +1,555 @@
+//! The kube-proxy actor of one node: informers on Services and EndpointSlices, rule syncs
+//! paced by the [`SyncRunner`], the node's [`RuleTable`] and [`Dataplane`], and the node's
+//! simulated clients ([`crate::traffic`]).
+//!
+//! Follows `cmd/kube-proxy/app/server.go` and the proxiers' `syncProxyRules`: Services are
+//! watched without those naming another proxy (`!service.kubernetes.io/service-proxy-name`),
+//! EndpointSlices without those and headless ones (`!service.kubernetes.io/headless`); no
+//! rules are written before both informers have synced (`isInitialized`); every informer
+//! change asks the runner for a sync, so a burst of changes lands as one sync per
+//! `minSyncPeriod`. A proxy cut off from the apiserver keeps its last rules (its watches
+//! break and the reflectors retry with backoff), which is what a partitioned node does.
+//!
+//! Traffic goes the real data path: the client on this node resolves the Service through
+//! this node's rules, then sends `TrafficMessage::Request` to the runtime of the node whose
+//! /24 holds the chosen pod IP (the routing table in [`KubeProxyConfig::routes`]).
+//!
+//! Simplifications: a sync rebuilds the whole table (kube-proxy's full sync) but only when an
+//! informer reported a change since the last one; the periodic `syncPeriod` sync is then a
+//! no-op. Rules live in the actor, so a crash of the host (a node reboot) loses them, as the
+//! kernel's tables are lost on reboot; the traffic counters live in a [`TrafficSink`] shared
+//! across restarts, and running generators resume when the node comes back.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use api::{Kind, Object};
+use apiserver::{ApiEnvelope, UserInfo};
+use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
+use client::indexer::Indexer;
+use client::informer::{Informer, InformerConfig};
+use client::wakeup::Wakeup;
+use net::{Endpoint, Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
+use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
+
+use crate::dataplane::{Dataplane, Verdict};
+use crate::rules::{ProxyMode, RuleTable};
+use crate::sync_runner::SyncRunner;
+use crate::traffic::{
+    Ending, InFlight, MAX_GENERATORS, MAX_IN_FLIGHT, ServiceTraffic, TrafficCounts, TrafficSpec,
+};
+
+const TAG_SERVICES: u64 = 1;
+const TAG_SLICES: u64 = 2;
+const TAG_SYNC: u64 = 3;
+const TAG_TRAFFIC: u64 = 4;
+
+/// Arrivals handled in one timer callback per generator (a bound on a burst after a pause).
+const MAX_ARRIVALS_PER_WAKE: usize = 10_000;
+
+/// kube-proxy's configuration for one node.
+#[derive(Clone, Debug)]
+pub struct KubeProxyConfig {
+    /// The node's name (`kubesim-worker`).
+    pub node_name: String,
+    /// The node's index in the pod network (its /24 is `net::node_pod_cidr(node_index)`).
+    pub node_index: usize,
+    /// The node's address on the docker network, for IPVS NodePort virtual servers.
+    pub node_ip: Option<Ipv4Addr>,
+    /// The apiserver replicas (kube-proxy's kubeconfig points at the control plane).
+    pub apiservers: Vec<ActorId>,
+    /// Who kube-proxy authenticates as (`system:kube-proxy`, bound to `system:node-proxier`).
+    pub user: UserInfo,
+    pub mode: ProxyMode,
+    /// `--iptables-sync-period` / `--ipvs-sync-period` (30 s).
+    pub sync_period: Duration,
+    /// `--iptables-min-sync-period` (1 s) / `--ipvs-min-sync-period` (0).
+    pub min_sync_period: Duration,
+    /// `--config-sync-period`: the informers' resync (15 min).
+    pub config_sync_period: Duration,
+    /// `--cluster-cidr` (kind: 10.244.0.0/16).
+    pub cluster_cidr: (Ipv4Addr, u8),
+    /// Node index → that node's container runtime actor (which answers for its pod IPs).
+    pub routes: BTreeMap<usize, ActorId>,
+    /// How long a client waits for an answer.
+    pub request_timeout: Duration,
+    /// Distinct client source addresses on this node (ClientIP affinity keys on them).
+    pub clients: u8,
+}
+
+impl KubeProxyConfig {
+    /// kube-proxy's defaults for `mode`.
+    pub fn new(
+        node_name: &str,
+        node_index: usize,
+        apiservers: Vec<ActorId>,
+        mode: ProxyMode,
+    ) -> Self {
+        KubeProxyConfig {
+            node_name: node_name.to_string(),
+            node_index,
+            node_ip: None,
+            apiservers,
+            user: UserInfo::component("system:kube-proxy"),
+            mode,
+            sync_period: Duration::from_secs(30),
+            min_sync_period: match mode {
+                ProxyMode::Iptables => Duration::from_secs(1),
+                ProxyMode::Ipvs => Duration::ZERO,
+            },
+            config_sync_period: Duration::from_mins(15),
+            cluster_cidr: net::POD_CIDR,
+            routes: BTreeMap::new(),
+            request_timeout: Duration::from_secs(1),
+            clients: 10,
+        }
+    }
+}
+
+/// Traffic specs and counters of one node, kept across restarts of its host: the scenario
+/// runner holds a clone and reads it directly.
+#[derive(Clone, Debug, Default)]
+pub struct TrafficSink(Rc<RefCell<SinkState>>);
+
+#[derive(Debug, Default)]
+struct SinkState {
+    specs: BTreeMap<String, TrafficSpec>,
+    by_service: BTreeMap<String, ServiceTraffic>,
+}
+
+impl TrafficSink {
+    /// Totals per Service (`namespace/name`).
+    pub fn totals(&self) -> BTreeMap<String, TrafficCounts> {
+        self.0
+            .borrow()
+            .by_service
+            .iter()
+            .map(|(k, v)| (k.clone(), v.totals))
+            .collect()
+    }
+
+    /// A copy of one Service's counters (per second, latencies).
+    pub fn service(&self, key: &str) -> Option<ServiceTraffic> {
+        self.0.borrow().by_service.get(key).cloned()
+    }
+
+    /// The generators that run (or will run again after a restart).
+    pub fn specs(&self) -> Vec<TrafficSpec> {
+        self.0.borrow().specs.values().cloned().collect()
+    }
+}
+
+/// The kube-proxy actor.
+pub struct KubeProxy<M> {
+    cfg: KubeProxyConfig,
+    client: ApiClient,
+    services: Informer,
+    slices: Informer,
+    runner: SyncRunner,
+    sync_wake: Wakeup,
+    traffic_wake: Wakeup,
+    /// An informer reported a change since the last sync.
+    dirty: bool,
+    table: RuleTable,
+    dataplane: Dataplane,
+    syncs: u64,
+    sink: TrafficSink,
+    /// Next arrival per running generator (host clock).
+    next_arrival: BTreeMap<String, Time>,
+    in_flight: BTreeMap<u64, InFlight>,
+    next_request_id: u64,
+    next_client: u32,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> KubeProxy<M> {
+    pub fn new(cfg: KubeProxyConfig) -> Self {
+        Self::with_sink(cfg, TrafficSink::default())
+    }
+
+    /// With a sink the caller keeps (pass the same one to the factory every restart).
+    pub fn with_sink(cfg: KubeProxyConfig, sink: TrafficSink) -> Self {
+        let client = ApiClient::new(ApiClientConfig::new(
+            cfg.apiservers.clone(),
+            cfg.user.clone(),
+        ));
+        let mut svc_cfg = InformerConfig::new(Kind::Service, TAG_SERVICES);
+        svc_cfg.label_selector = "!service.kubernetes.io/service-proxy-name".into();
+        svc_cfg.resync_period = cfg.config_sync_period;
+        let mut slice_cfg = InformerConfig::new(Kind::EndpointSlice, TAG_SLICES);
+        slice_cfg.label_selector =
+            "!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name".into();
+        slice_cfg.resync_period = cfg.config_sync_period;
+        let mut table = RuleTable::empty(cfg.mode);
+        table.cluster_cidr = cfg.cluster_cidr;
+        table.node_ip = cfg.node_ip;
+        KubeProxy {
+            runner: SyncRunner::new(cfg.min_sync_period, cfg.sync_period),
+            client,
+            services: Informer::new(svc_cfg, Indexer::new()),
+            slices: Informer::new(slice_cfg, Indexer::new()),
+            sync_wake: Wakeup::new(TAG_SYNC),
+            traffic_wake: Wakeup::new(TAG_TRAFFIC),
+            dirty: false,
+            table,
+            dataplane: Dataplane::new(),
+            syncs: 0,
+            sink,
+            next_arrival: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_request_id: 1,
+            next_client: 0,
+            cfg,
+            _m: PhantomData,
+        }
+    }
+
+    pub fn config(&self) -> &KubeProxyConfig {
+        &self.cfg
+    }
+
+    /// The rules this node has programmed (render them with [`crate::iptables`] and
+    /// [`crate::ipvs`]).
+    pub fn rules(&self) -> &RuleTable {
+        &self.table
+    }
+
+    /// Rule syncs that changed the table so far.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
+    }
+
+    /// Both informers have their first list.
+    pub fn has_synced(&self) -> bool {
+        self.services.has_synced() && self.slices.has_synced()
+    }
+
+    pub fn sink(&self) -> &TrafficSink {
+        &self.sink
+    }
+
+    /// Totals per Service (`namespace/name`) of this node's clients.
+    pub fn traffic_totals(&self) -> BTreeMap<String, TrafficCounts> {
+        self.sink.totals()
+    }
+
+    /// Requests waiting for an answer.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Replaces the node → runtime routing table (nodes joined or left).
+    pub fn set_routes(&mut self, routes: BTreeMap<usize, ActorId>) {
+        self.cfg.routes = routes;
+    }
+}
+
+impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
+    /// Starts (or retunes, or with `rps` 0 stops) this node's clients of a Service.
+    /// Ignored past [`MAX_GENERATORS`] Services.
+    pub fn start_traffic(&mut self, ctx: &mut Ctx<'_, M>, spec: TrafficSpec) {
+        let key = spec.key();
+        {
+            let mut sink = self.sink.0.borrow_mut();
+            if spec.rps.is_nan() || spec.rps <= 0.0 {
+                sink.specs.remove(&key);
+                self.next_arrival.remove(&key);
+            } else if sink.specs.contains_key(&key) || sink.specs.len() < MAX_GENERATORS {
+                let gap = spec.gap(ctx.rng());
+                self.next_arrival
+                    .insert(key.clone(), ctx.now().saturating_add(gap));
+                sink.specs.insert(key, spec);
+            }
+        }
+        self.arm_traffic(ctx);
+    }
+
+    /// Stops this node's clients of Service `namespace/name`.
+    pub fn stop_traffic(&mut self, ctx: &mut Ctx<'_, M>, key: &str) {
+        self.sink.0.borrow_mut().specs.remove(key);
+        self.next_arrival.remove(key);
+        self.arm_traffic(ctx);
+    }
+
+    fn handle(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ClientEvent>) {
+        for ev in events {
+            let changed = if let Some(n) = self.services.on_client_event(ctx, &mut self.client, &ev)
+            {
+                !n.is_empty() || self.services.has_synced()
+            } else if let Some(n) = self.slices.on_client_event(ctx, &mut self.client, &ev) {
+                !n.is_empty() || self.slices.has_synced()
+            } else {
+                false
+            };
+            if changed {
+                self.dirty = true;
+                self.runner.request();
+            }
+        }
+        self.arm_sync(ctx);
+    }
+
+    fn arm_sync(&mut self, ctx: &mut Ctx<'_, M>) {
+        let at = if self.has_synced() {
+            self.runner.next_run(ctx.now())
+        } else {
+            None
+        };
+        self.sync_wake.arm(ctx, at);
+    }
+
+    fn sync(&mut self, ctx: &mut Ctx<'_, M>) {
+        if !self.has_synced() || !self.runner.try_run(ctx.now()) {
+            return;
+        }
+        if self.dirty {
+            let services = self
+                .services
+                .indexer()
+                .iter()
+                .filter_map(|o| match o.as_ref() {
+                    Object::Service(s) => Some(s),
+                    _ => None,
+                });
+            let slices = self
+                .slices
+                .indexer()
+                .iter()
+                .filter_map(|o| match o.as_ref() {
+                    Object::EndpointSlice(s) => Some(s),
+                    _ => None,
+                });
+            let mut table = RuleTable::build(self.cfg.mode, services, slices);
+            table.cluster_cidr = self.cfg.cluster_cidr;
+            table.node_ip = self.cfg.node_ip;
+            if table != self.table {
+                let keep: std::collections::BTreeSet<String> = table
+                    .ports()
+                    .flat_map(|r| r.endpoints.iter().map(|e| e.chain.clone()))
+                    .collect();
+                self.dataplane
+                    .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
+                if self.syncs == 0 {
+                    ctx.log(format!(
+                        "\"Syncing {} rules\" node=\"{}\" servicePorts={} endpoints={}",
+                        match self.cfg.mode {
+                            ProxyMode::Iptables => "iptables",
+                            ProxyMode::Ipvs => "ipvs",
+                        },
+                        self.cfg.node_name,
+                        table.len(),
+                        table.endpoint_count()
+                    ));
+                }
+                self.table = table;
+                self.syncs += 1;
+            }
+            self.dirty = false;
+        }
+    }
+
+    fn arm_traffic(&mut self, ctx: &mut Ctx<'_, M>) {
+        let arrival = self.next_arrival.values().min().copied();
+        let deadline = self.in_flight.values().next().map(|f| f.deadline);
+        let at = [arrival, deadline].into_iter().flatten().min();
+        self.traffic_wake.arm(ctx, at);
+    }
+
+    fn record(&mut self, key: &str, started: Time, ending: Ending, latency: Option<Duration>) {
+        let mut sink = self.sink.0.borrow_mut();
+        sink.by_service
+            .entry(key.to_string())
+            .or_default()
+            .record(started, ending, latency);
+    }
+
+    fn pump_traffic(&mut self, ctx: &mut Ctx<'_, M>) {
+        let now = ctx.now();
+        while let Some(entry) = self.in_flight.first_entry() {
+            if entry.get().deadline > now {
+                break;
+            }
+            let f = entry.remove();
+            self.record(&f.service, f.started, Ending::TimedOut, None);
+        }
+        let due: Vec<String> = self
+            .next_arrival
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            let Some(spec) = self.sink.0.borrow().specs.get(&key).cloned() else {
+                self.next_arrival.remove(&key);
+                continue;
+            };
+            for _ in 0..MAX_ARRIVALS_PER_WAKE {
+                let Some(at) = self.next_arrival.get(&key).copied() else {
+                    break;
+                };
+                if at > now {
+                    break;
+                }
+                self.issue(ctx, &spec);
+                let gap = spec.gap(ctx.rng());
+                self.next_arrival
+                    .insert(key.clone(), at.saturating_add(gap));
+            }
+        }
+        self.arm_traffic(ctx);
+    }
+
+    /// One new connection from a client on this node to the Service of `spec`.
+    fn issue(&mut self, ctx: &mut Ctx<'_, M>, spec: &TrafficSpec) {
+        let key = spec.key();
+        let started = ctx.sim_time();
+        self.sink
+            .0
+            .borrow_mut()
+            .by_service
+            .entry(key.clone())
+            .or_default()
+            .record_sent(started);
+        let Some(rules) = self.table.service(&spec.namespace, &spec.service) else {
+            self.record(&key, started, Ending::Unresolved, None);
+            return;
+        };
+        let clients = u32::from(self.cfg.clients.max(1));
+        let client_n = u8::try_from(self.next_client % clients).unwrap_or(0);
+        self.next_client = self.next_client.wrapping_add(1);
+        let client_ip = net::node_pod_cidr(self.cfg.node_index)
+            .and_then(|c| c.pod_ip(253 - client_n))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let now = ctx.now();
+        let service = Endpoint {
+            ip: rules.info.cluster_ip,
+            port: rules.info.port,
+        };
+        let verdict = self
+            .dataplane
+            .route(self.cfg.mode, rules, client_ip, now, ctx.rng());
+        let to = match verdict {
+            Verdict::Reject => {
+                self.record(&key, started, Ending::Rejected, None);
+                return;
+            }
+            Verdict::Forward(ep) => ep,
+        };
+        if self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.record(&key, started, Ending::TimedOut, None);
+            return;
+        }
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.in_flight.insert(
+            id,
+            InFlight {
+                service: key,
+                started,
+                deadline: now.saturating_add(self.cfg.request_timeout),
+            },
+        );
+        // No route to the pod's /24: the packet goes nowhere and the client times out.
+        if let Some(runtime) = PodCidr::of(to.ip).and_then(|c| self.cfg.routes.get(&c.node_index()))
+        {
+            ctx.send(
+                *runtime,
+                M::wrap_traffic(TrafficMessage::Request { id, to, service }),
+            );
+        }
+    }
+
+    fn on_response(&mut self, ctx: &mut Ctx<'_, M>, id: u64, outcome: &Outcome) {
+        let Some(f) = self.in_flight.remove(&id) else {
+            return;
+        };
+        let ending = match outcome {
+            Outcome::Answered { status } if *status < 500 => Ending::Ok,
+            Outcome::Answered { .. } => Ending::ServerError,
+            Outcome::Refused => Ending::Refused,
+            Outcome::Rejected => Ending::Rejected,
+        };
+        let latency = ctx.sim_time().saturating_since(f.started);
+        self.record(&f.service, f.started, ending, Some(latency));
+        self.arm_traffic(ctx);
+    }
+}
+
+impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
+        ctx.log(format!(
+            "\"Using {} Proxier\" node=\"{}\"",
+            match self.cfg.mode {
+                ProxyMode::Iptables => "iptables",
+                ProxyMode::Ipvs => "ipvs",
+            },
+            self.cfg.node_name
+        ));
+        self.services.start(ctx, &mut self.client);
+        self.slices.start(ctx, &mut self.client);
+        // Clients that ran before a restart of the node start again.
+        for spec in self.sink.specs() {
+            self.start_traffic(ctx, spec);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, M>, _from: ActorId, msg: M) {
+        if let Ok(TrafficMessage::Response { id, outcome, .. }) = msg.unwrap_traffic() {
+            self.on_response(ctx, id, &outcome);
+        }
+    }
+
+    fn on_stream_message(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        stream: StreamId,
+        _from: ActorId,
+        msg: M,
+    ) {
+        let Ok(m) = msg.unwrap_api() else {
+            return;
+        };
+        let events = self.client.on_message(ctx, stream, m);
+        self.handle(ctx, events);
+    }
+
+    fn on_stream_closed(&mut self, ctx: &mut Ctx<'_, M>, stream: StreamId, _why: StreamClose) {
+        let events = self.client.on_stream_closed(ctx, stream);
+        self.handle(ctx, events);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, M>, tag: u64) {
+        if is_api_client_timer(tag) {
+            let events = self.client.on_timer(ctx, tag);
+            self.handle(ctx, events);
+            return;
+        }
+        match tag {
+            TAG_SERVICES | TAG_SLICES => {
+                let inf = if tag == TAG_SERVICES {
+                    &mut self.services
+                } else {
+                    &mut self.slices
+                };
+                if !inf.on_timer(ctx, &mut self.client).is_empty() {
+                    self.dirty = true;
+                    self.runner.request();
+                }
+                self.arm_sync(ctx);
+            }
+            TAG_SYNC => {
+                self.sync_wake.fired();
+                self.sync(ctx);
+                self.arm_sync(ctx);
+            }
+            TAG_TRAFFIC => {
+                self.traffic_wake.fired();
+                self.pump_traffic(ctx);
+            }
+            _ => {}
+        }
+    }
+}
