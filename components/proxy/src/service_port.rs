@@ -18,7 +18,7 @@
 //! `service.kubernetes.io/service-proxy-name` filtering; LoadBalancer and external IPs are
 //! not programmed (NodePort and ClusterIP are).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -202,6 +202,7 @@ pub fn endpoints_by_port<'a>(
             };
             let spn = ServicePortName::new(namespace, service, port.name.as_deref().unwrap_or(""));
             let list = out.entry(spn).or_default();
+            let mut seen: BTreeSet<Endpoint> = list.iter().map(|e| e.endpoint).collect();
             for ep in slice.endpoints.iter().flatten() {
                 let conditions = ep.conditions.as_ref();
                 let ready = conditions.and_then(|c| c.ready).unwrap_or(true);
@@ -216,7 +217,7 @@ pub fn endpoints_by_port<'a>(
                     continue;
                 };
                 let endpoint = Endpoint { ip, port: number };
-                if list.iter().any(|e| e.endpoint == endpoint) {
+                if !seen.insert(endpoint) {
                     continue;
                 }
                 list.push(EndpointInfo {

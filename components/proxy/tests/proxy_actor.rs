@@ -14,7 +14,7 @@ use net::{Endpoint, Outcome, TrafficEnvelope, TrafficMessage};
 use proxy::iptables::iptables_save;
 use proxy::ipvs::ipvsadm_list;
 use proxy::testdata::{service, slice};
-use proxy::{Arrivals, KubeProxy, KubeProxyConfig, ProxyMode, TrafficSpec};
+use proxy::{Arrivals, KubeProxy, KubeProxyConfig, ProxyMode, TrafficSink, TrafficSpec};
 use sim::{Actor, ActorId, Ctx, Duration, Fault, HostId, Message, Sim, SimConfig, TraceHasher};
 use store::server::{EtcdEnvelope, EtcdMessage};
 
@@ -110,6 +110,8 @@ struct World {
     backends: BTreeMap<usize, (HostId, ActorId)>,
     proxy_host: HostId,
     proxy: ActorId,
+    /// The proxy's counters, kept across restarts of its host.
+    sink: TrafficSink,
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -142,9 +144,11 @@ fn world(seed: u64, mode: ProxyMode) -> World {
     let mut cfg = KubeProxyConfig::new("kubesim-control-plane", 0, cp.apiservers.clone(), mode);
     cfg.routes = backends.iter().map(|(i, (_, a))| (*i, *a)).collect();
     cfg.node_ip = Some(Ipv4Addr::new(172, 18, 0, 2));
+    let sink = TrafficSink::default();
+    let proxy_sink = sink.clone();
     let proxy = sim
         .add_actor(proxy_host, "kube-proxy", move |_| {
-            KubeProxy::<Msg>::new(cfg.clone())
+            KubeProxy::<Msg>::with_sink(cfg.clone(), proxy_sink.clone())
         })
         .unwrap();
     World {
@@ -155,6 +159,7 @@ fn world(seed: u64, mode: ProxyMode) -> World {
         backends,
         proxy_host,
         proxy,
+        sink,
     }
 }
 
@@ -394,4 +399,63 @@ fn errors_are_counted_when_a_backend_dies() {
         "{}",
         w.kube_proxy().in_flight()
     );
+}
+
+#[test]
+fn counters_and_clients_survive_a_restart_of_the_node_and_rules_come_back() {
+    let mut w = world(16, ProxyMode::Iptables);
+    w.run(Duration::from_secs(2));
+    w.create(web_service());
+    w.create(web_slice(&["10.244.1.2", "10.244.2.2"]));
+    w.run(Duration::from_secs(2));
+    w.start_traffic(TrafficSpec::new("web", 50.0));
+    w.run(Duration::from_secs(4));
+    let before = w.sink.totals()["default/web"];
+    assert!(before.ok > 100, "{before:?}");
+    w.sim.apply_fault(Fault::Crash(w.proxy_host)).unwrap();
+    w.run(Duration::from_secs(5));
+    // Down: no client runs, so nothing new is sent.
+    assert_eq!(w.sink.totals()["default/web"].sent, before.sent);
+    let down = w.sink.totals()["default/web"];
+    w.sim.apply_fault(Fault::Restart(w.proxy_host)).unwrap();
+    w.run(Duration::from_secs(10));
+    // Back: the rules are rebuilt from the apiserver and the clients run again.
+    assert_eq!(w.endpoints("web").unwrap().len(), 2);
+    let after = w.sink.totals()["default/web"];
+    assert!(after.ok > down.ok + 200, "{down:?} -> {after:?}");
+    // Before the first sync after the restart the Service is unknown to the node.
+    assert!(after.unresolved <= 60, "{after:?}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_traffic() {
+    let run = |seed| {
+        let mut w = world(seed, ProxyMode::Iptables);
+        w.run(Duration::from_secs(2));
+        w.create(web_service());
+        w.create(web_slice(&["10.244.1.2", "10.244.1.3", "10.244.2.2"]));
+        w.run(Duration::from_secs(2));
+        w.start_traffic(TrafficSpec::new("web", 80.0));
+        w.run(Duration::from_secs(5));
+        (w.served(), w.sink.totals(), w.sim.trace_hash())
+    };
+    let a = run(17);
+    assert_eq!(a, run(17));
+    assert_ne!(a.0, run(18).0);
+}
+
+#[test]
+fn services_for_another_proxy_are_left_alone() {
+    let mut w = world(19, ProxyMode::Iptables);
+    w.run(Duration::from_secs(2));
+    let mut other = service("default", "mesh", "10.96.0.70", &[("", 80, None)], None);
+    other.metadata.labels = Some(BTreeMap::from([(
+        "service.kubernetes.io/service-proxy-name".to_string(),
+        "some-mesh".to_string(),
+    )]));
+    w.create(Object::Service(other));
+    w.create(web_service());
+    w.run(Duration::from_secs(2));
+    assert!(w.endpoints("web").is_some());
+    assert_eq!(w.endpoints("mesh"), None);
 }
