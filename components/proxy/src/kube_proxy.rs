@@ -14,14 +14,17 @@
 //! this node's rules, then sends `TrafficMessage::Request` to the runtime of the node whose
 //! /24 holds the chosen pod IP (the routing table in [`KubeProxyConfig::routes`]).
 //!
-//! Simplifications: a sync rebuilds the whole table (kube-proxy's full sync) but only when an
-//! informer reported a change since the last one; the periodic `syncPeriod` sync is then a
-//! no-op. Rules live in the actor, so a crash of the host (a node reboot) loses them, as the
-//! kernel's tables are lost on reboot; the traffic counters live in a [`TrafficSink`] shared
-//! across restarts, and running generators resume when the node comes back.
+//! A sync reprograms only the Services whose object or EndpointSlices changed since the last
+//! one (kube-proxy's partial sync); the periodic `syncPeriod` sync has nothing to redo, as
+//! nothing else touches the simulated tables.
+//!
+//! Simplifications: rules live in the actor, so a crash of the host (a node reboot) loses
+//! them, as a reboot loses the kernel's tables, but a crash of kube-proxy alone (which would
+//! leave them in place) is not modelled; the traffic counters live in a [`TrafficSink`]
+//! shared across restarts, and running generators resume when the node comes back.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
@@ -30,13 +33,15 @@ use api::{Kind, Object};
 use apiserver::{ApiEnvelope, UserInfo};
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
 use client::indexer::Indexer;
-use client::informer::{Informer, InformerConfig};
+use client::indexer::object_key;
+use client::informer::{Informer, InformerConfig, Notification};
 use client::wakeup::Wakeup;
 use net::{Endpoint, Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
 
 use crate::dataplane::{Dataplane, Verdict};
 use crate::rules::{ProxyMode, RuleTable};
+use crate::service_port::SERVICE_NAME_LABEL;
 use crate::sync_runner::SyncRunner;
 use crate::traffic::{
     Ending, InFlight, MAX_GENERATORS, MAX_IN_FLIGHT, ServiceTraffic, TrafficCounts, TrafficSpec,
@@ -46,6 +51,17 @@ const TAG_SERVICES: u64 = 1;
 const TAG_SLICES: u64 = 2;
 const TAG_SYNC: u64 = 3;
 const TAG_TRAFFIC: u64 = 4;
+
+/// The slice informer's index: `namespace/service` of each EndpointSlice.
+const BY_SERVICE: &str = "service";
+
+/// `namespace/name` of the Service an EndpointSlice belongs to.
+fn slice_service_key(obj: &Object) -> Vec<String> {
+    obj.labels()
+        .get(SERVICE_NAME_LABEL)
+        .map(|svc| vec![format!("{}/{svc}", obj.namespace())])
+        .unwrap_or_default()
+}
 
 /// Arrivals handled in one timer callback per generator (a bound on a burst after a pause).
 const MAX_ARRIVALS_PER_WAKE: usize = 10_000;
@@ -151,8 +167,8 @@ pub struct KubeProxy<M> {
     runner: SyncRunner,
     sync_wake: Wakeup,
     traffic_wake: Wakeup,
-    /// An informer reported a change since the last sync.
-    dirty: bool,
+    /// Services (`namespace/name`) whose object or slices changed since the last sync.
+    changed: BTreeSet<String>,
     table: RuleTable,
     dataplane: Dataplane,
     syncs: u64,
@@ -190,10 +206,13 @@ impl<M> KubeProxy<M> {
             runner: SyncRunner::new(cfg.min_sync_period, cfg.sync_period),
             client,
             services: Informer::new(svc_cfg, Indexer::new()),
-            slices: Informer::new(slice_cfg, Indexer::new()),
+            slices: Informer::new(
+                slice_cfg,
+                Indexer::new().with_index(BY_SERVICE, slice_service_key),
+            ),
             sync_wake: Wakeup::new(TAG_SYNC),
             traffic_wake: Wakeup::new(TAG_TRAFFIC),
-            dirty: false,
+            changed: BTreeSet::new(),
             table,
             dataplane: Dataplane::new(),
             syncs: 0,
@@ -276,20 +295,34 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
 
     fn handle(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ClientEvent>) {
         for ev in events {
-            let changed = if let Some(n) = self.services.on_client_event(ctx, &mut self.client, &ev)
-            {
-                !n.is_empty() || self.services.has_synced()
-            } else if let Some(n) = self.slices.on_client_event(ctx, &mut self.client, &ev) {
-                !n.is_empty() || self.slices.has_synced()
-            } else {
-                false
+            let notes = match self.services.on_client_event(ctx, &mut self.client, &ev) {
+                Some(n) => Some(n),
+                None => self.slices.on_client_event(ctx, &mut self.client, &ev),
             };
-            if changed {
-                self.dirty = true;
-                self.runner.request();
+            if let Some(notes) = notes {
+                self.note_changes(&notes);
             }
         }
         self.arm_sync(ctx);
+    }
+
+    /// Marks the Services the notifications touch for the next sync.
+    fn note_changes(&mut self, notes: &[Notification]) {
+        for n in notes {
+            let mut touched = |o: &Object| match o {
+                Object::EndpointSlice(_) => self.changed.extend(slice_service_key(o)),
+                _ => {
+                    self.changed.insert(object_key(o));
+                }
+            };
+            if let Notification::Update { old, .. } = n {
+                touched(old);
+            }
+            touched(n.object());
+        }
+        if !notes.is_empty() {
+            self.runner.request();
+        }
     }
 
     fn arm_sync(&mut self, ctx: &mut Ctx<'_, M>) {
@@ -305,50 +338,50 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         if !self.has_synced() || !self.runner.try_run(ctx.now()) {
             return;
         }
-        if self.dirty {
-            let services = self
-                .services
-                .indexer()
-                .iter()
-                .filter_map(|o| match o.as_ref() {
-                    Object::Service(s) => Some(s),
-                    _ => None,
-                });
+        let mut changed = false;
+        for key in std::mem::take(&mut self.changed) {
+            let Some((namespace, name)) = key.split_once('/') else {
+                continue;
+            };
+            let svc = match self.services.indexer().get(&key).map(AsRef::as_ref) {
+                Some(Object::Service(s)) => Some(s),
+                _ => None,
+            };
             let slices = self
                 .slices
                 .indexer()
-                .iter()
+                .by_index(BY_SERVICE, &key)
+                .into_iter()
+                .flatten()
                 .filter_map(|o| match o.as_ref() {
                     Object::EndpointSlice(s) => Some(s),
                     _ => None,
                 });
-            let mut table = RuleTable::build(self.cfg.mode, services, slices);
-            table.cluster_cidr = self.cfg.cluster_cidr;
-            table.node_ip = self.cfg.node_ip;
-            if table != self.table {
-                let keep: std::collections::BTreeSet<String> = table
-                    .ports()
-                    .flat_map(|r| r.endpoints.iter().map(|e| e.chain.clone()))
-                    .collect();
-                self.dataplane
-                    .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
-                if self.syncs == 0 {
-                    ctx.log(format!(
-                        "\"Syncing {} rules\" node=\"{}\" servicePorts={} endpoints={}",
-                        match self.cfg.mode {
-                            ProxyMode::Iptables => "iptables",
-                            ProxyMode::Ipvs => "ipvs",
-                        },
-                        self.cfg.node_name,
-                        table.len(),
-                        table.endpoint_count()
-                    ));
-                }
-                self.table = table;
-                self.syncs += 1;
-            }
-            self.dirty = false;
+            changed |= self.table.update_service(namespace, name, svc, slices);
         }
+        if !changed {
+            return;
+        }
+        let table = &self.table;
+        let keep: BTreeSet<&str> = table
+            .ports()
+            .flat_map(|r| r.endpoints.iter().map(|e| e.chain.as_str()))
+            .collect();
+        self.dataplane
+            .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
+        if self.syncs == 0 {
+            ctx.log(format!(
+                "\"Syncing {} rules\" node=\"{}\" servicePorts={} endpoints={}",
+                match self.cfg.mode {
+                    ProxyMode::Iptables => "iptables",
+                    ProxyMode::Ipvs => "ipvs",
+                },
+                self.cfg.node_name,
+                table.len(),
+                table.endpoint_count()
+            ));
+        }
+        self.syncs += 1;
     }
 
     fn arm_traffic(&mut self, ctx: &mut Ctx<'_, M>) {
@@ -534,10 +567,8 @@ impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
                 } else {
                     &mut self.slices
                 };
-                if !inf.on_timer(ctx, &mut self.client).is_empty() {
-                    self.dirty = true;
-                    self.runner.request();
-                }
+                let notes = inf.on_timer(ctx, &mut self.client);
+                self.note_changes(&notes);
                 self.arm_sync(ctx);
             }
             TAG_SYNC => {

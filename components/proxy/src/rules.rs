@@ -102,26 +102,46 @@ impl RuleTable {
 
     /// Adds (or replaces) one Service port with these endpoints, sorted as kube-proxy sorts.
     pub fn insert(&mut self, info: ServicePortInfo, endpoints: &[Endpoint]) {
-        let mut eps: Vec<Endpoint> = endpoints.to_vec();
-        eps.sort_by_cached_key(|e| e.to_string());
-        eps.dedup();
-        let n = eps.len();
-        let rules = eps
-            .into_iter()
-            .enumerate()
-            .map(|(i, endpoint)| EndpointRule {
-                chain: chain_name::endpoint_chain(&info.name, info.protocol, &endpoint),
-                endpoint,
-                threshold: probability::threshold(i, n),
-            })
-            .collect();
-        let rules = ServiceRules {
-            chain: chain_name::service_chain(&info.name, info.protocol),
-            external_chain: chain_name::external_chain(&info.name, info.protocol),
-            info,
-            endpoints: rules,
-        };
+        let rules = make_rules(info, endpoints, None);
         self.ports.insert(rules.info.name.clone(), rules);
+    }
+
+    /// Reprograms Service `namespace/name` alone from its object (`None`: deleted) and its
+    /// EndpointSlices: the partial sync a change to one Service needs. Chain names of
+    /// endpoints that stay are reused, not rehashed. Returns whether the table changed.
+    pub fn update_service<'a>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        svc: Option<&Service>,
+        slices: impl IntoIterator<Item = &'a EndpointSlice>,
+    ) -> bool {
+        let old: Vec<ServicePortName> = self
+            .ports
+            .keys()
+            .filter(|k| k.namespace == namespace && k.name == name)
+            .cloned()
+            .collect();
+        let endpoints = endpoints_by_port(slices);
+        let mut fresh: BTreeMap<ServicePortName, ServiceRules> = BTreeMap::new();
+        for info in svc.map(service_ports).unwrap_or_default() {
+            let all: &[EndpointInfo] = endpoints.get(&info.name).map_or(&[], Vec::as_slice);
+            let previous = self.ports.get(&info.name);
+            let rules = make_rules(info, &usable_endpoints(all), previous);
+            fresh.insert(rules.info.name.clone(), rules);
+        }
+        let unchanged = old.len() == fresh.len()
+            && old
+                .iter()
+                .all(|k| fresh.get(k).is_some_and(|f| self.ports.get(k) == Some(f)));
+        if unchanged {
+            return false;
+        }
+        for k in old {
+            self.ports.remove(&k);
+        }
+        self.ports.extend(fresh);
+        true
     }
 
     /// Every programmed Service port, by name.
@@ -172,6 +192,52 @@ impl RuleTable {
     /// Number of endpoint rules (`KUBE-SEP-` chains) in the table.
     pub fn endpoint_count(&self) -> usize {
         self.ports.values().map(|r| r.endpoints.len()).sum()
+    }
+}
+
+/// The rules of one Service port; endpoint chain names are taken from `previous` (the
+/// same port as programmed before) when the endpoint and protocol are unchanged.
+fn make_rules(
+    info: ServicePortInfo,
+    endpoints: &[Endpoint],
+    previous: Option<&ServiceRules>,
+) -> ServiceRules {
+    let mut eps: Vec<Endpoint> = endpoints.to_vec();
+    eps.sort_by_cached_key(|e| e.to_string());
+    eps.dedup();
+    let n = eps.len();
+    let reuse = previous.filter(|p| p.info.protocol == info.protocol);
+    let known = |e: &Endpoint| {
+        reuse.and_then(|p| {
+            p.endpoints
+                .iter()
+                .find(|r| r.endpoint == *e)
+                .map(|r| r.chain.clone())
+        })
+    };
+    let rules = eps
+        .into_iter()
+        .enumerate()
+        .map(|(i, endpoint)| EndpointRule {
+            chain: known(&endpoint).unwrap_or_else(|| {
+                chain_name::endpoint_chain(&info.name, info.protocol, &endpoint)
+            }),
+            endpoint,
+            threshold: probability::threshold(i, n),
+        })
+        .collect();
+    let (chain, external_chain) = match reuse {
+        Some(p) => (p.chain.clone(), p.external_chain.clone()),
+        None => (
+            chain_name::service_chain(&info.name, info.protocol),
+            chain_name::external_chain(&info.name, info.protocol),
+        ),
+    };
+    ServiceRules {
+        chain,
+        external_chain,
+        info,
+        endpoints: rules,
     }
 }
 
@@ -243,6 +309,32 @@ mod tests {
         assert_eq!(t.service("default", "web").unwrap().endpoints.len(), 1);
         let t = RuleTable::build(ProxyMode::Iptables, [&svc], []);
         assert!(!t.service("default", "web").unwrap().has_endpoints());
+    }
+
+    #[test]
+    fn a_partial_update_equals_a_full_build() {
+        let web = service("default", "web", "10.96.0.50", &[("", 80, None)], None);
+        let db = service("default", "db", "10.96.0.51", &[("", 5432, None)], None);
+        let s1 = slice(
+            "default",
+            "web-1",
+            "web",
+            &[("", 80)],
+            &[("10.244.1.2", true, false)],
+        );
+        let s2 = slice(
+            "default",
+            "web-1",
+            "web",
+            &[("", 80)],
+            &[("10.244.1.2", true, false), ("10.244.1.3", true, false)],
+        );
+        let mut t = RuleTable::build(ProxyMode::Iptables, [&web, &db], [&s1]);
+        assert!(t.update_service("default", "web", Some(&web), [&s2]));
+        assert_eq!(t, RuleTable::build(ProxyMode::Iptables, [&web, &db], [&s2]));
+        assert!(!t.update_service("default", "web", Some(&web), [&s2]));
+        assert!(t.update_service("default", "web", None, []));
+        assert_eq!(t, RuleTable::build(ProxyMode::Iptables, [&db], []));
     }
 
     #[test]
