@@ -5,6 +5,7 @@
 //! | [`manager`] | `cmd/kube-controller-manager`: leader election, shared informers, one queue per controller |
 //! | [`controller`] | the shape every `pkg/controller/*` controller has (handlers → keys → sync) |
 //! | [`replicaset`] | `pkg/controller/replicaset` |
+//! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`expectations`], [`pods`] | `pkg/controller/controller_utils.go` |
 //! | [`events`] | `client-go/tools/record` |
 //!
@@ -26,10 +27,12 @@
 //! - Log lines go through `ctx.log` (acquired lease, leadership lost, sync errors).
 
 pub mod controller;
+pub mod deployment;
 pub mod events;
 pub mod expectations;
 pub mod manager;
 pub mod pods;
 pub mod replicaset;
+pub mod template_hash;
 
 pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

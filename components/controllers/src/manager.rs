@@ -58,10 +58,11 @@ pub const COMPONENT: &str = "kube-controller-manager";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ControllerName {
     ReplicaSet,
+    Deployment,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 1] = [ControllerName::ReplicaSet];
+    pub const ALL: [ControllerName; 2] = [ControllerName::ReplicaSet, ControllerName::Deployment];
 }
 
 /// How one kube-controller-manager replica is set up.
@@ -159,6 +160,7 @@ fn indexer_for(kind: Kind) -> Indexer {
 fn build(name: ControllerName, _cfg: &ControllerManagerConfig) -> Box<dyn Controller> {
     match name {
         ControllerName::ReplicaSet => Box::new(crate::replicaset::ReplicaSetController::default()),
+        ControllerName::Deployment => Box::new(crate::deployment::DeploymentController::default()),
     }
 }
 
