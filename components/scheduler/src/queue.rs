@@ -208,6 +208,13 @@ impl SchedulingQueue {
         }
     }
 
+    /// The pending pod's latest state, without retrying it (only its status changed).
+    pub fn refresh(&mut self, pod: Arc<PodInfo>) {
+        if let Some((qp, _)) = self.pods.get_mut(&pod.key()) {
+            qp.pod = pod;
+        }
+    }
+
     fn requeue(&mut self, key: &str, now: Time) {
         let Some((qp, _)) = self.pods.get(key) else {
             return;
@@ -256,6 +263,23 @@ impl SchedulingQueue {
         } else {
             *w = Where::Unschedulable;
         }
+    }
+
+    /// A pod whose binding failed: back in the queue, backing off as after a failed attempt.
+    pub fn add_failed(&mut self, pod: Arc<PodInfo>, now: Time) {
+        let key = pod.key();
+        let attempts = self.pods.get(&key).map_or(1, |(qp, _)| qp.attempts.max(1));
+        self.delete(&key);
+        let qp = QueuedPod {
+            pod,
+            timestamp: now,
+            initial_attempt: Some(now),
+            attempts,
+            unschedulable_plugins: BTreeSet::new(),
+            cycle: self.scheduling_cycle,
+        };
+        self.pods.insert(key.clone(), (qp, Where::Backoff));
+        self.push_backoff(&key);
     }
 
     /// The popped pod was scheduled (assumed): it leaves the queue.
