@@ -39,6 +39,9 @@ pub enum StoredValue {
     Object(SharedObject),
     /// The compactor's bookkeeping (the revision last compacted).
     Revision(i64),
+    /// Bytes written by someone other than the apiserver (`etcdctl put`): kept as given. The
+    /// apiserver does not decode them (a key under `/registry/` holding them is not an object).
+    Raw(Bytes),
 }
 
 // etcd members need a default value (an empty placeholder before the first write).
@@ -53,6 +56,7 @@ impl PartialEq for StoredValue {
         match (self, other) {
             (StoredValue::Object(a), StoredValue::Object(b)) => Arc::ptr_eq(a, b) || a == b,
             (StoredValue::Revision(a), StoredValue::Revision(b)) => a == b,
+            (StoredValue::Raw(a), StoredValue::Raw(b)) => a == b,
             _ => false,
         }
     }
@@ -63,6 +67,7 @@ impl Value for StoredValue {
         match self {
             StoredValue::Object(o) => estimated_size(o),
             StoredValue::Revision(_) => 8,
+            StoredValue::Raw(b) => b.len(),
         }
     }
 
@@ -145,7 +150,7 @@ pub fn bytes_of(s: &str) -> Bytes {
 pub fn object_of(kv: &KeyValue<StoredValue>) -> Option<SharedObject> {
     match &kv.value {
         StoredValue::Object(o) => Some(with_resource_version(o, kv.mod_revision)),
-        StoredValue::Revision(_) => None,
+        StoredValue::Revision(_) | StoredValue::Raw(_) => None,
     }
 }
 

@@ -1,10 +1,15 @@
 //! `Cluster`: a kind-like cluster built on the engine from a [`Topology`] — one host per node
-//! named as kind names it, an etcd member on each etcd node (actor `etcd`), the Raft safety
-//! invariant, and a terminal host outside the nodes from which etcdctl talks to the members.
+//! named as kind names it, an etcd member on each etcd node (actor `etcd`), a kube-apiserver on
+//! every control-plane node (actor `kube-apiserver`, talking to every etcd member, its own
+//! node's first as kubeadm's `--etcd-servers=https://127.0.0.1:2379` does), the Raft safety
+//! invariant, and a terminal host outside the nodes from which etcdctl talks to the members
+//! and kubectl to the apiservers.
 //!
 //! Build order is fixed because actor ids and the trace hash depend on it: node hosts in
 //! kind's order, then the terminal host; etcd members (so they are actors 0..n, which their
-//! peer maps need before they exist), then the etcdctl client.
+//! peer maps need before they exist), then the apiservers, the etcdctl client and the admin's
+//! kubectl client. A kubectl client for another identity (`--as=alice`) is added when a step
+//! first uses it.
 //!
 //! The terminal stands for the machine running kind, on the docker network's gateway
 //! (172.18.0.1): it is not a node, so faults written against nodes (a partition, a crash of
@@ -13,14 +18,17 @@
 
 use std::collections::BTreeMap;
 
+use apiserver::{ApiReply, ApiRequest, ApiServerConfig, KubeApiServer, UserInfo};
+use client::ClientError;
 use sim::{ActorId, Duration, Finding, HostId, HostState, Sim, SimConfig, SimError};
 use store::raft::Role;
 use store::server::{EtcdConfig, EtcdMember, RequestBody, StatusInfo, install_safety_invariant};
 use thiserror::Error;
 
 use crate::etcdctl_client::{EtcdAnswer, EtcdctlClient};
+use crate::kubectl_client::KubectlClient;
 use crate::message::{ClusterMsg, EtcdValue};
-use crate::topology::{EtcdMemberSpec, NodeSpec, Topology, TopologyError, cluster_id};
+use crate::topology::{EtcdMemberSpec, NodeRole, NodeSpec, Topology, TopologyError, cluster_id};
 
 /// The host etcdctl runs on (not a node; see the module doc).
 pub const TERMINAL_HOST: &str = "terminal";
@@ -28,6 +36,10 @@ pub const TERMINAL_HOST: &str = "terminal";
 pub const ETCD_ACTOR: &str = "etcd";
 /// The actor name of the etcdctl client on the terminal host.
 pub const ETCDCTL_ACTOR: &str = "etcdctl";
+/// The actor name of each kube-apiserver.
+pub const APISERVER_ACTOR: &str = "kube-apiserver";
+/// The actor name of the kubectl clients on the terminal host.
+pub const KUBECTL_ACTOR: &str = "kubectl";
 
 #[derive(Debug, Error)]
 pub enum ClusterError {
@@ -47,6 +59,8 @@ pub enum RequestError {
     Busy,
     #[error("the terminal host is down")]
     TerminalDown,
+    #[error("the engine refused a client: {0}")]
+    Engine(#[from] SimError),
     /// The run hit a finding (a violated invariant, a panic): the caller must stop.
     #[error("the simulation stopped: {0:?}")]
     Finding(Box<Finding>),
@@ -88,8 +102,20 @@ pub struct EtcdLeader {
     pub term: u64,
 }
 
+/// One kube-apiserver and where it runs.
+#[derive(Clone, Debug)]
+pub struct ApiServerHandle {
+    /// The node's name.
+    pub node: String,
+    pub host: HostId,
+    pub actor: ActorId,
+}
+
 pub struct Cluster {
     sim: Sim<ClusterMsg>,
+    apiservers: Vec<ApiServerHandle>,
+    /// kubectl clients by identity (user name and groups).
+    kubectl: BTreeMap<(String, Vec<String>), ActorId>,
     topology: Topology,
     nodes: Vec<NodeSpec>,
     hosts: BTreeMap<String, HostId>,
@@ -144,7 +170,42 @@ impl Cluster {
                 ip: node.ip,
             });
         }
+        let mut apiservers = Vec::new();
+        for node in nodes.iter().filter(|n| n.role == NodeRole::ControlPlane) {
+            let host = hosts[&node.name];
+            // The node's own member first (kubeadm points the apiserver at 127.0.0.1:2379);
+            // the others follow so the client can fail over.
+            let mut endpoints: Vec<(u64, ActorId)> = Vec::new();
+            if let Some(local) = members.iter().find(|m| m.host == host) {
+                endpoints.push((local.spec.id, local.actor));
+            }
+            endpoints.extend(
+                members
+                    .iter()
+                    .filter(|m| m.host != host)
+                    .map(|m| (m.spec.id, m.actor)),
+            );
+            let cfg = ApiServerConfig::new(endpoints);
+            let actor = sim.add_actor(host, APISERVER_ACTOR, move |_| {
+                KubeApiServer::<ClusterMsg>::new(cfg.clone())
+            })?;
+            apiservers.push(ApiServerHandle {
+                node: node.name.clone(),
+                host,
+                actor,
+            });
+        }
         let etcdctl = sim.add_actor(terminal, ETCDCTL_ACTOR, |_| EtcdctlClient::new())?;
+        let admin = UserInfo::admin();
+        let endpoints: Vec<ActorId> = apiservers.iter().map(|a| a.actor).collect();
+        let kubectl_admin = {
+            let user = admin.clone();
+            sim.add_actor(terminal, KUBECTL_ACTOR, move |_| {
+                KubectlClient::new(endpoints.clone(), user.clone())
+            })?
+        };
+        let mut kubectl = BTreeMap::new();
+        kubectl.insert((admin.name, admin.groups), kubectl_admin);
         install_safety_invariant::<ClusterMsg, EtcdValue>(
             &mut sim,
             members.iter().map(|m| m.actor).collect(),
@@ -152,6 +213,8 @@ impl Cluster {
         let ids: Vec<u64> = members.iter().map(|m| m.spec.id).collect();
         Ok(Cluster {
             sim,
+            apiservers,
+            kubectl,
             topology,
             nodes,
             hosts,
@@ -337,5 +400,108 @@ impl Cluster {
                 && !self.sim.is_partitioned(self.terminal, m.host)
                 && !self.sim.is_partitioned(m.host, self.terminal)
         })
+    }
+
+    pub fn apiservers(&self) -> &[ApiServerHandle] {
+        &self.apiservers
+    }
+
+    /// A running apiserver's state (`None` while its host is down).
+    pub fn apiserver(&self, actor: ActorId) -> Option<&KubeApiServer<ClusterMsg>> {
+        let a = self.apiservers.iter().find(|a| a.actor == actor)?;
+        if !self.host_up(a.host) {
+            return None;
+        }
+        self.sim.actor::<KubeApiServer<ClusterMsg>>(actor)
+    }
+
+    /// Every live apiserver has loaded its watch cache, and the bootstrap objects (namespaces,
+    /// RBAC, the `kubernetes` Service) are written.
+    pub fn apiservers_ready(&self) -> bool {
+        let live: Vec<&KubeApiServer<ClusterMsg>> = self
+            .apiservers
+            .iter()
+            .filter_map(|a| self.apiserver(a.actor))
+            .collect();
+        !live.is_empty()
+            && live.iter().all(|s| s.is_ready())
+            && live.iter().any(|s| s.is_bootstrapped())
+    }
+
+    /// Runs until etcd has a leader every member follows and the apiservers are ready and
+    /// bootstrapped, at most `limit` in all: what `kind create cluster` waits for before a
+    /// user types anything. The etcd leader, or `None` if the control plane was not ready in
+    /// time.
+    pub fn run_until_ready(&mut self, limit: Duration) -> Result<Option<EtcdLeader>, Finding> {
+        let deadline = self.sim.now() + limit;
+        let Some(_) = self.run_until_etcd_ready(limit)? else {
+            return Ok(None);
+        };
+        let poll = Duration::from_millis(10);
+        loop {
+            if self.apiservers_ready() {
+                return Ok(self.etcd_leader());
+            }
+            if self.sim.now() >= deadline {
+                return Ok(None);
+            }
+            let next = (self.sim.now() + poll).min(deadline);
+            self.sim.run_until(next)?;
+        }
+    }
+
+    /// The kubectl client acting as `user`, added to the terminal host on first use.
+    pub fn kubectl_actor(&mut self, user: &UserInfo) -> Result<ActorId, SimError> {
+        let key = (user.name.clone(), user.groups.clone());
+        if let Some(a) = self.kubectl.get(&key) {
+            return Ok(*a);
+        }
+        let endpoints: Vec<ActorId> = self.apiservers.iter().map(|a| a.actor).collect();
+        let who = user.clone();
+        // Actor names are unique per host.
+        let name = format!("{KUBECTL_ACTOR}-as-{}", user.name);
+        let actor = self.sim.add_actor(self.terminal, &name, move |_| {
+            KubectlClient::new(endpoints.clone(), who.clone())
+        })?;
+        self.kubectl.insert(key, actor);
+        Ok(actor)
+    }
+
+    /// Sends `request` as `user` from the terminal and runs the simulation until its answer
+    /// (the client retries reads on another apiserver) or `timeout` of virtual time; the
+    /// clock stops at the answer.
+    pub fn api_request(
+        &mut self,
+        user: &UserInfo,
+        request: ApiRequest,
+        timeout: Duration,
+    ) -> Result<Result<ApiReply, ClientError>, RequestError> {
+        let deadline = self.sim.now() + timeout;
+        let kubectl = self.kubectl_actor(user)?;
+        let id = self
+            .sim
+            .invoke::<KubectlClient, _>(kubectl, |c, ctx| c.send(ctx, request))?
+            .ok_or(RequestError::TerminalDown)?
+            .ok_or(RequestError::Busy)?;
+        loop {
+            if let Some(answer) = self
+                .sim
+                .actor_mut::<KubectlClient>(kubectl)
+                .and_then(|c| c.take_answer(id))
+            {
+                return Ok(answer);
+            }
+            match self.sim.next_event_time() {
+                Some(t) if t <= deadline => {
+                    self.sim.step()?;
+                }
+                _ => {
+                    self.sim.run_until(deadline)?;
+                    self.sim
+                        .invoke::<KubectlClient, _>(kubectl, |c, ctx| c.abandon(ctx, id))?;
+                    return Err(RequestError::Timeout);
+                }
+            }
+        }
     }
 }

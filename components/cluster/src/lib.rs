@@ -33,13 +33,21 @@
 //! timeout, 5 s per unreachable endpoint). A [`RequestError::Finding`] inside a step surfaces
 //! as the next `sim_mut().run_*` error; `etcdctl::run` never panics on user input.
 
+// The API types the cluster's clients speak, for callers that drive kubectl through it.
+pub use apiserver;
+pub use client;
+
 pub mod cluster;
 pub mod etcdctl;
 pub mod etcdctl_client;
+pub mod kubectl_client;
 pub mod message;
 pub mod topology;
 
-pub use cluster::{Cluster, ClusterError, EtcdLeader, EtcdMemberHandle, LeaderError, RequestError};
+pub use cluster::{
+    ApiServerHandle, Cluster, ClusterError, EtcdLeader, EtcdMemberHandle, LeaderError, RequestError,
+};
 pub use etcdctl_client::{EtcdAnswer, EtcdctlClient};
-pub use message::{ClusterMsg, EtcdValue};
+pub use kubectl_client::KubectlClient;
+pub use message::{ClusterMsg, EtcdValue, value_bytes};
 pub use topology::{NodeRole, NodeSpec, Topology, TopologyError};

@@ -1,7 +1,7 @@
 //! The etcd part of the cluster under faults: election, leader loss, minority partitions,
 //! a returning old leader (pre-vote), and determinism of the whole run.
 
-use cluster::{Cluster, LeaderError, RequestError, Topology};
+use cluster::{Cluster, EtcdValue, LeaderError, RequestError, Topology};
 use sim::{Duration, Fault};
 use store::mvcc::{PutRequest, WriteRequest, bytes};
 use store::server::{RequestBody, ResponseBody};
@@ -13,10 +13,10 @@ fn ready_cluster(control_planes: u32, seed: u64) -> Cluster {
     c
 }
 
-fn put(key: &str, value: &str) -> RequestBody<store::mvcc::Bytes> {
+fn put(key: &str, value: &str) -> RequestBody<EtcdValue> {
     RequestBody::Write(WriteRequest::Put(PutRequest {
         key: bytes(key),
-        value: bytes(value),
+        value: EtcdValue::Raw(bytes(value)),
         lease: 0,
         prev_kv: false,
     }))
@@ -180,7 +180,10 @@ fn minority_refuses_writes_while_majority_accepts_them() {
         panic!("{:?}", read.result)
     };
     assert_eq!(r.kvs.len(), 1);
-    assert_eq!(&*r.kvs[0].value, majority[1].spec.name.as_bytes());
+    assert_eq!(
+        cluster::value_bytes(&r.kvs[0].value),
+        majority[1].spec.name.as_bytes()
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@ use store::server::{EtcdError, RequestBody, ResponseBody, ResponseHeader, Status
 use self::args::{ArgsError, FlagSpec, Parsed, flag, parse, parse_go_duration, split_words};
 use self::format::{base64, go_duration, humanize_bytes, json_str, table};
 use crate::cluster::{Cluster, RequestError};
+use crate::message::{EtcdValue, value_bytes};
 use crate::topology::dotted;
 
 /// The etcd release kind's node image runs with Kubernetes 1.33 (kubeadm `constants.go`).
@@ -319,8 +320,8 @@ fn request(
     cluster: &mut Cluster,
     ctx: &Context,
     member: Option<u64>,
-    body: RequestBody<Bytes>,
-) -> Result<(ResponseHeader, ResponseBody<Bytes>), String> {
+    body: RequestBody<EtcdValue>,
+) -> Result<(ResponseHeader, ResponseBody<EtcdValue>), String> {
     let Some(member) = member else {
         // Nothing serves that address: the dial never completes.
         let deadline = cluster.sim().now() + ctx.timeout;
@@ -690,15 +691,20 @@ fn key_range(parsed: &Parsed, command: &str) -> Result<(Bytes, Option<Bytes>), E
     Ok((key, end))
 }
 
-fn kv_json(kv: &KeyValue<Bytes>) -> String {
+fn kv_json(kv: &KeyValue<EtcdValue>, keys_only: bool) -> String {
     let mut f = vec![
         format!("\"key\":\"{}\"", base64(&kv.key)),
         format!("\"create_revision\":{}", kv.create_revision),
         format!("\"mod_revision\":{}", kv.mod_revision),
         format!("\"version\":{}", kv.version),
     ];
-    if !kv.value.is_empty() {
-        f.push(format!("\"value\":\"{}\"", base64(&kv.value)));
+    let value = if keys_only {
+        Vec::new()
+    } else {
+        value_bytes(&kv.value)
+    };
+    if !value.is_empty() {
+        f.push(format!("\"value\":\"{}\"", base64(&value)));
     }
     if kv.lease != 0 {
         f.push(format!("\"lease\":{}", kv.lease));
@@ -706,12 +712,12 @@ fn kv_json(kv: &KeyValue<Bytes>) -> String {
     format!("{{{}}}", f.join(","))
 }
 
-fn print_kv(text: &mut String, kv: &KeyValue<Bytes>, value_only: bool) {
+fn print_kv(text: &mut String, kv: &KeyValue<EtcdValue>, value_only: bool) {
     if !value_only {
         text.push_str(&String::from_utf8_lossy(&kv.key));
         text.push('\n');
     }
-    text.push_str(&String::from_utf8_lossy(&kv.value));
+    text.push_str(&String::from_utf8_lossy(&value_bytes(&kv.value)));
     text.push('\n');
 }
 
@@ -765,7 +771,8 @@ fn get(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
         Writer::Json => {
             let mut f = vec![format!("\"header\":{}", header_json(cluster, &header))];
             if !resp.kvs.is_empty() {
-                let kvs: Vec<String> = resp.kvs.iter().map(kv_json).collect();
+                let keys_only = parsed.bool("keys-only");
+                let kvs: Vec<String> = resp.kvs.iter().map(|kv| kv_json(kv, keys_only)).collect();
                 f.push(format!("\"kvs\":[{}]", kvs.join(",")));
             }
             if resp.more {
@@ -778,7 +785,17 @@ fn get(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
         }
         _ => {
             let value_only = parsed.bool("print-value-only");
+            let keys_only = parsed.bool("keys-only");
             for kv in &resp.kvs {
+                if keys_only {
+                    // etcd sends no value; etcdctl still prints the empty value line.
+                    if !value_only {
+                        text.push_str(&String::from_utf8_lossy(&kv.key));
+                        text.push('\n');
+                    }
+                    text.push('\n');
+                    continue;
+                }
                 print_kv(&mut text, kv, value_only);
             }
         }
@@ -789,8 +806,8 @@ fn get(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
 fn write(
     cluster: &mut Cluster,
     ctx: &Context,
-    req: WriteRequest<Bytes>,
-) -> Result<(ResponseHeader, WriteResponse<Bytes>), EtcdctlOutput> {
+    req: WriteRequest<EtcdValue>,
+) -> Result<(ResponseHeader, WriteResponse<EtcdValue>), EtcdctlOutput> {
     if ctx.writer == Writer::Table {
         return Err(EtcdctlOutput::error(
             EXIT_BAD_FEATURE,
@@ -818,7 +835,7 @@ fn put(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
     let prev_kv = parsed.bool("prev-kv");
     let req = WriteRequest::Put(PutRequest {
         key: bytes(key),
-        value: bytes(value),
+        value: EtcdValue::Raw(bytes(value)),
         lease: 0,
         prev_kv,
     });
@@ -834,7 +851,7 @@ fn put(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
             let prev = p
                 .prev_kv
                 .as_ref()
-                .map(|kv| format!(",\"prev_kv\":{}", kv_json(kv)))
+                .map(|kv| format!(",\"prev_kv\":{}", kv_json(kv, false)))
                 .unwrap_or_default();
             format!("{{\"header\":{}{prev}}}\n", header_json(cluster, &header))
         }
@@ -873,7 +890,7 @@ fn del(cluster: &mut Cluster, ctx: &Context, parsed: &Parsed) -> EtcdctlOutput {
                 f.push(format!("\"deleted\":{}", d.deleted));
             }
             if !d.prev_kvs.is_empty() {
-                let kvs: Vec<String> = d.prev_kvs.iter().map(kv_json).collect();
+                let kvs: Vec<String> = d.prev_kvs.iter().map(|kv| kv_json(kv, false)).collect();
                 f.push(format!("\"prev_kvs\":[{}]", kvs.join(",")));
             }
             format!("{{{}}}\n", f.join(","))
