@@ -11,6 +11,7 @@ pub mod fuzz;
 pub mod kubectl;
 pub mod manifest;
 pub mod observe;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod tour;

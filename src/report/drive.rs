@@ -1,0 +1,237 @@
+//! `run_recorded`: runs a scenario through the real runner ([`runner::run_narrated`]) and
+//! records its [`Timeline`] from what the runner's public hooks show: the [`Narrator`] calls
+//! (the cluster at the start; before/after views of etcd, the resolved fault targets, the
+//! leader changes seen at the runner's 10 ms poll, for every executed step) and the text the
+//! runner prints (split into steps at their header lines). So the run, its output, its verdict
+//! and its trace hash are exactly `kubesim run`'s.
+//!
+//! It exists until the runner makes the [`Recorder`] calls itself (see [`crate::report`]);
+//! what it cannot see from outside: engine host states other than those its faults cause
+//! (none today), and series the components add later.
+
+use std::collections::BTreeMap;
+
+use cluster::Cluster;
+use sim::{HostId, Time};
+
+use super::recorder::Recorder;
+use super::timeline::Timeline;
+use crate::observe::EtcdView;
+use crate::runner::{self, Narrator, RunError, RunOptions, RunOutcome, StepFacts, step_header};
+use crate::scenario::{Fault, Loaded, Step};
+
+/// A recorded run: the timeline, the runner's outcome, and everything it printed.
+pub struct Recorded {
+    pub timeline: Timeline,
+    pub outcome: RunOutcome,
+    pub transcript: String,
+}
+
+/// Runs `loaded` with the runner (with `seed` instead of the scenario's, if given), recording
+/// its timeline; `narrator` (the tour's) narrates as it does under `kubesim run`.
+pub fn run_recorded(
+    loaded: &Loaded,
+    seed: Option<u64>,
+    narrator: Option<&mut dyn Narrator>,
+) -> Result<Recorded, RunError> {
+    let name = loaded.path.file_name().map_or_else(
+        || String::from("scenario"),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let seed = seed.unwrap_or(loaded.scenario.seed);
+    let mut observer = Observer {
+        scenario: name,
+        description: loaded.scenario.description.clone(),
+        seed,
+        steps: &loaded.scenario.steps,
+        recorder: None,
+        hosts: BTreeMap::new(),
+        ran: vec![None; loaded.scenario.steps.len()],
+        inner: narrator,
+    };
+    let mut printed = Vec::new();
+    let options = RunOptions {
+        seed: Some(seed),
+        ..RunOptions::default()
+    };
+    let outcome = runner::run_narrated(loaded, &options, &mut printed, Some(&mut observer))?;
+    let transcript = String::from_utf8_lossy(&printed).into_owned();
+    let mut recorder = observer.recorder.take().unwrap_or_else(|| {
+        Recorder::new(
+            observer.scenario.clone(),
+            observer.description.clone(),
+            seed,
+        )
+    });
+    record_steps(&mut recorder, &transcript, observer.steps, &observer.ran);
+    Ok(Recorded {
+        timeline: recorder.finish(&outcome),
+        outcome,
+        transcript,
+    })
+}
+
+/// Sees the run through the runner's narrator hook.
+struct Observer<'a, 'n> {
+    scenario: String,
+    description: String,
+    seed: u64,
+    steps: &'a [Step],
+    recorder: Option<Recorder>,
+    hosts: BTreeMap<String, HostId>,
+    /// When each executed step began and ended.
+    ran: Vec<Option<(Time, Time)>>,
+    inner: Option<&'n mut dyn Narrator>,
+}
+
+impl Narrator for Observer<'_, '_> {
+    fn start(&mut self, cluster: &Cluster, view: &EtcdView) -> Vec<String> {
+        let mut recorder = Recorder::for_cluster(
+            self.scenario.clone(),
+            self.description.clone(),
+            self.seed,
+            cluster,
+        );
+        recorder.sample(cluster.sim().now(), cluster);
+        self.hosts = cluster
+            .nodes()
+            .iter()
+            .filter_map(|n| cluster.host(&n.name).map(|h| (n.name.clone(), h)))
+            .collect();
+        self.recorder = Some(recorder);
+        self.inner
+            .as_mut()
+            .map(|n| n.start(cluster, view))
+            .unwrap_or_default()
+    }
+
+    fn after_step(
+        &mut self,
+        step: &Step,
+        before: &EtcdView,
+        after: &EtcdView,
+        facts: &StepFacts,
+    ) -> Vec<String> {
+        // The runner hands over the scenario's own step, so its address names its index.
+        if let Some(i) = self.steps.iter().position(|s| std::ptr::eq(s, step)) {
+            self.ran[i] = Some((before.at, after.at));
+        }
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.etcd_leader(before.at, before.leader.clone());
+            if let Step::Fault(fault) = step {
+                for engine_fault in engine_faults(fault, &facts.nodes, &self.hosts) {
+                    rec.on_fault(before.at, &engine_fault);
+                }
+            }
+            for change in &facts.leader_changes {
+                rec.etcd_leader(change.at, change.leader.clone());
+            }
+            rec.etcd_leader(after.at, after.leader.clone());
+        }
+        self.inner
+            .as_mut()
+            .map(|n| n.after_step(step, before, after, facts))
+            .unwrap_or_default()
+    }
+}
+
+/// The engine faults the runner applied for `fault`, given the nodes it resolved the targets
+/// to (in the order the fault names them); none when it could not resolve them.
+fn engine_faults(
+    fault: &Fault,
+    nodes: &[String],
+    hosts: &BTreeMap<String, HostId>,
+) -> Vec<sim::Fault> {
+    let Some(ids) = nodes
+        .iter()
+        .map(|n| hosts.get(n).copied())
+        .collect::<Option<Vec<HostId>>>()
+    else {
+        return Vec::new();
+    };
+    let nanos = |d: &crate::units::Duration| sim::Duration::from_nanos(d.as_nanos());
+    let one = |make: &dyn Fn(HostId) -> sim::Fault| match ids.as_slice() {
+        [h] => vec![make(*h)],
+        _ => Vec::new(),
+    };
+    let split = |first: usize| (ids.len() > first).then(|| ids.split_at(first));
+    match fault {
+        Fault::Partition(a, _) => split(a.len()).map_or_else(Vec::new, |(a, b)| {
+            vec![sim::Fault::Partition(a.to_vec(), b.to_vec())]
+        }),
+        Fault::OneWay { from, .. } => split(from.len()).map_or_else(Vec::new, |(a, b)| {
+            vec![sim::Fault::OneWay {
+                from: a.to_vec(),
+                to: b.to_vec(),
+            }]
+        }),
+        Fault::Heal => vec![sim::Fault::Heal],
+        Fault::RestartAll => ids.iter().map(|h| sim::Fault::Restart(*h)).collect(),
+        Fault::Loss(p) => vec![sim::Fault::Loss { host: None, p: *p }],
+        Fault::Latency(d) => vec![sim::Fault::Latency {
+            host: None,
+            d: nanos(d),
+        }],
+        Fault::LossAt(_, p) => one(&|h| sim::Fault::Loss {
+            host: Some(h),
+            p: *p,
+        }),
+        Fault::LatencyAt(_, d) => one(&|h| sim::Fault::Latency {
+            host: Some(h),
+            d: nanos(d),
+        }),
+        Fault::Crash(_) => one(&sim::Fault::Crash),
+        Fault::Restart(_) => one(&sim::Fault::Restart),
+        Fault::Pause(_, d) => one(&|h| sim::Fault::Pause(h, nanos(d))),
+        Fault::Skew(_, d) => one(&|h| sim::Fault::Skew(h, d.as_nanos())),
+        Fault::DiskLoss(_) => one(&sim::Fault::DiskLoss),
+    }
+}
+
+/// Splits what the runner printed into the cluster's start block and one block per step (at
+/// their `[HH:MM:SS] header` lines), and records each with its start time: the exact time
+/// from the narrator for executed steps; a step the runner did not execute took no time, so
+/// it began when the previous one ended.
+fn record_steps(rec: &mut Recorder, printed: &str, steps: &[Step], ran: &[Option<(Time, Time)>]) {
+    let headers: Vec<String> = steps.iter().map(step_header).collect();
+    // (header text, output) per block; block 0 is `kind create cluster`.
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let mut next = 0;
+    for line in printed.lines() {
+        if line == "verdict: fail" || (line.starts_with("seed=") && line.contains(" verdict=")) {
+            break;
+        }
+        let header = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .map(|(_, h)| h);
+        let starts_block = match header {
+            Some(h) if blocks.is_empty() => Some(h),
+            Some(h) if headers.get(next).is_some_and(|want| want == h) => {
+                next += 1;
+                Some(h)
+            }
+            _ => None,
+        };
+        match (starts_block, blocks.last_mut()) {
+            (Some(h), _) => blocks.push((h.to_string(), String::new())),
+            (None, Some((_, out))) => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    let mut clock = Time::ZERO;
+    for (k, (header, output)) in blocks.iter().enumerate() {
+        let at = match k.checked_sub(1).and_then(|i| ran.get(i).copied().flatten()) {
+            Some((start, end)) => {
+                let at = start;
+                clock = end;
+                at
+            }
+            None => clock,
+        };
+        rec.on_step(at, header, output.trim_end_matches('\n'));
+    }
+}

@@ -1,0 +1,293 @@
+//! The run report's data: what the recorder makes of a real run, that the recorded run is the
+//! runner's run (same output, same trace hash), and the page's data handling.
+
+mod common;
+
+use std::path::Path;
+
+use common::root;
+use kubesim::report::{self, HostBand, Recorder};
+use kubesim::runner::{self, RunOptions};
+use kubesim::scenario;
+use sim::Time;
+
+fn load(name: &str) -> scenario::Loaded {
+    scenario::load(&root().join("scenarios").join(name)).expect("scenario loads")
+}
+
+fn tour() -> scenario::Loaded {
+    scenario::load_str(kubesim::tour::TOUR, Path::new("scenarios/tour.ron")).expect("tour loads")
+}
+
+fn runner_output(loaded: &scenario::Loaded) -> (runner::RunOutcome, String) {
+    let mut out = Vec::new();
+    let outcome = runner::run(loaded, &RunOptions::default(), &mut out).expect("runs");
+    (outcome, String::from_utf8(out).expect("utf-8"))
+}
+
+/// Recording watches the runner; it must not change what the run does or prints.
+#[test]
+fn a_recorded_run_is_the_runners_run() {
+    for name in ["etcd-leader-loss.ron", "etcd-minority-partition.ron"] {
+        let loaded = load(name);
+        let (outcome, printed) = runner_output(&loaded);
+        let recorded = report::run_recorded(&loaded, None, None).expect("records");
+        assert_eq!(recorded.outcome, outcome, "{name}");
+        assert_eq!(recorded.transcript, printed, "{name}");
+    }
+}
+
+#[test]
+fn the_narrated_tour_records_what_the_cli_prints() {
+    let loaded = tour();
+    let mut out = Vec::new();
+    let mut narrator = kubesim::tour::TourNarrator::new();
+    let outcome = runner::run_narrated(
+        &loaded,
+        &RunOptions::default(),
+        &mut out,
+        Some(&mut narrator),
+    )
+    .expect("runs");
+    let mut narrator = kubesim::tour::TourNarrator::new();
+    let recorded = report::run_recorded(&loaded, None, Some(&mut narrator)).expect("records");
+    assert_eq!(recorded.outcome, outcome);
+    assert_eq!(recorded.transcript, String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn the_leader_loss_timeline_shows_the_crash_and_the_new_term() {
+    let loaded = load("etcd-leader-loss.ron");
+    let recorded = report::run_recorded(&loaded, None, None).expect("records");
+    let t = &recorded.timeline;
+    assert_eq!(t.meta.scenario, "etcd-leader-loss.ron");
+    assert_eq!(t.meta.seed, 7);
+    assert_eq!(t.meta.verdict, "pass");
+    assert_eq!(t.meta.duration, recorded.outcome.virtual_time.as_nanos());
+    // The cluster's header, then one record per step.
+    assert_eq!(t.steps.len(), loaded.scenario.steps.len() + 1);
+    assert!(t.steps[0].command.starts_with("# kind create cluster"));
+    assert_eq!(t.steps[1].command, "$ etcdctl endpoint status -w table");
+    assert!(t.steps[1].output.contains("| IS LEADER |"));
+    for pair in t.steps.windows(2) {
+        assert!(pair[0].at <= pair[1].at && pair[0].end == pair[1].at);
+    }
+    // The fault: one crash, of the node that led, at the fault step's time.
+    assert_eq!(t.faults.len(), 1);
+    let fault = &t.faults[0];
+    assert_eq!(fault.at, t.steps[3].at);
+    let crashed = &fault.hosts[0];
+    assert_eq!(fault.label, format!("Crash({crashed})"));
+    let first_leader = t
+        .etcd
+        .iter()
+        .find_map(|s| s.leader.clone())
+        .expect("a leader");
+    assert_eq!(&first_leader.0, crashed, "the leader's node crashed");
+    // Its lane: up until the crash, crashed to the end; the others up all along.
+    let lane = t.hosts.iter().find(|h| &h.name == crashed).unwrap();
+    assert_eq!(lane.intervals.len(), 2);
+    assert_eq!(
+        (lane.intervals[0].state, lane.intervals[0].to),
+        (HostBand::Up, fault.at)
+    );
+    assert_eq!(
+        (lane.intervals[1].state, lane.intervals[1].to),
+        (HostBand::Crashed, t.meta.duration)
+    );
+    for other in t.hosts.iter().filter(|h| &h.name != crashed) {
+        assert_eq!(other.intervals.len(), 1, "{}", other.name);
+        assert_eq!(other.intervals[0].state, HostBand::Up);
+    }
+    // etcd: no leader while electing, then the first leader, then a new one in a higher term.
+    let leaders: Vec<_> = t.etcd.iter().filter_map(|s| s.leader.clone()).collect();
+    assert_eq!(leaders.len(), 2, "{:?}", t.etcd);
+    assert_ne!(leaders[1].0, leaders[0].0);
+    assert!(leaders[1].1 > leaders[0].1);
+    assert!(t.etcd.windows(2).all(|w| w[0].to == w[1].from));
+    assert_eq!(t.etcd.last().unwrap().to, t.meta.duration);
+}
+
+#[test]
+fn the_tour_timeline_has_the_partition_and_the_rejoin() {
+    let recorded = report::run_recorded(&tour(), None, None).expect("records");
+    let t = &recorded.timeline;
+    let worker = t.hosts.iter().find(|h| h.name == "kubesim-worker").unwrap();
+    let bands: Vec<HostBand> = worker.intervals.iter().map(|i| i.state).collect();
+    assert_eq!(
+        bands,
+        [HostBand::Up, HostBand::Partitioned, HostBand::Up],
+        "{worker:?}"
+    );
+    // The four nodes on the majority side lost only the worker: not partitioned.
+    let worker2 = t
+        .hosts
+        .iter()
+        .find(|h| h.name == "kubesim-worker2")
+        .unwrap();
+    assert_eq!(worker2.intervals.len(), 1, "{worker2:?}");
+    let heal = t.faults.iter().find(|f| f.label == "Heal").unwrap();
+    assert_eq!(worker.intervals[1].to, heal.at);
+    // The crashed leader came back with RestartAll.
+    let restart = t
+        .faults
+        .iter()
+        .find(|f| f.label.starts_with("Restart("))
+        .unwrap();
+    let lane = t.hosts.iter().find(|h| h.name == restart.hosts[0]).unwrap();
+    let bands: Vec<(HostBand, u64)> = lane.intervals.iter().map(|i| (i.state, i.from)).collect();
+    assert_eq!(bands[1].0, HostBand::Crashed);
+    assert_eq!(bands[2], (HostBand::Up, restart.at));
+}
+
+#[test]
+fn sampling_a_cluster_records_its_hosts_and_etcd_leaders() {
+    let mut cluster = cluster::Cluster::build(cluster::Topology::new(3, 1).with_seed(5)).unwrap();
+    let mut r = Recorder::for_cluster("direct", "", 5, &cluster);
+    let poll = sim::Duration::from_millis(10);
+    let run_for = |cluster: &mut cluster::Cluster, r: &mut Recorder, d: sim::Duration| {
+        let end = cluster.sim().now() + d;
+        while cluster.sim().now() < end {
+            let next = (cluster.sim().now() + poll).min(end);
+            cluster.sim_mut().run_until(next).unwrap();
+            r.sample(cluster.sim().now(), cluster);
+        }
+    };
+    run_for(&mut cluster, &mut r, sim::Duration::from_secs(3));
+    let leader = cluster.resolve_leader("etcd").unwrap();
+    let worker = cluster.host("kubesim-worker").unwrap();
+    let crash_at = cluster.sim().now();
+    for fault in [
+        sim::Fault::Crash(leader),
+        sim::Fault::Pause(worker, sim::Duration::from_secs(1)),
+    ] {
+        cluster.sim_mut().apply_fault(fault.clone()).unwrap();
+        r.on_fault(cluster.sim().now(), &fault);
+    }
+    run_for(&mut cluster, &mut r, sim::Duration::from_secs(3));
+    let end = cluster.sim().now();
+    let t = r.finish_at(end, "pass");
+    let name = cluster.sim().host_name(leader).unwrap().to_string();
+    assert_eq!(t.hosts.len(), 4);
+    assert_eq!(
+        t.faults
+            .iter()
+            .map(|f| f.label.as_str())
+            .collect::<Vec<_>>(),
+        [
+            format!("Crash({name})"),
+            "Pause(kubesim-worker, 1s)".to_string()
+        ]
+    );
+    let lane = |n: &str| {
+        t.hosts
+            .iter()
+            .find(|h| h.name == n)
+            .unwrap()
+            .intervals
+            .iter()
+            .map(|i| (i.from, i.to, i.state))
+            .collect::<Vec<_>>()
+    };
+    let at = crash_at.as_nanos();
+    assert_eq!(
+        lane(&name),
+        [
+            (0, at, HostBand::Up),
+            (at, end.as_nanos(), HostBand::Crashed)
+        ]
+    );
+    // The pause ends on its own; the sample 10 ms later only confirms it.
+    let worker_lane = lane("kubesim-worker");
+    assert_eq!(worker_lane[1], (at, at + 1_000_000_000, HostBand::Paused));
+    assert_eq!(worker_lane[2].2, HostBand::Up);
+    let leaders: Vec<_> = t.etcd.iter().filter_map(|s| s.leader.clone()).collect();
+    assert_eq!(leaders.len(), 2, "{:?}", t.etcd);
+    assert_eq!(leaders[0].0, name);
+    assert!(leaders[1].1 > leaders[0].1);
+}
+
+#[test]
+fn recorder_keeps_changes_only_and_closes_at_the_end() {
+    let mut r = Recorder::new("synthetic", "", 1);
+    r.add_host("a", "worker", false);
+    for ms in 0..1000 {
+        r.series(
+            "Deployment ready replicas/web",
+            Time::from_millis(ms),
+            (ms / 100) as f64,
+        );
+        r.pods(Time::from_millis(ms), "a", "Running", 3);
+    }
+    r.host_state(Time::from_secs(2), "a", report::EngineState::Paused);
+    r.host_state(Time::from_secs(3), "a", report::EngineState::Up);
+    r.partitioned(Time::from_secs(3), "a", true);
+    r.lease(
+        Time::from_secs(1),
+        "kube-system/kube-scheduler",
+        Some("cp1"),
+    );
+    r.lease(Time::from_secs(4), "kube-system/kube-scheduler", None);
+    r.deployment_ready(Time::from_secs(4), "web", 3);
+    let t = r.finish_at(Time::from_secs(5), "pass");
+    assert_eq!(t.series.len(), 1);
+    assert_eq!(t.series[0].chart, "Deployment ready replicas");
+    assert_eq!(t.series[0].name, "web");
+    assert_eq!(t.series[0].points.len(), 10 + 1);
+    assert_eq!(t.pods[0].phases[0].1, vec![(0, 3.0)]);
+    let states: Vec<_> = t.hosts[0]
+        .intervals
+        .iter()
+        .map(|i| (i.from / 1_000_000_000, i.to / 1_000_000_000, i.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (0, 2, HostBand::Up),
+            (2, 3, HostBand::Paused),
+            (3, 5, HostBand::Partitioned)
+        ]
+    );
+    let holders: Vec<_> = t.leases[0].spans.iter().map(|s| s.state.clone()).collect();
+    assert_eq!(holders, [None, Some("cp1".to_string()), None]);
+}
+
+#[test]
+fn downsampling_keeps_extremes_and_the_last_value() {
+    let points: Vec<(u64, f64)> = (0..100_000u64)
+        .map(|i| (i * 1_000, if i == 51_234 { 99.0 } else { (i % 7) as f64 }))
+        .collect();
+    let small = report::downsample(&points, 100_000_000, 1500, 500);
+    assert!(small.len() <= 500 * 4, "{}", small.len());
+    assert!(small.len() > 500);
+    assert!(small.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(small.iter().any(|p| p.1 == 99.0), "the spike survives");
+    assert_eq!(small.last(), points.last());
+    let few = &points[..100];
+    assert_eq!(report::downsample(few, 100_000_000, 1500, 500), few);
+}
+
+#[test]
+fn step_output_cannot_end_the_data_block() {
+    let mut r = Recorder::new("x</title><script>alert(1)</script>", "", 3);
+    r.on_step(
+        Time::ZERO,
+        "$ etcdctl get </script>",
+        "</script><!-- ]]> & \u{2028}",
+    );
+    let html = report::render_html(&r.finish_at(Time::from_secs(1), "pass"));
+    assert_eq!(html.matches("</script>").count(), 2, "only the page's own");
+    assert!(html.contains("kubesim report: x&lt;/title&gt;&lt;script&gt;"));
+    assert!(!html.contains("<!-- ]]>"));
+}
+
+/// Refreshes docs/report-example.html from the narrated tour:
+/// `cargo test --release --test report_timeline -- --ignored write_the_docs_example`.
+#[test]
+#[ignore = "writes docs/report-example.html; run it to refresh the example"]
+fn write_the_docs_example() {
+    let mut narrator = kubesim::tour::TourNarrator::new();
+    let recorded = report::run_recorded(&tour(), None, Some(&mut narrator)).expect("records");
+    let html = report::render_html(&recorded.timeline);
+    std::fs::write(root().join("docs/report-example.html"), html).expect("writes the example");
+}
