@@ -335,9 +335,12 @@ fn pods(t: &Timeline, end: Nanos) -> PodsView<'_> {
     }
     let columns = POD_COLUMNS;
     let width = (end / columns as u64).max(1);
-    let nodes = t
-        .pods
-        .iter()
+    // Strips in the node lanes' order (control planes first), other hosts after.
+    let rank_of = |name: &str| t.hosts.iter().position(|h| h.name == name);
+    let mut ordered: Vec<&super::timeline::NodePods> = t.pods.iter().collect();
+    ordered.sort_by_key(|n| (rank_of(&n.node).unwrap_or(usize::MAX), n.node.as_str()));
+    let nodes = ordered
+        .into_iter()
         .map(|node| {
             // Per phase, the most pods held at any moment of each column.
             let mut grid = vec![vec![0u32; present.len()]; columns];
