@@ -44,6 +44,11 @@ fn browser() -> PathBuf {
 }
 
 fn chromium(args: &[&str], page: &Path) -> std::process::Output {
+    chromium_at(args, page, "")
+}
+
+/// Opens `page` with a URL fragment (`#step-3`).
+fn chromium_at(args: &[&str], page: &Path, fragment: &str) -> std::process::Output {
     // A profile of its own per page (tests run in parallel), outside the repository.
     let stem = page
         .file_stem()
@@ -61,7 +66,7 @@ fn chromium(args: &[&str], page: &Path) -> std::process::Output {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("the browser starts");
     assert!(
@@ -92,8 +97,13 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 fn load(page: &Path) -> Status {
-    let out = chromium(&["--dump-dom"], page);
-    let dom = String::from_utf8_lossy(&out.stdout);
+    load_at(page, "").0
+}
+
+/// The status and the whole DOM after the script ran, the page opened at `fragment`.
+fn load_at(page: &Path, fragment: &str) -> (Status, String) {
+    let out = chromium_at(&["--dump-dom"], page, fragment);
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
     let at = dom
         .find("id=\"render-status\"")
         .unwrap_or_else(|| panic!("no #render-status in the DOM of {}", page.display()));
@@ -101,13 +111,14 @@ fn load(page: &Path) -> Status {
     let close = at + dom[at..].find('>').unwrap();
     let tag = &dom[open..=close];
     let end = close + dom[close..].find("</div>").unwrap();
-    Status {
+    let status = Status {
         state: attr(tag, "data-state").unwrap_or_default(),
         text: dom[close + 1..end].to_string(),
         lanes: attr(tag, "data-lanes").map_or(0, |n| n.parse().unwrap()),
         ms: attr(tag, "data-ms").and_then(|n| n.parse().ok()),
         painted_ms: attr(tag, "data-painted-ms").and_then(|n| n.parse().ok()),
-    }
+    };
+    (status, dom)
 }
 
 fn screenshot(page: &Path) -> PathBuf {
@@ -139,8 +150,14 @@ fn the_tour_report_draws_its_timeline() {
     let dir = scratch_dir("report-tour");
     let timeline = tour_timeline();
     let page = write_page(&dir, "tour.html", &timeline);
-    let status = load(&page);
+    // Opened at a step's anchor, as a link from elsewhere would: that step is selected.
+    let (status, dom) = load_at(&page, "#step-5");
     assert_eq!(status.state, "ok", "{}", status.text);
+    assert!(
+        dom.contains(r#"<section class="step sel" id="step-5">"#),
+        "step 5 is highlighted"
+    );
+    assert_eq!(dom.matches(r#"class="step sel""#).count(), 1);
     // 5 node lanes, the etcd lane, faults, steps.
     assert_eq!(status.lanes, 5 + 1 + 2, "{}", status.text);
     assert!(status.text.contains(&format!(
@@ -310,5 +327,4 @@ fn a_100_node_hour_long_report_opens_quickly() {
             |ms| format!("{ms} ms")
         )
     );
-    screenshot(&page);
 }
