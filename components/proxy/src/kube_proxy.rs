@@ -152,6 +152,38 @@ impl TrafficSink {
         self.0.borrow().by_service.get(key).cloned()
     }
 
+    /// Totals per Service over several nodes' sinks (what `Expect(traffic_errors:)` judges).
+    pub fn merged_totals<'a>(
+        sinks: impl IntoIterator<Item = &'a TrafficSink>,
+    ) -> BTreeMap<String, TrafficCounts> {
+        let mut out: BTreeMap<String, TrafficCounts> = BTreeMap::new();
+        for sink in sinks {
+            for (k, v) in sink.totals() {
+                out.entry(k).or_default().add(&v);
+            }
+        }
+        out
+    }
+
+    /// One Service's counters over several nodes: per-second counts added up, latencies
+    /// pooled (for percentiles over every client).
+    pub fn merged_service<'a>(
+        sinks: impl IntoIterator<Item = &'a TrafficSink>,
+        key: &str,
+    ) -> ServiceTraffic {
+        let mut out = ServiceTraffic::default();
+        for sink in sinks {
+            if let Some(s) = sink.0.borrow().by_service.get(key) {
+                out.totals.add(&s.totals);
+                for (sec, c) in &s.per_second {
+                    out.per_second.entry(*sec).or_default().add(c);
+                }
+                out.latencies.extend_from_slice(&s.latencies);
+            }
+        }
+        out
+    }
+
     /// The generators that run (or will run again after a restart).
     pub fn specs(&self) -> Vec<TrafficSpec> {
         self.0.borrow().specs.values().cloned().collect()
@@ -294,6 +326,7 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
     }
 
     fn handle(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ClientEvent>) {
+        let was = (self.services.has_synced(), self.slices.has_synced());
         for ev in events {
             let notes = match self.services.on_client_event(ctx, &mut self.client, &ev) {
                 Some(n) => Some(n),
@@ -302,6 +335,12 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             if let Some(notes) = notes {
                 self.note_changes(&notes);
             }
+        }
+        if !was.0 && self.services.has_synced() {
+            ctx.log("Caches are synced for service config");
+        }
+        if !was.1 && self.slices.has_synced() {
+            ctx.log("Caches are synced for endpoint slice config");
         }
         self.arm_sync(ctx);
     }
@@ -369,18 +408,6 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             .collect();
         self.dataplane
             .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
-        if self.syncs == 0 {
-            ctx.log(format!(
-                "\"Syncing {} rules\" node=\"{}\" servicePorts={} endpoints={}",
-                match self.cfg.mode {
-                    ProxyMode::Iptables => "iptables",
-                    ProxyMode::Ipvs => "ipvs",
-                },
-                self.cfg.node_name,
-                table.len(),
-                table.endpoint_count()
-            ));
-        }
         self.syncs += 1;
     }
 
@@ -513,14 +540,13 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
 
 impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
-        ctx.log(format!(
-            "\"Using {} Proxier\" node=\"{}\"",
-            match self.cfg.mode {
-                ProxyMode::Iptables => "iptables",
-                ProxyMode::Ipvs => "ipvs",
-            },
-            self.cfg.node_name
-        ));
+        // What kube-proxy logs at its default verbosity (server_linux.go, config.go).
+        ctx.log(match self.cfg.mode {
+            ProxyMode::Iptables => "Using iptables Proxier",
+            ProxyMode::Ipvs => "Using ipvs Proxier",
+        });
+        ctx.log("Starting service config controller");
+        ctx.log("Starting endpoint slice config controller");
         self.services.start(ctx, &mut self.client);
         self.slices.start(ctx, &mut self.client);
         // Clients that ran before a restart of the node start again.

@@ -44,10 +44,11 @@
 //!   (`"ns/name"` for another namespace; rps 0 stops; arrivals are Poisson by default,
 //!   [`Arrivals::Even`] for evenly spaced). Whether `rps` is per node or split across nodes
 //!   is the runner's choice.
-//! - **`Expect(traffic_errors: SERVICE, at_most: F)`**: add up [`TrafficSink::totals`] (or
-//!   [`KubeProxy::traffic_totals`]) of every node for key `default/SERVICE` with
-//!   [`TrafficCounts::add`] and compare [`TrafficCounts::error_fraction`] with `F`.
-//!   Per-second counters and latency quantiles are in [`TrafficSink::service`].
+//! - **`Expect(traffic_errors: SERVICE, at_most: F)`**: [`TrafficSink::merged_totals`] over
+//!   every node's sink, entry `default/SERVICE`, and compare
+//!   [`TrafficCounts::error_fraction`] (failed / finished; failures by reason are its
+//!   fields) with `F`. For the report, [`TrafficSink::merged_service`] adds up the
+//!   per-second counters and pools latencies (`latency_quantile(0.99)`).
 //! - **Exec**: `iptables-save` = [`iptables::iptables_save`]`(proxy.rules(), date)`;
 //!   `iptables -t nat -L [CHAIN] [-n]` = [`iptables::iptables_list`]; `ipvsadm -Ln` =
 //!   [`ipvs::ipvsadm_list`]. Errors carry iptables' message (`No chain/target/match by that

@@ -235,6 +235,12 @@ fn rules_follow_services_and_slices_after_min_sync_period() {
     w.run(Duration::from_secs(3));
     assert!(w.kube_proxy().has_synced());
     assert_eq!(w.endpoints("web"), None);
+    let logs: Vec<&str> = w.sim.logs(w.proxy).map(|l| l.text.as_str()).collect();
+    assert_eq!(logs[0], "Using iptables Proxier");
+    assert!(
+        logs.contains(&"Caches are synced for endpoint slice config"),
+        "{logs:?}"
+    );
     w.create(web_service());
     w.create(web_slice(&["10.244.1.2", "10.244.1.3", "10.244.2.2"]));
     w.run(Duration::from_millis(1500));
@@ -303,7 +309,11 @@ fn iptables_traffic_spreads_across_endpoints_and_no_endpoints_is_rejected() {
         "{missing:?}"
     );
     // Per-second counters add up to the totals.
-    let web_detail = w.kube_proxy().sink().service("default/web").unwrap();
+    let web_detail = TrafficSink::merged_service([&w.sink], "default/web");
+    assert_eq!(
+        TrafficSink::merged_totals([&w.sink, &w.sink])["default/web"].sent,
+        2 * web.sent
+    );
     let sum: u64 = web_detail.per_second.values().map(|c| c.sent).sum();
     assert_eq!(sum, web.sent);
     assert!(web_detail.latency_quantile(0.99).is_some());
