@@ -155,6 +155,9 @@ pub struct Recorder {
     last: Nanos,
     /// Pairs of lanes (lower index first) cut by a partition since the last `Heal`.
     cuts: std::collections::BTreeSet<(usize, usize)>,
+    /// Pauses to end, by end time and lane (an entry whose lane's `pause_until` differs is
+    /// stale: the pause was extended, or a crash or a sample ended it).
+    pauses: std::collections::BTreeSet<(Nanos, usize)>,
 }
 
 /// The chart Deployment ready replicas are drawn in.
@@ -184,6 +187,7 @@ impl Recorder {
             steps: Vec::new(),
             last: 0,
             cuts: std::collections::BTreeSet::new(),
+            pauses: std::collections::BTreeSet::new(),
         }
     }
 
@@ -234,10 +238,13 @@ impl Recorder {
     fn at(&mut self, time: Time) -> Nanos {
         let at = time.as_nanos();
         self.last = self.last.max(at);
-        for host in &mut self.hosts {
-            if let Some(until) = host.pause_until
-                && until <= at
-            {
+        while let Some(&(until, i)) = self.pauses.first() {
+            if until > at {
+                break;
+            }
+            self.pauses.pop_first();
+            let host = &mut self.hosts[i];
+            if host.pause_until == Some(until) {
                 host.pause_until = None;
                 if host.engine == EngineState::Paused {
                     host.engine = EngineState::Up;
@@ -344,7 +351,9 @@ impl Recorder {
                 {
                     let until = at.saturating_add(d.as_nanos());
                     let host = &mut self.hosts[i];
-                    host.pause_until = Some(host.pause_until.map_or(until, |u| u.max(until)));
+                    let until = host.pause_until.map_or(until, |u| u.max(until));
+                    host.pause_until = Some(until);
+                    self.pauses.insert((until, i));
                     self.hosts[i].engine = EngineState::Paused;
                     self.hosts[i].update(at);
                 }
