@@ -13,6 +13,7 @@
 //! | [`dataplane`] | what the kernel does with a new connection: statistic walk, `recent` affinity, IPVS rr |
 //! | [`iptables`] | `iptables-save` and `iptables -t nat -L [CHAIN] [-n]` output |
 //! | [`ipvs`] | `ipvsadm -Ln` output |
+//! | [`exec`] | the `iptables`, `iptables-save` and `ipvsadm` command lines, to stdout/stderr/status |
 //! | [`sync_runner`] | syncs paced by minSyncPeriod (burst 2) and syncPeriod |
 //! | [`traffic`] | traffic specs, outcome counters per Service and per second, latencies |
 //! | [`kube_proxy`] | the actor ([`KubeProxy`]) |
@@ -49,13 +50,16 @@
 //!   [`TrafficCounts::error_fraction`] (failed / finished; failures by reason are its
 //!   fields) with `F`. For the report, [`TrafficSink::merged_service`] adds up the
 //!   per-second counters and pools latencies (`latency_quantile(0.99)`).
-//! - **Exec**: `iptables-save` = [`iptables::iptables_save`]`(proxy.rules(), date)`;
-//!   `iptables -t nat -L [CHAIN] [-n]` = [`iptables::iptables_list`]; `ipvsadm -Ln` =
-//!   [`ipvs::ipvsadm_list`]. Errors carry iptables' message (`No chain/target/match by that
-//!   name.`, exit status 1).
+//! - **Exec**: [`exec::iptables`]`(args, proxy.rules())`, [`exec::iptables_save`]`(args,
+//!   proxy.rules(), date)` and [`exec::ipvsadm`]`(args, proxy.rules())` take the words after
+//!   the program name and return stdout, stderr and the exit status (`iptables: No
+//!   chain/target/match by that name.`, status 1, for an unknown chain). The renderers under
+//!   them ([`iptables::iptables_save`], [`iptables::iptables_list`],
+//!   [`iptables::iptables_list_rules`], [`ipvs::ipvsadm_list`]) are pure functions too.
 
 pub mod chain_name;
 pub mod dataplane;
+pub mod exec;
 pub mod iptables;
 pub mod ipvs;
 pub mod kube_proxy;
