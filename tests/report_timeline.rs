@@ -253,6 +253,110 @@ fn recorder_keeps_changes_only_and_closes_at_the_end() {
 }
 
 #[test]
+fn objects_give_pods_per_node_deployments_and_lease_holders() {
+    use api::k8s_openapi::api::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core};
+    use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let meta = |ns: &str, name: &str| ObjectMeta {
+        namespace: Some(ns.to_string()),
+        name: Some(name.to_string()),
+        ..ObjectMeta::default()
+    };
+    let pod = |name: &str, node: Option<&str>, phase: Option<&str>| {
+        api::Object::Pod(core::Pod {
+            metadata: meta("default", name),
+            spec: Some(core::PodSpec {
+                node_name: node.map(str::to_string),
+                ..core::PodSpec::default()
+            }),
+            status: Some(core::PodStatus {
+                phase: phase.map(str::to_string),
+                ..core::PodStatus::default()
+            }),
+        })
+    };
+    let deployment = |ready: Option<i32>| {
+        api::Object::Deployment(apps::Deployment {
+            metadata: meta("default", "web"),
+            status: Some(apps::DeploymentStatus {
+                ready_replicas: ready,
+                ..apps::DeploymentStatus::default()
+            }),
+            ..apps::Deployment::default()
+        })
+    };
+    let lease = |ns: &str, name: &str, holder: &str| {
+        api::Object::Lease(coord::Lease {
+            metadata: meta(ns, name),
+            spec: Some(coord::LeaseSpec {
+                holder_identity: Some(holder.to_string()),
+                ..coord::LeaseSpec::default()
+            }),
+        })
+    };
+    let mut r = Recorder::new("objects", "", 1);
+    let first = [
+        pod("a", Some("kubesim-worker"), Some("Running")),
+        pod("b", Some("kubesim-worker"), Some("Running")),
+        pod("c", Some("kubesim-worker2"), None),
+        pod("d", None, None),
+        deployment(None),
+        lease("kube-system", "kube-scheduler", "kubesim-control-plane_1"),
+        lease("kube-node-lease", "kubesim-worker", "kubesim-worker"),
+    ];
+    r.observe_objects(Time::from_secs(1), &first);
+    let second = [
+        pod("a", Some("kubesim-worker"), Some("Running")),
+        pod("c", Some("kubesim-worker2"), Some("Running")),
+        deployment(Some(2)),
+        lease("kube-system", "kube-scheduler", "kubesim-control-plane2_7"),
+    ];
+    r.observe_objects(Time::from_secs(2), &second);
+    let t = r.finish_at(Time::from_secs(3), "pass");
+    let phases = |node: &str| {
+        t.pods
+            .iter()
+            .find(|n| n.node == node)
+            .map(|n| n.phases.clone())
+            .unwrap_or_default()
+    };
+    let s = |v: u64| v * 1_000_000_000;
+    assert_eq!(
+        phases("kubesim-worker"),
+        [("Running".to_string(), vec![(s(1), 2.0), (s(2), 1.0)])]
+    );
+    assert_eq!(
+        phases("kubesim-worker2"),
+        [
+            ("Pending".to_string(), vec![(s(1), 1.0), (s(2), 0.0)]),
+            ("Running".to_string(), vec![(s(2), 1.0)])
+        ]
+    );
+    assert_eq!(
+        phases(report::UNSCHEDULED),
+        [("Pending".to_string(), vec![(s(1), 1.0), (s(2), 0.0)])]
+    );
+    assert_eq!(t.series.len(), 1);
+    assert_eq!(t.series[0].chart, report::DEPLOYMENT_CHART);
+    assert_eq!(t.series[0].name, "default/web");
+    assert_eq!(t.series[0].points, [(s(1), 0.0), (s(2), 2.0)]);
+    assert_eq!(t.leases.len(), 1, "node heartbeats are not leader election");
+    assert_eq!(t.leases[0].name, "kube-system/kube-scheduler");
+    let holders: Vec<_> = t.leases[0]
+        .spans
+        .iter()
+        .map(|i| (i.from, i.state.clone()))
+        .collect();
+    assert_eq!(
+        holders,
+        [
+            (0, None),
+            (s(1), Some("kubesim-control-plane_1".to_string())),
+            (s(2), Some("kubesim-control-plane2_7".to_string()))
+        ]
+    );
+}
+
+#[test]
 fn downsampling_keeps_extremes_and_the_last_value() {
     let points: Vec<(u64, f64)> = (0..100_000u64)
         .map(|i| (i * 1_000, if i == 51_234 { 99.0 } else { (i % 7) as f64 }))

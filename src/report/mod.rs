@@ -13,6 +13,9 @@
 //!    (partitions are known only from here).
 //! 3. After `run_until_etcd_ready`, in `Runner::sleep`'s poll loop after each
 //!    `run_until(slice_end)`, and after every step: `rec.sample(cluster.sim().now(), &cluster);`
+//!    Once the cluster exposes the objects an apiserver holds (see below), also
+//!    `rec.observe_objects(now, objects)` at the same places (every second is enough): pods
+//!    per node by phase, Deployment ready replicas, leader-election Lease holders.
 //!    Components that land later add their values at the same places with
 //!    `rec.pods(t, node, phase, n)`, `rec.deployment_ready(t, name, ready)`,
 //!    `rec.service_traffic(t, service, requests_per_s, errors_per_s)`,
@@ -22,6 +25,12 @@
 //!    time, its header (`runner::step_header`) and what it printed under it:
 //!    `rec.on_step(started_at, &header, &output);` — then, at the end,
 //!    `let html = render_html(&rec.finish(&outcome));` written to the `--report` path.
+//!
+//! Missing in the cluster today: a way to read the objects an apiserver holds without sending
+//! it a request (a request would advance the clock and change the run). `KubeApiServer` only
+//! counts them (`cached(kind)`); an accessor such as
+//! `Cluster::cached_objects(&self) -> impl Iterator<Item = &api::Object>`, read from a ready
+//! apiserver's watch cache, is all [`Recorder::observe_objects`] needs.
 //!
 //! Until then, [`run_recorded`] runs a scenario exactly as the runner does (the same trace
 //! hash; a test checks it) with these calls in place; docs/report-example.html was made with
@@ -34,7 +43,7 @@ mod timeline;
 
 pub use drive::{Recorded, run_recorded};
 pub use html::{MAX_SERIES_POINTS, MAX_STEP_OUTPUT, POD_COLUMNS, downsample, render_html};
-pub use recorder::{DEPLOYMENT_CHART, EngineState, Recorder, SERVICE_CHART};
+pub use recorder::{DEPLOYMENT_CHART, EngineState, Recorder, SERVICE_CHART, UNSCHEDULED};
 pub use timeline::{
     FaultMark, HostBand, HostLane, Interval, LeaderSpan, LeaseLane, Nanos, NodePods, RunMeta,
     Series, StepRecord, Timeline,

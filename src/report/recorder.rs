@@ -155,11 +155,17 @@ pub struct Recorder {
     last: Nanos,
     /// Pairs of lanes (lower index first) cut by a partition since the last `Heal`.
     cuts: std::collections::BTreeSet<(usize, usize)>,
+    /// What the last [`Recorder::observe_objects`] counted, so what has gone since drops to 0.
+    seen_pods: std::collections::BTreeSet<(String, String)>,
+    seen_deployments: std::collections::BTreeSet<String>,
+    seen_leases: std::collections::BTreeSet<String>,
     /// Pauses to end, by end time and lane (an entry whose lane's `pause_until` differs is
     /// stale: the pause was extended, or a crash or a sample ended it).
     pauses: std::collections::BTreeSet<(Nanos, usize)>,
 }
 
+/// The pods-per-node lane of pods not bound to a node yet.
+pub const UNSCHEDULED: &str = "(unscheduled)";
 /// The chart Deployment ready replicas are drawn in.
 pub const DEPLOYMENT_CHART: &str = "Deployment ready replicas";
 /// The chart Service request and error rates are drawn in.
@@ -188,6 +194,9 @@ impl Recorder {
             last: 0,
             cuts: std::collections::BTreeSet::new(),
             pauses: std::collections::BTreeSet::new(),
+            seen_pods: std::collections::BTreeSet::new(),
+            seen_deployments: std::collections::BTreeSet::new(),
+            seen_leases: std::collections::BTreeSet::new(),
         }
     }
 
@@ -464,6 +473,81 @@ impl Recorder {
     pub fn service_traffic(&mut self, time: Time, service: &str, requests: f64, errors: f64) {
         self.series_in(SERVICE_CHART, service, time, requests);
         self.series_in(SERVICE_CHART, &format!("{service} errors"), time, errors);
+    }
+
+    /// Reads the objects the cluster holds at `time` (every Pod, Deployment and Lease, e.g.
+    /// from an apiserver's watch cache): pods per node by phase (`status.phase`, `Pending`
+    /// until set; a pod not bound yet counts on the lane `(unscheduled)`), each Deployment's
+    /// `status.readyReplicas` and each leader-election Lease's `spec.holderIdentity` (node
+    /// heartbeat Leases in `kube-node-lease` are not leader election and are skipped; the
+    /// holder is shown as the Lease names it, without judging its expiry). Counts that were
+    /// seen before and are gone now drop to 0; other kinds are ignored.
+    pub fn observe_objects<'o>(
+        &mut self,
+        time: Time,
+        objects: impl IntoIterator<Item = &'o api::Object>,
+    ) {
+        let mut pods: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut deployments: BTreeMap<String, u32> = BTreeMap::new();
+        let mut leases: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let key = |m: &api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            format!(
+                "{}/{}",
+                m.namespace.as_deref().unwrap_or("default"),
+                m.name.as_deref().unwrap_or("")
+            )
+        };
+        for object in objects {
+            match object {
+                api::Object::Pod(pod) => {
+                    let node = pod
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.node_name.clone())
+                        .unwrap_or_else(|| UNSCHEDULED.to_string());
+                    let phase = pod
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.phase.clone())
+                        .unwrap_or_else(|| "Pending".to_string());
+                    *pods.entry((node, phase)).or_default() += 1;
+                }
+                api::Object::Deployment(d) => {
+                    let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
+                    let ready = u32::try_from(ready.unwrap_or(0)).unwrap_or(0);
+                    deployments.insert(key(&d.metadata), ready);
+                }
+                api::Object::Lease(l)
+                    if l.metadata.namespace.as_deref() != Some("kube-node-lease") =>
+                {
+                    let holder = l.spec.as_ref().and_then(|s| s.holder_identity.clone());
+                    let holder = holder.filter(|h| !h.is_empty());
+                    leases.insert(key(&l.metadata), holder);
+                }
+                _ => {}
+            }
+        }
+        for gone in self.seen_pods.clone() {
+            pods.entry(gone).or_insert(0);
+        }
+        for gone in self.seen_deployments.clone() {
+            deployments.entry(gone).or_insert(0);
+        }
+        for gone in self.seen_leases.clone() {
+            leases.entry(gone).or_insert(None);
+        }
+        for ((node, phase), n) in &pods {
+            self.pods(time, node, phase, *n);
+        }
+        for (name, ready) in &deployments {
+            self.deployment_ready(time, name, *ready);
+        }
+        for (name, holder) in &leases {
+            self.lease(time, name, holder.as_deref());
+        }
+        self.seen_pods = pods.into_keys().collect();
+        self.seen_deployments = deployments.into_keys().collect();
+        self.seen_leases = leases.into_keys().collect();
     }
 
     /// Closes every open interval at the run's end and hands the timeline over.
