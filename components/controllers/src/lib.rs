@@ -6,6 +6,7 @@
 //! | [`controller`] | the shape every `pkg/controller/*` controller has (handlers → keys → sync) |
 //! | [`replicaset`] | `pkg/controller/replicaset` |
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
+//! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
 //! | [`expectations`], [`pods`] | `pkg/controller/controller_utils.go` |
 //! | [`events`] | `client-go/tools/record` |
 //!
@@ -28,11 +29,14 @@
 
 pub mod controller;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod events;
 pub mod expectations;
 pub mod manager;
 pub mod pods;
 pub mod replicaset;
+pub mod service_pods;
 pub mod template_hash;
 
 pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

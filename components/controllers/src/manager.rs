@@ -59,10 +59,17 @@ pub const COMPONENT: &str = "kube-controller-manager";
 pub enum ControllerName {
     ReplicaSet,
     Deployment,
+    EndpointSlice,
+    Endpoints,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 2] = [ControllerName::ReplicaSet, ControllerName::Deployment];
+    pub const ALL: [ControllerName; 4] = [
+        ControllerName::ReplicaSet,
+        ControllerName::Deployment,
+        ControllerName::EndpointSlice,
+        ControllerName::Endpoints,
+    ];
 }
 
 /// How one kube-controller-manager replica is set up.
@@ -103,7 +110,16 @@ impl ControllerManagerConfig {
 struct Gate {
     in_flight: u32,
     min_rv: BTreeMap<Kind, i64>,
+    /// When the last write was answered: the wait for the caches is bounded from there.
+    answered_at: Option<Time>,
 }
+
+/// How long a key waits for the informers to reach its writes' resourceVersions before it is
+/// reconciled anyway (a watch that lost an event must not stall a controller; the
+/// expectations' own bound is 5 min, this one is short because it only papers over lag).
+pub const CACHE_WAIT_MAX: Duration = Duration::from_secs(10);
+/// How often a key held back by [`CACHE_WAIT_MAX`] is looked at again.
+const CACHE_WAIT_RECHECK: Duration = Duration::from_secs(1);
 
 struct Slot {
     ctl: Box<dyn Controller>,
@@ -153,6 +169,10 @@ fn indexer_for(kind: Kind) -> Indexer {
             .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
             .with_index(NODE_NAME_INDEX, index_pod_by_node_name),
         Kind::ReplicaSet => ix.with_index(CONTROLLER_UID_INDEX, index_by_controller_uid),
+        Kind::EndpointSlice => ix.with_index(
+            crate::endpointslice::SERVICE_NAME_INDEX,
+            crate::endpointslice::index_by_service,
+        ),
         _ => ix,
     }
 }
@@ -161,6 +181,8 @@ fn build(name: ControllerName, _cfg: &ControllerManagerConfig) -> Box<dyn Contro
     match name {
         ControllerName::ReplicaSet => Box::new(crate::replicaset::ReplicaSetController::default()),
         ControllerName::Deployment => Box::new(crate::deployment::DeploymentController::default()),
+        ControllerName::EndpointSlice => Box::new(crate::endpointslice::EndpointSliceController),
+        ControllerName::Endpoints => Box::new(crate::endpoints::EndpointsController),
     }
 }
 
@@ -370,10 +392,15 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             let slot = &mut self.slots[p.slot];
             let gate = slot.gates.entry(p.owner.clone()).or_default();
             gate.in_flight = gate.in_flight.saturating_sub(1);
+            gate.answered_at = Some(now);
+            // A deletion's revision is only seen through a DELETED event; waiting for it
+            // would add nothing the expectations do not already track.
             let rv = match result {
-                Ok(ApiReply::Object(o)) | Ok(ApiReply::Deleted { object: o, .. }) => {
-                    o.resource_version().parse::<i64>().ok()
-                }
+                Ok(ApiReply::Object(o))
+                | Ok(ApiReply::Deleted {
+                    object: o,
+                    gone: false,
+                }) => o.resource_version().parse::<i64>().ok(),
                 _ => None,
             };
             if let Some(rv) = rv {
@@ -403,13 +430,26 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         self.submit(ctx, p.slot, writes);
     }
 
-    /// Whether `key`'s writes are answered and the caches have caught up with them.
-    fn gate_open(factory: &InformerFactory, gates: &mut BTreeMap<String, Gate>, key: &str) -> bool {
+    /// Whether `key`'s writes are answered and the caches have caught up with them (or
+    /// [`CACHE_WAIT_MAX`] has passed since).
+    fn gate_open(
+        factory: &InformerFactory,
+        gates: &mut BTreeMap<String, Gate>,
+        key: &str,
+        now: Time,
+    ) -> bool {
         let Some(gate) = gates.get_mut(key) else {
             return true;
         };
         if gate.in_flight > 0 {
             return false;
+        }
+        if gate
+            .answered_at
+            .is_some_and(|t| now.saturating_since(t) >= CACHE_WAIT_MAX)
+        {
+            gates.remove(key);
+            return true;
         }
         gate.min_rv.retain(|kind, rv| {
             let seen = factory
@@ -457,8 +497,11 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     && let Some(key) = slot.queue.get()
                 {
                     budget -= 1;
-                    if !Self::gate_open(&self.factory, &mut slot.gates, &key) {
+                    if !Self::gate_open(&self.factory, &mut slot.gates, &key, now) {
                         slot.queue.done(&key);
+                        if slot.gates.get(&key).is_some_and(|g| g.in_flight == 0) {
+                            cx.requeue.push((key, CACHE_WAIT_RECHECK));
+                        }
                         continue;
                     }
                     self.stats.reconciles += 1;

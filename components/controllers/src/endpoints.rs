@@ -1,0 +1,192 @@
+//! The Endpoints controller: the legacy `v1/Endpoints` object of every Service with a
+//! selector (still read by older clients and by `kubectl describe service`).
+//!
+//! Follows `pkg/controller/endpoint/endpoints_controller.go` (F35): ready pods go to
+//! `addresses`, the others to `notReadyAddresses` (all to `addresses` with
+//! `publishNotReadyAddresses`), terminating pods are left out; addresses are grouped into
+//! subsets by their resolved ports (`endpoints.RepackSubsets`), sorted by IP; past 1,000
+//! addresses the object is truncated and annotated `endpoints.kubernetes.io/over-capacity:
+//! truncated`. The object carries the Service's labels. Simplification: truncation keeps the
+//! first 1,000 ready addresses then not-ready ones by IP (upstream samples per subset).
+
+use std::collections::BTreeMap;
+
+use api::{Kind, Object};
+use client::{Action, Notification};
+use k8s_openapi::api::core::v1::{
+    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::controller::{Controller, Cx, ReconcileError, Write, split};
+use crate::pods;
+use crate::service_pods::{
+    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod, should_be_in_endpoints,
+};
+
+pub const MAX_CAPACITY: usize = 1000;
+pub const OVER_CAPACITY_ANNOTATION: &str = "endpoints.kubernetes.io/over-capacity";
+
+#[derive(Default)]
+pub struct EndpointsController;
+
+type PortKey = Vec<(String, String, i32)>;
+
+impl Controller for EndpointsController {
+    fn name(&self) -> &'static str {
+        "endpoints"
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Service, Kind::Pod, Kind::Endpoints]
+    }
+
+    fn on_notification(&mut self, kind: Kind, n: &Notification, cx: &mut Cx<'_>) -> Vec<String> {
+        match (kind, n) {
+            (Kind::Service, _) => vec![n.key()],
+            (Kind::Pod, Notification::Update { old, new }) => {
+                services_for_pod(cx, &[old.as_ref(), new.as_ref()])
+            }
+            (Kind::Pod, _) => services_for_pod(cx, &[n.object().as_ref()]),
+            (Kind::Endpoints, Notification::Delete(_)) => vec![n.key()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn reconcile(&mut self, key: &str, cx: &mut Cx<'_>) -> Result<Action, ReconcileError> {
+        let (ns, name) = split(key)?;
+        let current = cx.get(Kind::Endpoints, ns, name);
+        let svc_obj = cx.get(Kind::Service, ns, name);
+        let sel = svc_obj
+            .as_deref()
+            .and_then(service_of)
+            .and_then(|s| selector(s).map(|sel| (s.clone(), sel)));
+        let (Some(svc_obj), Some((svc, sel))) = (svc_obj, sel) else {
+            // Service gone: its Endpoints go too (a selector-less Service's are not ours).
+            if cx.get(Kind::Service, ns, name).is_none()
+                && let Some(ep) = current
+            {
+                cx.writes.push(Write::delete(&ep, key));
+            }
+            return Ok(Action::AwaitChange);
+        };
+        let spec = svc.spec.clone().unwrap_or_default();
+        let publish_not_ready = spec.publish_not_ready_addresses.unwrap_or(false);
+        let ports = spec.ports.unwrap_or_default();
+        let mut subsets: BTreeMap<PortKey, (Vec<EndpointAddress>, Vec<EndpointAddress>)> =
+            BTreeMap::new();
+        for o in pods_for(cx, ns, &sel) {
+            let Some(pod) = o.as_pod() else { continue };
+            if !should_be_in_endpoints(pod, false) {
+                continue;
+            }
+            let Some(ip) = pod_ip(pod) else { continue };
+            let mut key_ports = Vec::new();
+            for p in &ports {
+                if let Some(port) = resolve_port(pod, p) {
+                    key_ports.push((
+                        p.name.clone().unwrap_or_default(),
+                        p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                        port,
+                    ));
+                }
+            }
+            let addr = EndpointAddress {
+                ip: ip.to_string(),
+                node_name: Some(pods::node_name(pod).to_string()).filter(|n| !n.is_empty()),
+                target_ref: Some(ObjectReference {
+                    kind: Some("Pod".into()),
+                    namespace: Some(ns.to_string()),
+                    name: Some(o.name().to_string()),
+                    uid: Some(o.uid().to_string()),
+                    ..Default::default()
+                }),
+                hostname: None,
+            };
+            let entry = subsets.entry(key_ports).or_default();
+            if publish_not_ready || pods::is_ready(pod) {
+                entry.0.push(addr);
+            } else {
+                entry.1.push(addr);
+            }
+        }
+        let mut total = 0usize;
+        let mut truncated = false;
+        let mut out = Vec::new();
+        for (key_ports, (mut ready, mut not_ready)) in subsets {
+            ready.sort_by(|a, b| a.ip.cmp(&b.ip));
+            not_ready.sort_by(|a, b| a.ip.cmp(&b.ip));
+            let room = MAX_CAPACITY.saturating_sub(total);
+            if ready.len() > room {
+                ready.truncate(room);
+                truncated = true;
+            }
+            total += ready.len();
+            let room = MAX_CAPACITY.saturating_sub(total);
+            if not_ready.len() > room {
+                not_ready.truncate(room);
+                truncated = true;
+            }
+            total += not_ready.len();
+            if ready.is_empty() && not_ready.is_empty() {
+                continue;
+            }
+            out.push(EndpointSubset {
+                addresses: Some(ready).filter(|v| !v.is_empty()),
+                not_ready_addresses: Some(not_ready).filter(|v| !v.is_empty()),
+                ports: Some(
+                    key_ports
+                        .into_iter()
+                        .map(|(n, proto, port)| EndpointPort {
+                            name: Some(n).filter(|n| !n.is_empty()),
+                            protocol: Some(proto),
+                            port,
+                            app_protocol: None,
+                        })
+                        .collect(),
+                ),
+            });
+        }
+        let mut annotations = BTreeMap::new();
+        if truncated {
+            annotations.insert(
+                OVER_CAPACITY_ANNOTATION.to_string(),
+                "truncated".to_string(),
+            );
+        }
+        let subsets = Some(out).filter(|v| !v.is_empty());
+        let labels = Some(svc_obj.labels().clone()).filter(|l| !l.is_empty());
+        match current.as_deref() {
+            Some(Object::Endpoints(ep)) => {
+                let ann = ep.metadata.annotations.clone().unwrap_or_default();
+                let mut want_ann = ann.clone();
+                want_ann.remove(OVER_CAPACITY_ANNOTATION);
+                want_ann.extend(annotations);
+                if ep.subsets == subsets && ann == want_ann && ep.metadata.labels == labels {
+                    return Ok(Action::AwaitChange);
+                }
+                let mut e = ep.clone();
+                e.subsets = subsets;
+                e.metadata.labels = labels;
+                e.metadata.annotations = Some(want_ann).filter(|a| !a.is_empty());
+                cx.writes.push(Write::update(Object::Endpoints(e), key));
+            }
+            _ => {
+                let e = Endpoints {
+                    metadata: ObjectMeta {
+                        name: Some(name.to_string()),
+                        namespace: Some(ns.to_string()),
+                        labels,
+                        annotations: Some(annotations).filter(|a| !a.is_empty()),
+                        ..Default::default()
+                    },
+                    subsets,
+                };
+                cx.writes.push(Write::create(Object::Endpoints(e), key));
+            }
+        }
+        Ok(Action::AwaitChange)
+    }
+
+    fn reset(&mut self) {}
+}
