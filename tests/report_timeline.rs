@@ -395,3 +395,22 @@ fn write_the_docs_example() {
     let html = report::render_html(&recorded.timeline);
     std::fs::write(root().join("docs/report-example.html"), html).expect("writes the example");
 }
+
+#[test]
+fn the_page_needs_no_network() {
+    let mut r = Recorder::new("offline", "", 1);
+    r.add_host("kubesim-worker", "worker", false);
+    let html = report::render_html(&r.finish_at(Time::from_secs(1), "pass"));
+    for needle in [
+        "http:",
+        "https:",
+        "src=",
+        "url(",
+        "@import",
+        "@font-face",
+        "<link",
+    ] {
+        assert!(!html.contains(needle), "the page refers to {needle}");
+    }
+    assert!(html.starts_with("<!DOCTYPE html>"));
+}
