@@ -473,8 +473,21 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             .entry(key.clone())
             .or_default()
             .record_sent(started);
-        let Some(rules) = self.table.service(&spec.namespace, &spec.service) else {
-            self.record(&key, started, Ending::Unresolved, None);
+        let rules = match spec.node_port {
+            None => self.table.service(&spec.namespace, &spec.service),
+            Some(np) => self.table.ports().find(|r| {
+                r.info.node_port == Some(np)
+                    && r.info.name.namespace == spec.namespace
+                    && r.info.name.name == spec.service
+            }),
+        };
+        let Some(rules) = rules else {
+            // A name that does not resolve; for a NodePort, a port nothing listens on.
+            let ending = match spec.node_port {
+                None => Ending::Unresolved,
+                Some(_) => Ending::Refused,
+            };
+            self.record(&key, started, ending, None);
             return;
         };
         let clients = u32::from(self.cfg.clients.max(1));
@@ -484,9 +497,12 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             .and_then(|c| c.pod_ip(253 - client_n))
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
         let now = ctx.now();
-        let service = Endpoint {
-            ip: rules.info.cluster_ip,
-            port: rules.info.port,
+        let service = match (spec.node_port, self.cfg.node_ip) {
+            (Some(np), Some(ip)) => Endpoint { ip, port: np },
+            _ => Endpoint {
+                ip: rules.info.cluster_ip,
+                port: rules.info.port,
+            },
         };
         let verdict = self
             .dataplane
@@ -547,6 +563,9 @@ impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
         });
         ctx.log("Starting service config controller");
         ctx.log("Starting endpoint slice config controller");
+        // Ids must not repeat across restarts (a late answer to the previous incarnation's
+        // request must not be taken for a new one's): start from the clock.
+        self.next_request_id = ctx.now().as_nanos().max(1);
         self.services.start(ctx, &mut self.client);
         self.slices.start(ctx, &mut self.client);
         // Clients that ran before a restart of the node start again.

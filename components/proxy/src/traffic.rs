@@ -45,6 +45,9 @@ pub struct TrafficSpec {
     /// Requests per second from this node (0 stops the generator).
     pub rps: f64,
     pub arrivals: Arrivals,
+    /// Connect to this node's NodePort of the Service instead of its cluster IP (an
+    /// external client sending to this node): `KUBE-NODEPORTS` routes it.
+    pub node_port: Option<u16>,
 }
 
 impl TrafficSpec {
@@ -56,6 +59,7 @@ impl TrafficSpec {
             service: service.to_string(),
             rps,
             arrivals: Arrivals::Poisson,
+            node_port: None,
         }
     }
 

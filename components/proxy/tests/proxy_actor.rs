@@ -320,6 +320,41 @@ fn iptables_traffic_spreads_across_endpoints_and_no_endpoints_is_rejected() {
 }
 
 #[test]
+fn node_port_clients_go_through_kube_nodeports() {
+    let mut w = world(20, ProxyMode::Iptables);
+    w.run(Duration::from_secs(2));
+    w.create(Object::Service(service(
+        "default",
+        "web",
+        "10.96.0.50",
+        &[("http", 80, Some(30080))],
+        None,
+    )));
+    let eps = [("10.244.1.2", true, false), ("10.244.2.2", true, false)];
+    w.create(Object::EndpointSlice(slice(
+        "default",
+        "web-abcde",
+        "web",
+        &[("http", 8080)],
+        &eps,
+    )));
+    w.run(Duration::from_secs(2));
+    let mut spec = TrafficSpec::new("web", 50.0);
+    spec.node_port = Some(30080);
+    w.start_traffic(spec);
+    w.run(Duration::from_secs(5));
+    let t = w.sink.totals()["default/web"];
+    assert!(t.ok > 150 && t.failed() == 0, "{t:?}");
+    assert_eq!(w.served().len(), 2);
+    // A port with no NodePort behind it refuses.
+    let mut wrong = TrafficSpec::new("default/web", 10.0);
+    wrong.node_port = Some(30099);
+    w.start_traffic(wrong);
+    w.run(Duration::from_secs(3));
+    assert!(w.sink.totals()["default/web"].refused > 10);
+}
+
+#[test]
 fn ipvs_round_robin_is_exact() {
     let mut w = world(13, ProxyMode::Ipvs);
     w.run(Duration::from_secs(2));
