@@ -11,7 +11,7 @@
 //! 2. Right after each successful `sim_mut().apply_fault(f)` (in `Runner::fault`):
 //!    `rec.on_fault(cluster.sim().now(), &f);` — marks the fault and updates host bands
 //!    (partitions are known only from here).
-//! 3. After `run_until_etcd_ready`, in `Runner::sleep`'s poll loop after each
+//! 3. After `run_until_ready`, in `Runner::sleep`'s poll loop after each
 //!    `run_until(slice_end)`, and after every step: `rec.sample(cluster.sim().now(), &cluster);`
 //!    Once the cluster exposes the objects an apiserver holds (see below), also
 //!    `rec.observe_objects(now, objects)` at the same places (every second is enough): pods
@@ -32,9 +32,13 @@
 //! `Cluster::cached_objects(&self) -> impl Iterator<Item = &api::Object>`, read from a ready
 //! apiserver's watch cache, is all [`Recorder::observe_objects`] needs.
 //!
-//! Until then, [`run_recorded`] runs a scenario exactly as the runner does (the same trace
-//! hash; a test checks it) with these calls in place; docs/report-example.html was made with
-//! it from the built-in tour.
+//! Until then, [`run_recorded`] gets the same timeline from outside: it runs the scenario
+//! with the real runner (`runner::run_narrated`: same output, verdict and trace hash) and
+//! records from the runner's public hooks — the [`crate::runner::Narrator`] calls (the
+//! cluster at the start; before/after etcd views, resolved fault targets and leader changes
+//! per executed step) and the printed text, split at the step headers.
+//! docs/report-example.html was made that way from the narrated built-in tour
+//! (`cargo test --release --test report_timeline -- --ignored write_the_docs_example`).
 
 mod drive;
 mod html;
