@@ -247,3 +247,28 @@ pub fn usable_endpoints(all: &[EndpointInfo]) -> Vec<Endpoint> {
         .map(|e| e.endpoint)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::service;
+
+    #[test]
+    fn client_ip_affinity_defaults_to_three_hours() {
+        let mut svc = service("default", "web", "10.96.0.5", &[("", 80, None)], None);
+        let spec = svc.spec.as_mut().unwrap();
+        spec.session_affinity = Some("ClientIP".into());
+        assert_eq!(service_ports(&svc)[0].affinity_seconds, Some(10_800));
+        let none = service("default", "web", "10.96.0.5", &[("", 80, None)], None);
+        assert_eq!(service_ports(&none)[0].affinity_seconds, None);
+        let name = &service_ports(&none)[0].name;
+        assert_eq!(name.to_string(), "default/web");
+        assert_eq!(
+            ServicePortName::new("a", "b", "http").to_string(),
+            "a/b:http"
+        );
+        let mut external = none.clone();
+        external.spec.as_mut().unwrap().type_ = Some("ExternalName".into());
+        assert!(service_ports(&external).is_empty());
+    }
+}

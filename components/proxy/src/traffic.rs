@@ -11,7 +11,7 @@
 //!
 //! Bounds: at most [`MAX_IN_FLIGHT`] requests wait for an answer per node (past that a new
 //! request counts as timed out at once: the client cannot open more connections); per-second
-//! counters keep [`MAX_SECONDS`] seconds; latencies keep the first [`MAX_LATENCY_SAMPLES`]
+//! counters keep [`MAX_SECONDS`] seconds; a generator sends at most [`MAX_RPS`]; latencies keep the first [`MAX_LATENCY_SAMPLES`]
 //! answered requests per Service.
 
 use std::collections::BTreeMap;
@@ -26,6 +26,8 @@ pub const MAX_SECONDS: usize = 86_400;
 pub const MAX_LATENCY_SAMPLES: usize = 200_000;
 /// Generators per node.
 pub const MAX_GENERATORS: usize = 64;
+/// Requests per second one generator sends at most (a higher `rps` is clamped).
+pub const MAX_RPS: f64 = 100_000.0;
 
 /// How requests arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -73,7 +75,7 @@ impl TrafficSpec {
         if self.rps.is_nan() || self.rps <= 0.0 {
             return Duration::MAX;
         }
-        let mean = 1e9 / self.rps;
+        let mean = 1e9 / self.rps.min(MAX_RPS);
         let nanos = match self.arrivals {
             Arrivals::Poisson => rng.exponential(mean),
             Arrivals::Even => mean,
