@@ -44,8 +44,8 @@
 //!   `sim.invoke::<KubeProxy<M>, _>(id, |p, ctx| p.start_traffic(ctx, TrafficSpec::new("nginx", rps)))`
 //!   (`"ns/name"` for another namespace; rps 0 stops; one generator per Service per node,
 //!   a new spec replaces it; arrivals are Poisson by default, [`Arrivals::Even`] for evenly
-//!   spaced; `node_port: Some(p)` sends to the node's NodePort instead of the cluster IP). Whether `rps` is per node or split across nodes
-//!   is the runner's choice.
+//!   spaced; `node_port: Some(p)` sends to the node's NodePort instead of the cluster IP).
+//!   Whether `rps` is per node or split across nodes is the runner's choice.
 //! - **`Expect(traffic_errors: SERVICE, at_most: F)`**: [`TrafficSink::merged_totals`] over
 //!   every node's sink, entry `default/SERVICE`, and compare
 //!   [`TrafficCounts::error_fraction`] (failed / finished; failures by reason are its
