@@ -148,6 +148,11 @@ impl Dataplane {
         Verdict::Forward(ep)
     }
 
+    /// No affinity entry and no scheduler position is held.
+    pub fn is_empty(&self) -> bool {
+        self.recent.is_empty() && self.rr_last.is_empty() && self.persistent.is_empty()
+    }
+
     /// Forgets state of Service ports that are no longer programmed (the kernel drops a
     /// virtual server's scheduler state and kube-proxy deletes stale chains and lists).
     pub fn retain(

@@ -401,13 +401,17 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         if !changed {
             return;
         }
-        let table = &self.table;
-        let keep: BTreeSet<&str> = table
-            .ports()
-            .flat_map(|r| r.endpoints.iter().map(|e| e.chain.as_str()))
-            .collect();
-        self.dataplane
-            .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
+        // Kernel state of vanished Services and endpoints goes with them (a scan of the whole
+        // table, so only when there is any such state: affinity or IPVS traffic).
+        if !self.dataplane.is_empty() {
+            let table = &self.table;
+            let keep: BTreeSet<&str> = table
+                .ports()
+                .flat_map(|r| r.endpoints.iter().map(|e| e.chain.as_str()))
+                .collect();
+            self.dataplane
+                .retain(|n| table.port(n).is_some(), |c| keep.contains(c));
+        }
         self.syncs += 1;
     }
 
