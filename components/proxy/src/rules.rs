@@ -116,10 +116,13 @@ impl RuleTable {
         svc: Option<&Service>,
         slices: impl IntoIterator<Item = &'a EndpointSlice>,
     ) -> bool {
+        // Names sort by namespace, then name, then port: the Service's ports are one range.
+        let first = ServicePortName::new(namespace, name, "");
         let old: Vec<ServicePortName> = self
             .ports
-            .keys()
-            .filter(|k| k.namespace == namespace && k.name == name)
+            .range(first..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.namespace == namespace && k.name == name)
             .cloned()
             .collect();
         let endpoints = endpoints_by_port(slices);
@@ -165,8 +168,9 @@ impl RuleTable {
     /// names only the Service connects to.
     pub fn service(&self, namespace: &str, name: &str) -> Option<&ServiceRules> {
         self.ports
-            .values()
-            .filter(|r| r.info.name.namespace == namespace && r.info.name.name == name)
+            .range(ServicePortName::new(namespace, name, "")..)
+            .map(|(_, r)| r)
+            .take_while(|r| r.info.name.namespace == namespace && r.info.name.name == name)
             .min_by_key(|r| r.info.index)
     }
 
