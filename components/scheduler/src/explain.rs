@@ -65,7 +65,7 @@ impl fmt::Display for Explanation<'_> {
         header.push("TOTAL".into());
         let mut rows = vec![header];
         for v in &d.nodes {
-            let mut row = vec![v.node.clone()];
+            let mut row = vec![v.node.to_string()];
             match &v.rejected {
                 Some(s) => {
                     row.push(format!("{}: {}", s.plugin, s.message()));

@@ -165,6 +165,8 @@ pub struct PodInfo {
     /// of which a pod must match to count for the system default spread (`DefaultSelector`);
     /// empty: no default spreading. Filled by the scheduler for the pod being scheduled.
     pub default_spread_selector: Vec<Selector>,
+    /// The pod has a nodeSelector or required node affinity (else every node matches it).
+    pub has_node_constraints: bool,
 }
 
 impl PodInfo {
@@ -284,6 +286,13 @@ impl PodInfo {
             terminating: obj.is_terminating(),
             start_time: status.and_then(|s| s.start_time.clone()),
             default_spread_selector: Vec::new(),
+            has_node_constraints: spec.node_selector.as_ref().is_some_and(|s| !s.is_empty())
+                || affinity
+                    .and_then(|a| a.node_affinity.as_ref())
+                    .is_some_and(|n| {
+                        n.required_during_scheduling_ignored_during_execution
+                            .is_some()
+                    }),
             namespace,
             obj,
         })
@@ -336,7 +345,7 @@ pub fn normalized_image_name(name: &str) -> String {
 pub struct NodeInfo {
     /// `None` while only pods bound to it are known (the cache saw them before the node).
     pub node: Option<SharedObject>,
-    pub name: String,
+    pub name: Arc<str>,
     pub allocatable: Resources,
     pub requested: Resources,
     pub non_zero_cpu: i64,
@@ -355,7 +364,7 @@ impl NodeInfo {
     pub fn new(name: &str) -> NodeInfo {
         NodeInfo {
             node: None,
-            name: name.to_string(),
+            name: Arc::from(name),
             allocatable: Resources::default(),
             requested: Resources::default(),
             non_zero_cpu: 0,

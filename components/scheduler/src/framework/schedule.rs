@@ -87,7 +87,7 @@ impl PluginScore {
 /// What happened to one node in a cycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeVerdict {
-    pub node: String,
+    pub node: Arc<str>,
     /// The rejecting plugin's status, or `None` when the node passed every filter.
     pub rejected: Option<Status>,
     /// Empty when not scored.
@@ -300,7 +300,7 @@ impl Algorithm {
             diagnosis.pre_filter_msg = s.message();
             diagnosis.unschedulable_plugins.insert(s.plugin);
             for slot in snap.ordered() {
-                let name = snap.node(*slot).name.clone();
+                let name = snap.node(*slot).name.to_string();
                 diagnosis.node_to_status.insert(name, s.clone());
             }
             return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
@@ -354,7 +354,7 @@ impl Algorithm {
                         rejected: Some(s.clone()),
                         scores: Vec::new(),
                     });
-                    diagnosis.node_to_status.insert(node.name.clone(), s);
+                    diagnosis.node_to_status.insert(node.name.to_string(), s);
                 }
             }
             self.next_start_node_index = (start + processed) % n;
@@ -364,7 +364,7 @@ impl Algorithm {
         }
         let evaluated = decision.nodes.len();
         if feasible.len() == 1 {
-            let node = snap.node(feasible[0]).name.clone();
+            let node = snap.node(feasible[0]).name.to_string();
             decision.unscored_because = Some("only one node fits");
             decision.outcome = Ok(node.clone());
             return (
@@ -393,7 +393,7 @@ impl Algorithm {
                 }
             }
         }
-        let node = snap.node(feasible[best]).name.clone();
+        let node = snap.node(feasible[best]).name.to_string();
         decision.outcome = Ok(node.clone());
         (
             Ok(Placement {
@@ -443,9 +443,10 @@ impl Algorithm {
                 });
             }
         }
-        for (slot, scores) in feasible.iter().zip(per_node) {
-            let name = &snap.node(*slot).name;
-            if let Some(v) = decision.nodes.iter_mut().find(|v| &v.node == name) {
+        // Verdicts of feasible nodes, in the order they were found feasible.
+        let mut passed = decision.nodes.iter_mut().filter(|v| v.rejected.is_none());
+        for scores in per_node {
+            if let Some(v) = passed.next() {
                 v.scores = scores;
             }
         }

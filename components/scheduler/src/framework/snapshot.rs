@@ -45,6 +45,7 @@ pub struct Snapshot {
     image_nodes: BTreeMap<String, usize>,
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     pods_with_affinity: usize,
+    pods_with_required_anti_affinity: usize,
 }
 
 fn zone_key(obj: &SharedObject) -> String {
@@ -107,6 +108,11 @@ impl Snapshot {
         self.pods_with_affinity > 0
     }
 
+    /// Some known pod has required anti-affinity terms.
+    pub fn any_pod_with_required_anti_affinity(&self) -> bool {
+        self.pods_with_required_anti_affinity > 0
+    }
+
     /// How many nodes hold the image (normalized name).
     pub fn nodes_with_image(&self, image: &str) -> usize {
         self.image_nodes.get(image).copied().unwrap_or(0)
@@ -143,7 +149,7 @@ impl Snapshot {
     fn release_if_empty(&mut self, slot: usize) {
         let info = &self.slots[slot];
         if info.node.is_none() && info.pods.is_empty() {
-            self.by_name.remove(&info.name);
+            self.by_name.remove(&*info.name);
             self.free.push(slot);
         }
     }
@@ -213,6 +219,8 @@ impl Snapshot {
             self.unplace(&key, &old.node);
         }
         self.pods_with_affinity += usize::from(pod.has_affinity());
+        self.pods_with_required_anti_affinity +=
+            usize::from(!pod.required_anti_affinity.is_empty());
         let slot = self.slot_for(node);
         self.slots[slot].add_pod(pod);
         self.pods.insert(
@@ -232,6 +240,8 @@ impl Snapshot {
         if let Some(i) = info.pods.iter().position(|p| p.key() == key) {
             let uid = info.pods[i].uid.clone();
             self.pods_with_affinity -= usize::from(info.pods[i].has_affinity());
+            self.pods_with_required_anti_affinity -=
+                usize::from(!info.pods[i].required_anti_affinity.is_empty());
             info.remove_pod(&uid);
             self.release_if_empty(slot);
         }

@@ -60,7 +60,7 @@ fn run(snap: &Snapshot, p: &PodInfo) -> Decision {
 fn total(d: &Decision, node: &str) -> Option<i64> {
     d.nodes
         .iter()
-        .find(|v| v.node == node && v.rejected.is_none())
+        .find(|v| &*v.node == node && v.rejected.is_none())
         .map(|v| v.total())
 }
 
@@ -84,7 +84,7 @@ fn placement_matches_hand_computed_scores() {
     let cp = d
         .nodes
         .iter()
-        .find(|v| v.node == "kubesim-control-plane")
+        .find(|v| &*v.node == "kubesim-control-plane")
         .unwrap();
     let why = cp.rejected.as_ref().unwrap();
     assert_eq!(
@@ -272,7 +272,7 @@ fn anti_affinity_and_topology_spread_filter_by_zone() {
     let rejected: Vec<(&str, String)> = d
         .nodes
         .iter()
-        .filter_map(|v| v.rejected.as_ref().map(|s| (v.node.as_str(), s.message())))
+        .filter_map(|v| v.rejected.as_ref().map(|s| (&*v.node, s.message())))
         .collect();
     assert_eq!(rejected.len(), 3);
     assert!(
@@ -329,7 +329,7 @@ fn system_default_spread_prefers_the_emptier_zone_and_node() {
     let spread = |node: &str| {
         d.nodes
             .iter()
-            .find(|v| v.node == node)
+            .find(|v| &*v.node == node)
             .and_then(|v| v.scores.iter().find(|s| s.plugin == "PodTopologySpread"))
             .map(|s| (s.raw, s.normalized))
     };

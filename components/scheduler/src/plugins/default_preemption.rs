@@ -206,9 +206,9 @@ pub fn preempt(
     let mut potential = Vec::new();
     for slot in snap.ordered() {
         let name = &snap.node(*slot).name;
-        match statuses.get(name) {
+        match statuses.get(&**name) {
             Some(s) if s.code == Code::UnschedulableAndUnresolvable => {
-                node_statuses.insert(name.clone(), Status::unresolvable(REASON_NOT_HELPFUL));
+                node_statuses.insert(name.to_string(), Status::unresolvable(REASON_NOT_HELPFUL));
             }
             _ => potential.push(*slot),
         }
@@ -236,7 +236,7 @@ pub fn preempt(
             break;
         }
         let slot = potential[(offset + i) % potential.len()];
-        let name = snap.node(slot).name.clone();
+        let name = snap.node(slot).name.to_string();
         match select_victims(alg, state, pod, slot, snap, nominator) {
             Ok(victims) => candidates.push(Candidate {
                 node: name,

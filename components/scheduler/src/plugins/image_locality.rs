@@ -4,7 +4,9 @@
 //! [23 MiB, 1000 MiB × containers] and mapped linearly onto [0, 100]. No normalization.
 
 use crate::framework::node_info::normalized_image_name;
-use crate::framework::{CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot};
+use crate::framework::{
+    CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
+};
 
 pub const NAME: &str = "ImageLocality";
 const MB: i64 = 1024 * 1024;
@@ -13,6 +15,9 @@ const MAX_CONTAINER_THRESHOLD: i64 = 1000 * MB;
 
 #[derive(Debug, Default)]
 pub struct ImageLocality;
+
+#[derive(Clone, Debug)]
+struct Images(Vec<String>);
 
 /// `calculatePriority`.
 pub fn priority(sum: i64, containers: usize) -> i64 {
@@ -27,25 +32,38 @@ impl Plugin for ImageLocality {
     }
     fn points(&self) -> Points {
         Points {
+            pre_score: true,
             score: true,
             ..Points::default()
         }
     }
-    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> i64 {
+    /// Not an upstream PreScore: normalizes the image names once per cycle rather than once
+    /// per node.
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+        _: &[usize],
+    ) -> Status {
+        let images: Vec<String> = pod.images().map(normalized_image_name).collect();
+        state.write(NAME, Images(images));
+        Status::success()
+    }
+    fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> i64 {
+        let Some(Images(images)) = state.read::<Images>(NAME) else {
+            return 0;
+        };
         let total = snap.num_nodes().max(1);
         let mut sum = 0;
-        let mut containers = 0;
-        for image in pod.images() {
-            containers += 1;
-            if node.images.is_empty() {
-                continue;
-            }
-            let name = normalized_image_name(image);
-            if let Some(size) = node.images.get(&name) {
-                let spread = snap.nodes_with_image(&name) as f64 / total as f64;
-                sum += (*size as f64 * spread) as i64;
+        if !node.images.is_empty() {
+            for name in images {
+                if let Some(size) = node.images.get(name) {
+                    let spread = snap.nodes_with_image(name) as f64 / total as f64;
+                    sum += (*size as f64 * spread) as i64;
+                }
             }
         }
-        priority(sum, containers)
+        priority(sum, images.len())
     }
 }

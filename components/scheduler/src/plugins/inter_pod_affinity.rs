@@ -165,7 +165,7 @@ impl Plugin for InterPodAffinity {
         pod: &PodInfo,
         snap: &Snapshot,
     ) -> (Status, PreFilterResult) {
-        let anti_exists = snap.iter().any(|n| n.pods_with_required_anti_affinity > 0);
+        let anti_exists = snap.any_pod_with_required_anti_affinity();
         if pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty() && !anti_exists
         {
             return (Status::skip(), PreFilterResult::default());

@@ -51,6 +51,9 @@ impl Plugin for NodeAffinity {
         ]
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if !pod.has_node_constraints {
+            return Status::success();
+        }
         let (Some(spec), Some(n)) = (pod.pod().spec.as_ref(), node.node()) else {
             return Status::success();
         };

@@ -22,7 +22,7 @@ impl Plugin for NodeName {
         &[ClusterEvent::NodeAdd]
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if pod.node_name.is_empty() || pod.node_name == node.name {
+        if pod.node_name.is_empty() || *pod.node_name == *node.name {
             Status::success()
         } else {
             Status::unresolvable(REASON)

@@ -61,6 +61,7 @@ impl Constraint {
 
     fn includes_node(&self, pod: &PodInfo, node: &NodeInfo) -> bool {
         if self.honor_node_affinity
+            && pod.has_node_constraints
             && let (Some(spec), Some(n)) = (pod.pod().spec.as_ref(), node.node())
             && !pod_matches_node(spec, n)
         {
@@ -345,7 +346,8 @@ impl Plugin for PodTopologySpread {
             })
             .collect();
         for node in snap.iter() {
-            if require_all && !has_all_keys(node, &cs) {
+            // A node without pods adds nothing to any domain.
+            if node.pods.is_empty() || (require_all && !has_all_keys(node, &cs)) {
                 continue;
             }
             for (i, c) in cs.iter().enumerate() {
