@@ -522,6 +522,10 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
             started_at: c.started_at.unwrap_or(now),
             finished_at: now,
         };
+        // The event first: a kubelet that sees the stop answered already knows the exit.
+        if let Some(sub) = self.subscriber {
+            ctx.send(sub, M::wrap_runtime(RuntimeMessage::Event(event)));
+        }
         for (to, id) in waiters {
             self.reply(
                 ctx,
@@ -529,9 +533,6 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
                 id,
                 Ok(RuntimeReply::ContainerStopped { exit_code }),
             );
-        }
-        if let Some(sub) = self.subscriber {
-            ctx.send(sub, M::wrap_runtime(RuntimeMessage::Event(event)));
         }
     }
 

@@ -1,0 +1,238 @@
+//! The kubelet's Node object and node Lease: what it registers, what its status says, and the
+//! heartbeat Lease in `kube-node-lease`.
+//!
+//! Follows `pkg/kubelet/kubelet_node_status.go` (`initialNode`: the `kubernetes.io/hostname`,
+//! `os`, `arch` labels and their `beta.` twins; `setNodeStatus`; the condition reasons and
+//! messages of `pkg/kubelet/nodestatus/setters.go`: `KubeletReady` "kubelet is posting ready
+//! status", `KubeletHasSufficientMemory`, `KubeletHasNoDiskPressure`, `KubeletHasSufficientPID`),
+//! kubeadm's control-plane label and `node-role.kubernetes.io/control-plane:NoSchedule` taint
+//! and the `node.kubernetes.io/exclude-from-external-load-balancers` label, kind's
+//! `providerID: kind://docker/kubesim/<node>`, and `pkg/kubelet/nodelease`: Lease named after
+//! the node, holder the node, 40 s duration, owned by the Node. Simplifications: the node
+//! never reports pressure; `images` in status is not filled; no `Ready=False` phase while a
+//! CNI starts (kindnet is not modelled).
+
+use std::collections::BTreeMap;
+
+use api::k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use api::k8s_openapi::api::core::v1::{
+    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
+    NodeSystemInfo, Taint,
+};
+use api::k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use apiserver::objects::api_time;
+use client::lease_lock::micro_time;
+use sim::Time;
+use sim::rng::stable_hash;
+
+use crate::config::{CONTAINER_RUNTIME_VERSION, KUBERNETES_VERSION, KubeletConfig};
+
+pub const CONTROL_PLANE_ROLE: &str = "node-role.kubernetes.io/control-plane";
+pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+
+fn hex_id(seed: &str) -> String {
+    format!(
+        "{:016x}{:016x}",
+        stable_hash(seed),
+        stable_hash(&format!("{seed}/2"))
+    )
+}
+
+/// The Node the kubelet registers (`initialNode` plus the first status).
+pub fn initial_node(cfg: &KubeletConfig, now: Time) -> Node {
+    let mut labels = BTreeMap::from([
+        ("beta.kubernetes.io/arch".to_string(), "amd64".to_string()),
+        ("beta.kubernetes.io/os".to_string(), "linux".to_string()),
+        ("kubernetes.io/arch".to_string(), "amd64".to_string()),
+        ("kubernetes.io/hostname".to_string(), cfg.node_name.clone()),
+        ("kubernetes.io/os".to_string(), "linux".to_string()),
+    ]);
+    let mut taints = Vec::new();
+    if cfg.control_plane {
+        labels.insert(CONTROL_PLANE_ROLE.into(), String::new());
+        labels.insert(
+            "node.kubernetes.io/exclude-from-external-load-balancers".into(),
+            String::new(),
+        );
+        taints.push(Taint {
+            key: CONTROL_PLANE_ROLE.into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        });
+    }
+    if let Some(zone) = &cfg.zone {
+        labels.insert("topology.kubernetes.io/zone".into(), zone.clone());
+    }
+    let annotations = BTreeMap::from([
+        (
+            "kubeadm.alpha.kubernetes.io/cri-socket".to_string(),
+            "unix:///run/containerd/containerd.sock".to_string(),
+        ),
+        ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
+        (
+            "volumes.kubernetes.io/controller-managed-attach-detach".to_string(),
+            "true".to_string(),
+        ),
+    ]);
+    let cidr = cfg.pod_cidr.to_string();
+    Node {
+        metadata: ObjectMeta {
+            name: Some(cfg.node_name.clone()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        },
+        spec: Some(NodeSpec {
+            pod_cidr: Some(cidr.clone()),
+            pod_cidrs: Some(vec![cidr]),
+            provider_id: Some(format!("kind://docker/kubesim/{}", cfg.node_name)),
+            taints: (!taints.is_empty()).then_some(taints),
+            ..Default::default()
+        }),
+        status: Some(node_status(cfg, now, None)),
+    }
+}
+
+fn condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Time,
+    previous: Option<&NodeStatus>,
+) -> NodeCondition {
+    // lastTransitionTime moves only when the status changes.
+    let transition = previous
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+        .filter(|c| c.status == status)
+        .and_then(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| api_time(now));
+    NodeCondition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_heartbeat_time: Some(api_time(now)),
+        last_transition_time: Some(transition),
+    }
+}
+
+/// The node's status at `now` (heartbeat times set to `now`).
+pub fn node_status(cfg: &KubeletConfig, now: Time, previous: Option<&NodeStatus>) -> NodeStatus {
+    let resources: BTreeMap<String, Quantity> = cfg
+        .capacity
+        .iter()
+        .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+        .chain([
+            ("hugepages-1Gi".to_string(), Quantity("0".into())),
+            ("hugepages-2Mi".to_string(), Quantity("0".into())),
+        ])
+        .collect();
+    NodeStatus {
+        capacity: Some(resources.clone()),
+        allocatable: Some(resources),
+        conditions: Some(vec![
+            condition(
+                "MemoryPressure",
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+                now,
+                previous,
+            ),
+            condition(
+                "DiskPressure",
+                "False",
+                "KubeletHasNoDiskPressure",
+                "kubelet has no disk pressure",
+                now,
+                previous,
+            ),
+            condition(
+                "PIDPressure",
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+                now,
+                previous,
+            ),
+            condition(
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+                now,
+                previous,
+            ),
+        ]),
+        addresses: Some(vec![
+            NodeAddress {
+                type_: "InternalIP".into(),
+                address: cfg.node_ip.to_string(),
+            },
+            NodeAddress {
+                type_: "Hostname".into(),
+                address: cfg.node_name.clone(),
+            },
+        ]),
+        daemon_endpoints: Some(NodeDaemonEndpoints {
+            kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
+        }),
+        node_info: Some(NodeSystemInfo {
+            architecture: "amd64".into(),
+            boot_id: hex_id(&format!("{}/boot", cfg.node_name)),
+            container_runtime_version: CONTAINER_RUNTIME_VERSION.into(),
+            kernel_version: "6.8.0-1017-azure".into(),
+            kube_proxy_version: String::new(),
+            kubelet_version: KUBERNETES_VERSION.into(),
+            machine_id: hex_id(&format!("{}/machine", cfg.node_name)),
+            operating_system: "linux".into(),
+            os_image: "Debian GNU/Linux 12 (bookworm)".into(),
+            system_uuid: hex_id(&format!("{}/uuid", cfg.node_name)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Whether two statuses differ in anything but heartbeat times (the kubelet then reports at
+/// once instead of waiting for nodeStatusReportFrequency).
+pub fn status_changed(a: &NodeStatus, b: &NodeStatus) -> bool {
+    let strip = |s: &NodeStatus| {
+        let mut s = s.clone();
+        for c in s.conditions.iter_mut().flatten() {
+            c.last_heartbeat_time = None;
+        }
+        s
+    };
+    strip(a) != strip(b)
+}
+
+/// The node's Lease at `now` (`pkg/kubelet/nodelease`'s `newLease`).
+pub fn lease(cfg: &KubeletConfig, node_uid: &str, now: Time, base: Option<&Lease>) -> Lease {
+    let mut l = base.cloned().unwrap_or_else(|| Lease {
+        metadata: ObjectMeta {
+            name: Some(cfg.node_name.clone()),
+            namespace: Some(NODE_LEASE_NAMESPACE.into()),
+            ..Default::default()
+        },
+        spec: None,
+    });
+    if !node_uid.is_empty() && l.metadata.owner_references.is_none() {
+        l.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "v1".into(),
+            kind: "Node".into(),
+            name: cfg.node_name.clone(),
+            uid: node_uid.into(),
+            controller: None,
+            block_owner_deletion: None,
+        }]);
+    }
+    let spec = l.spec.get_or_insert_with(LeaseSpec::default);
+    spec.holder_identity = Some(cfg.node_name.clone());
+    spec.lease_duration_seconds = Some(cfg.node_lease_duration_seconds);
+    spec.renew_time = Some(micro_time(now));
+    l
+}

@@ -1,0 +1,397 @@
+//! What the kubelet knows about one pod it runs: its sandbox, its containers' states, restart
+//! counts, probes, the ConfigMaps and Secrets it needs, and whether it is terminating — the
+//! state `pkg/kubelet/pod_workers.go` and the runtime's `PodStatus` hold upstream.
+//!
+//! The kubelet actor drives it (`crate::kubelet`); this module only holds the state and the
+//! rules that do not need the actor: which containers may restart under which policy, what
+//! a container's API state is. Simplification: one container record per spec container (the
+//! latest instance and its predecessor's termination), as the API status shows them.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use api::k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
+use runtime::ProbeKind;
+use sim::{Duration, Time};
+
+use crate::probes::{ProbeSpec, ProbeState};
+
+/// How a container instance ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Terminated {
+    pub exit_code: i32,
+    /// `Completed` (0) or `Error`.
+    pub reason: String,
+    pub started_at: Time,
+    pub finished_at: Time,
+    pub container_id: String,
+}
+
+/// A container's state as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CState {
+    Waiting {
+        reason: String,
+        message: Option<String>,
+    },
+    Running {
+        started_at: Time,
+    },
+    Terminated(Terminated),
+}
+
+/// The runtime call in flight for a container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    ImageStatus,
+    Pull,
+    Create,
+    Start,
+    Stop,
+}
+
+/// One spec container and its latest instance.
+#[derive(Clone, Debug)]
+pub struct ContainerRt {
+    pub name: String,
+    pub image: String,
+    /// `Always`, `IfNotPresent` or `Never`.
+    pub pull_policy: String,
+    pub init: bool,
+    /// The latest instance in the runtime.
+    pub id: Option<String>,
+    pub image_id: Option<String>,
+    pub state: CState,
+    pub last_terminated: Option<Terminated>,
+    pub restart_count: i32,
+    pub op: Option<Op>,
+    /// After an error (image pull, config), nothing is tried before this.
+    pub retry_at: Option<Time>,
+    /// Dead instances still in the runtime (removed beyond the newest, as container GC
+    /// keeps one per container).
+    pub dead: Vec<String>,
+    pub startup: Option<ProbeState>,
+    pub liveness: Option<ProbeState>,
+    pub readiness: Option<ProbeState>,
+    /// Killed by the kubelet after a failed liveness or startup probe.
+    pub killed_unhealthy: bool,
+}
+
+impl ContainerRt {
+    pub fn from_spec(c: &Container, init: bool) -> Self {
+        let probe = |kind, p: &Option<api::k8s_openapi::api::core::v1::Probe>| {
+            p.as_ref()
+                .map(|p| ProbeState::new(kind, ProbeSpec::from_api(p)))
+        };
+        let image = c.image.clone().unwrap_or_default();
+        ContainerRt {
+            name: c.name.clone(),
+            pull_policy: c
+                .image_pull_policy
+                .clone()
+                .unwrap_or_else(|| api::defaults::core::image_pull_policy(&image).to_string()),
+            image,
+            init,
+            id: None,
+            image_id: None,
+            state: CState::Waiting {
+                reason: if init {
+                    "PodInitializing".into()
+                } else {
+                    "ContainerCreating".into()
+                },
+                message: None,
+            },
+            last_terminated: None,
+            restart_count: 0,
+            op: None,
+            retry_at: None,
+            dead: Vec::new(),
+            // Restartable (sidecar) init containers are run as plain init containers: their
+            // probes are not used.
+            startup: if init {
+                None
+            } else {
+                probe(ProbeKind::Startup, &c.startup_probe)
+            },
+            liveness: if init {
+                None
+            } else {
+                probe(ProbeKind::Liveness, &c.liveness_probe)
+            },
+            readiness: if init {
+                None
+            } else {
+                probe(ProbeKind::Readiness, &c.readiness_probe)
+            },
+            killed_unhealthy: false,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.state, CState::Running { .. })
+    }
+
+    pub fn succeeded(&self) -> bool {
+        matches!(&self.state, CState::Terminated(t) if t.exit_code == 0)
+    }
+
+    /// Started: running and past its startup probe.
+    pub fn started(&self) -> bool {
+        self.is_running() && self.startup.as_ref().is_none_or(|p| p.result == Some(true))
+    }
+
+    /// Ready: started and its readiness probe passes (no probe: ready once started).
+    pub fn ready(&self) -> bool {
+        self.started()
+            && self
+                .readiness
+                .as_ref()
+                .is_none_or(|p| p.result == Some(true))
+    }
+
+    pub fn probes_mut(&mut self) -> impl Iterator<Item = &mut ProbeState> {
+        [&mut self.startup, &mut self.liveness, &mut self.readiness]
+            .into_iter()
+            .flatten()
+    }
+
+    pub fn probe_mut(&mut self, kind: ProbeKind) -> Option<&mut ProbeState> {
+        match kind {
+            ProbeKind::Startup => self.startup.as_mut(),
+            ProbeKind::Liveness => self.liveness.as_mut(),
+            ProbeKind::Readiness => self.readiness.as_mut(),
+        }
+    }
+
+    /// The last instance ended: should the kubelet start another under `restart_policy`?
+    pub fn wants_restart(&self, restart_policy: &str) -> bool {
+        let CState::Terminated(t) = &self.state else {
+            return false;
+        };
+        match restart_policy {
+            "Never" => false,
+            "OnFailure" => t.exit_code != 0,
+            // Init containers of an Always pod restart only when they failed.
+            _ if self.init => t.exit_code != 0,
+            _ => true,
+        }
+    }
+}
+
+/// Where the check of referenced ConfigMaps and Secrets stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ConfigCheck {
+    #[default]
+    Unchecked,
+    /// GETs in flight.
+    Checking { pending: usize },
+    /// Done: what is missing (empty: nothing).
+    Done {
+        /// Volume sources missing: `configmap "x" not found` per volume name.
+        volumes: BTreeMap<String, String>,
+        /// Env sources missing, per container name.
+        env: BTreeMap<String, String>,
+        /// When to look again while something is missing.
+        recheck_at: Option<Time>,
+    },
+}
+
+/// Why and how a pod is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terminating {
+    pub grace: Duration,
+    pub since: Time,
+    /// The pod is already gone from the API (force-deleted): nothing to delete at the end.
+    pub api_gone: bool,
+}
+
+/// A pod the kubelet runs.
+#[derive(Clone, Debug)]
+pub struct PodWorker {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub pod: Arc<Pod>,
+    /// From a manifest file: status goes to the mirror pod.
+    pub is_static: bool,
+    pub mirror_uid: Option<String>,
+    pub mirror_create_in_flight: bool,
+    /// Admission's verdict: `Err((reason, message))` rejects the pod.
+    pub admission: Result<(), (String, String)>,
+    pub sandbox: Option<(String, Ipv4Addr)>,
+    pub sandbox_op: bool,
+    pub sandbox_attempt: u32,
+    pub sandbox_stopped: bool,
+    pub init: Vec<ContainerRt>,
+    pub app: Vec<ContainerRt>,
+    pub config: ConfigCheck,
+    /// GET results of the config check in progress.
+    pub pending_config: BTreeMap<(api::Kind, String), crate::config_refs::Found>,
+    pub start_time: Option<Time>,
+    pub terminating: Option<Terminating>,
+    /// Everything stopped after termination; the final status is (being) written.
+    pub terminated: bool,
+    pub delete_sent: bool,
+    /// The API said Succeeded/Failed when the kubelet first saw it (after a restart).
+    pub finished_before: bool,
+    /// When the worker wants its next sync.
+    pub wake_at: Option<Time>,
+    /// The status last written (or being written), to write only changes.
+    pub status_written: Option<PodStatus>,
+    pub status_in_flight: bool,
+    pub status_pending: bool,
+    /// `status.conditions` and times as last computed (transition times are kept from it).
+    pub last_status: Option<PodStatus>,
+}
+
+impl PodWorker {
+    pub fn new(pod: Arc<Pod>, is_static: bool) -> Self {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let init = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .map(|c| ContainerRt::from_spec(c, true))
+            .collect();
+        let mut app: Vec<ContainerRt> = spec
+            .containers
+            .iter()
+            .map(|c| ContainerRt::from_spec(c, false))
+            .collect();
+        // Restart counts survive a kubelet restart through the API status.
+        if let Some(st) = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+        {
+            for c in &mut app {
+                if let Some(s) = st.iter().find(|s| s.name == c.name) {
+                    c.restart_count = s.restart_count;
+                }
+            }
+        }
+        let finished_before = matches!(
+            pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded" | "Failed")
+        );
+        PodWorker {
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            last_status: pod.status.clone(),
+            pod,
+            is_static,
+            mirror_uid: None,
+            mirror_create_in_flight: false,
+            admission: Ok(()),
+            sandbox: None,
+            sandbox_op: false,
+            sandbox_attempt: 0,
+            sandbox_stopped: false,
+            init,
+            app,
+            config: ConfigCheck::Unchecked,
+            pending_config: BTreeMap::new(),
+            start_time: None,
+            terminating: None,
+            terminated: false,
+            delete_sent: false,
+            finished_before,
+            wake_at: None,
+            status_written: None,
+            status_in_flight: false,
+            status_pending: false,
+        }
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn restart_policy(&self) -> &str {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.as_deref())
+            .unwrap_or("Always")
+    }
+
+    pub fn host_network(&self) -> bool {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false)
+    }
+
+    /// `terminationGracePeriodSeconds` (30 by default).
+    pub fn grace_period(&self) -> Duration {
+        let secs = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .unwrap_or(api::defaults::core::TERMINATION_GRACE_PERIOD_SECONDS);
+        Duration::from_secs(u64::try_from(secs.max(0)).unwrap_or(0))
+    }
+
+    pub fn containers(&self) -> impl Iterator<Item = &ContainerRt> {
+        self.init.iter().chain(self.app.iter())
+    }
+
+    pub fn containers_mut(&mut self) -> impl Iterator<Item = &mut ContainerRt> {
+        self.init.iter_mut().chain(self.app.iter_mut())
+    }
+
+    /// `(init, index)` of the container whose latest or a dead instance is `id`.
+    pub fn find_container(&self, id: &str) -> Option<(bool, usize)> {
+        let hit = |c: &ContainerRt| c.id.as_deref() == Some(id);
+        self.init
+            .iter()
+            .position(hit)
+            .map(|i| (true, i))
+            .or_else(|| self.app.iter().position(hit).map(|i| (false, i)))
+    }
+
+    pub fn container_mut(&mut self, init: bool, index: usize) -> Option<&mut ContainerRt> {
+        if init {
+            self.init.get_mut(index)
+        } else {
+            self.app.get_mut(index)
+        }
+    }
+
+    /// Every init container has succeeded.
+    pub fn initialized(&self) -> bool {
+        self.init.iter().all(ContainerRt::succeeded)
+    }
+
+    /// Has the pod reached a phase it never leaves (by its restart policy)?
+    pub fn is_finished(&self) -> bool {
+        if self.admission.is_err() || self.finished_before {
+            return true;
+        }
+        let policy = self.restart_policy();
+        if policy == "Never"
+            && self
+                .init
+                .iter()
+                .any(|c| matches!(&c.state, CState::Terminated(t) if t.exit_code != 0))
+        {
+            return true;
+        }
+        policy != "Always"
+            && !self.app.is_empty()
+            && self
+                .app
+                .iter()
+                .all(|c| matches!(c.state, CState::Terminated(_)) && !c.wants_restart(policy))
+    }
+
+    /// Asks for a sync at `at` (the earliest request wins).
+    pub fn wake(&mut self, at: Time) {
+        self.wake_at = Some(self.wake_at.map_or(at, |t| t.min(at)));
+    }
+}
