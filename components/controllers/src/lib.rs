@@ -7,6 +7,7 @@
 //! | [`replicaset`] | `pkg/controller/replicaset` |
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
+//! | [`node_lifecycle`] | `pkg/controller/nodelifecycle`, `pkg/controller/tainteviction` |
 //! | [`expectations`], [`pods`] | `pkg/controller/controller_utils.go` |
 //! | [`events`] | `client-go/tools/record` |
 //!
@@ -34,6 +35,7 @@ pub mod endpointslice;
 pub mod events;
 pub mod expectations;
 pub mod manager;
+pub mod node_lifecycle;
 pub mod pods;
 pub mod replicaset;
 pub mod service_pods;

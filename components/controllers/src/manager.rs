@@ -61,14 +61,16 @@ pub enum ControllerName {
     Deployment,
     EndpointSlice,
     Endpoints,
+    NodeLifecycle,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 4] = [
+    pub const ALL: [ControllerName; 5] = [
         ControllerName::ReplicaSet,
         ControllerName::Deployment,
         ControllerName::EndpointSlice,
         ControllerName::Endpoints,
+        ControllerName::NodeLifecycle,
     ];
 }
 
@@ -85,6 +87,7 @@ pub struct ControllerManagerConfig {
     pub lease_duration: Duration,
     pub renew_deadline: Duration,
     pub retry_period: Duration,
+    pub node_lifecycle: crate::node_lifecycle::NodeLifecycleConfig,
 }
 
 impl ControllerManagerConfig {
@@ -96,6 +99,7 @@ impl ControllerManagerConfig {
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
+            node_lifecycle: Default::default(),
         }
     }
 
@@ -177,12 +181,15 @@ fn indexer_for(kind: Kind) -> Indexer {
     }
 }
 
-fn build(name: ControllerName, _cfg: &ControllerManagerConfig) -> Box<dyn Controller> {
+fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Controller> {
     match name {
         ControllerName::ReplicaSet => Box::new(crate::replicaset::ReplicaSetController::default()),
         ControllerName::Deployment => Box::new(crate::deployment::DeploymentController::default()),
         ControllerName::EndpointSlice => Box::new(crate::endpointslice::EndpointSliceController),
         ControllerName::Endpoints => Box::new(crate::endpoints::EndpointsController),
+        ControllerName::NodeLifecycle => Box::new(
+            crate::node_lifecycle::NodeLifecycleController::new(cfg.node_lifecycle.clone()),
+        ),
     }
 }
 

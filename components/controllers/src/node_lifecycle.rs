@@ -1,0 +1,583 @@
+//! The node lifecycle controller: node health from Leases and NodeStatus, the Unknown
+//! conditions, the not-ready / unreachable taints, zone disruption states, and taint-based
+//! eviction of pods.
+//!
+//! Follows `pkg/controller/nodelifecycle/node_lifecycle_controller.go` and
+//! `pkg/controller/tainteviction/taint_eviction.go`:
+//! - every `node-monitor-period` (5 s) each node's health is checked: a change of the Ready
+//!   condition's `lastHeartbeatTime` or of the node Lease's `renewTime` (kube-node-lease) is a
+//!   probe, timed on this controller's own clock; a node not probed for
+//!   `node-monitor-grace-period` gets every condition set to Unknown ("Kubelet stopped
+//!   posting node status.", reason NodeStatusUnknown; a node that never posted gets
+//!   NodeStatusNeverUpdated after the startup grace period) and its pods are marked not
+//!   ready (`MarkPodsNotReady`);
+//! - NoSchedule taints follow the Ready condition at once (`doNoScheduleTaintingPass`);
+//!   NoExecute taints `node.kubernetes.io/not-ready` (False) and
+//!   `node.kubernetes.io/unreachable` (Unknown) go through a per-zone rate-limited queue
+//!   (`zoneNoExecuteTainter`), and are removed as soon as the node is Ready again;
+//! - zone states (`ComputeZoneState`, `handleDisruption`, F15): a zone is FullDisruption when
+//!   every node is not ready, PartialDisruption when more than 2 and at least 55 % are;
+//!   rates: Normal and FullDisruption `node-eviction-rate` (0.1/s), PartialDisruption the
+//!   secondary rate (0.01/s) in zones larger than 50 nodes, else 0; when every zone is in
+//!   FullDisruption no node is tainted and NoExecute taints are lifted ("master disruption
+//!   mode");
+//! - taint eviction: a pod on a node with NoExecute taints is deleted (gracefully) when a
+//!   taint is not tolerated, or after the shortest `tolerationSeconds` counted from the
+//!   taint's `timeAdded` (300 s from DefaultTolerationSeconds, F14); pods tolerating for ever
+//!   (DaemonSet pods) stay. Event `TaintManagerEviction` "Marking for deletion Pod NS/NAME".
+//!
+//! Defaults: grace period 50 s (F12: kubernetes PR #126287 raised it from 40 s in v1.32;
+//! configurable), startup grace 60 s. Simplifications: the token bucket of the tainting queue
+//! is an interval (one node per 1/rate seconds, the first at once); the region is not part of
+//! the zone key.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use api::taints::{NO_EXECUTE, NO_SCHEDULE, min_toleration_seconds};
+use api::{Kind, Object, SharedObject};
+use apiserver::objects::{api_time, virtual_secs};
+use client::{Action, Notification, object_key};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, Taint};
+use serde_json::json;
+use sim::{Duration, Time};
+
+use crate::controller::{Controller, Cx, ReconcileError, Write};
+use crate::events::{NORMAL, Recorder};
+use crate::pods;
+
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+
+#[derive(Clone, Debug)]
+pub struct NodeLifecycleConfig {
+    pub monitor_period: Duration,
+    pub grace_period: Duration,
+    pub startup_grace_period: Duration,
+    /// 1 / `node-eviction-rate`.
+    pub eviction_interval: Duration,
+    /// 1 / `secondary-node-eviction-rate`.
+    pub secondary_eviction_interval: Duration,
+    /// `unhealthy-zone-threshold` in percent.
+    pub unhealthy_zone_percent: u32,
+    pub large_cluster_threshold: usize,
+}
+
+impl Default for NodeLifecycleConfig {
+    fn default() -> Self {
+        NodeLifecycleConfig {
+            monitor_period: Duration::from_secs(5),
+            grace_period: Duration::from_secs(50),
+            startup_grace_period: Duration::from_secs(60),
+            eviction_interval: Duration::from_secs(10),
+            secondary_eviction_interval: Duration::from_secs(100),
+            unhealthy_zone_percent: 55,
+            large_cluster_threshold: 50,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneState {
+    Normal,
+    PartialDisruption,
+    FullDisruption,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Health {
+    probe: Time,
+    heartbeat: Option<i64>,
+    renew: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ZoneQueue {
+    nodes: VecDeque<String>,
+    next_at: Time,
+}
+
+pub struct NodeLifecycleController {
+    cfg: NodeLifecycleConfig,
+    health: BTreeMap<String, Health>,
+    tainter: BTreeMap<String, ZoneQueue>,
+    pub zone_states: BTreeMap<String, ZoneState>,
+    /// Pods already asked to be deleted (until they are gone or terminating).
+    evicted: BTreeSet<String>,
+    recorder: Recorder,
+}
+
+impl NodeLifecycleController {
+    pub fn new(cfg: NodeLifecycleConfig) -> Self {
+        NodeLifecycleController {
+            cfg,
+            health: BTreeMap::new(),
+            tainter: BTreeMap::new(),
+            zone_states: BTreeMap::new(),
+            evicted: BTreeSet::new(),
+            recorder: Recorder::default(),
+        }
+    }
+}
+
+fn node_of(o: &Object) -> Option<&Node> {
+    match o {
+        Object::Node(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn ready_status(n: &Node) -> Option<&str> {
+    n.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.as_str())
+}
+
+fn zone(o: &Object) -> String {
+    o.labels().get(ZONE_LABEL).cloned().unwrap_or_default()
+}
+
+fn taints(n: &Node) -> Vec<Taint> {
+    n.spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default()
+}
+
+fn has_taint(n: &Node, key: &str, effect: &str) -> bool {
+    taints(n).iter().any(|t| t.key == key && t.effect == effect)
+}
+
+/// `ComputeZoneState`.
+pub fn zone_state(not_ready: usize, total: usize, unhealthy_percent: u32) -> ZoneState {
+    if not_ready > 0 && not_ready == total {
+        ZoneState::FullDisruption
+    } else if not_ready > 2 && not_ready * 100 >= total * unhealthy_percent as usize {
+        ZoneState::PartialDisruption
+    } else {
+        ZoneState::Normal
+    }
+}
+
+impl NodeLifecycleController {
+    fn patch_taints(n_obj: &Object, list: Vec<Taint>, cx: &mut Cx<'_>) {
+        let value = serde_json::to_value(&list).unwrap_or(json!([]));
+        cx.writes.push(Write::patch(
+            Kind::Node,
+            "",
+            n_obj.name(),
+            json!({"spec": {"taints": value}}),
+            "",
+        ));
+    }
+
+    fn taint(key: &str, effect: &str, now: Time) -> Taint {
+        Taint {
+            key: key.into(),
+            effect: effect.into(),
+            value: None,
+            time_added: (effect == NO_EXECUTE).then(|| api_time(now)),
+        }
+    }
+
+    /// `tryUpdateNodeHealth` for one node: probes, and Unknown conditions after the grace
+    /// period. Returns the Ready status the node has (or will have once written).
+    fn node_health(&mut self, n_obj: &SharedObject, n: &Node, cx: &mut Cx<'_>) -> String {
+        let name = n_obj.name().to_string();
+        let heartbeat = n
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|c| c.last_heartbeat_time.as_ref())
+            .map(virtual_secs);
+        let renew = cx
+            .get(Kind::Lease, NODE_LEASE_NAMESPACE, &name)
+            .and_then(|l| match l.as_ref() {
+                Object::Lease(l) => l
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.renew_time.as_ref())
+                    .map(|t| format!("{:?}", t.0)),
+                _ => None,
+            });
+        let now = cx.now;
+        let h = self.health.entry(name.clone()).or_insert_with(|| Health {
+            probe: now,
+            heartbeat,
+            renew: renew.clone(),
+        });
+        if h.heartbeat != heartbeat || h.renew != renew {
+            h.probe = now;
+            h.heartbeat = heartbeat;
+            h.renew = renew;
+        }
+        let ready = ready_status(n).unwrap_or("").to_string();
+        let grace = if ready.is_empty() {
+            self.cfg.startup_grace_period
+        } else {
+            self.cfg.grace_period
+        };
+        if now.saturating_since(h.probe) <= grace || ready == "Unknown" {
+            return if ready.is_empty() {
+                "Unknown".into()
+            } else {
+                ready
+            };
+        }
+        // Kubelet stopped posting: every condition goes Unknown.
+        let mut node = n.clone();
+        let t = api_time(now);
+        let status = node.status.get_or_insert_with(Default::default);
+        let conds = status.conditions.get_or_insert_with(Vec::new);
+        for type_ in ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"] {
+            match conds.iter_mut().find(|c| c.type_ == type_) {
+                Some(c) => {
+                    if c.status != "Unknown" {
+                        c.status = "Unknown".into();
+                        c.reason = Some("NodeStatusUnknown".into());
+                        c.message = Some("Kubelet stopped posting node status.".into());
+                        c.last_transition_time = Some(t.clone());
+                    }
+                }
+                None => conds.push(NodeCondition {
+                    type_: type_.into(),
+                    status: "Unknown".into(),
+                    reason: Some("NodeStatusNeverUpdated".into()),
+                    message: Some("Kubelet never posted node status.".into()),
+                    last_transition_time: Some(t.clone()),
+                    last_heartbeat_time: None,
+                }),
+            }
+        }
+        cx.writes.push(Write::update_status(Object::Node(node), ""));
+        if ready == "True" {
+            // MarkPodsNotReady.
+            let on_node = cx
+                .cache(Kind::Pod)
+                .and_then(|c| c.lister().pods_on_node(&name).ok())
+                .unwrap_or_default();
+            for p in on_node {
+                let Some(pod) = p.as_pod() else { continue };
+                if !pods::is_ready(pod) {
+                    continue;
+                }
+                let mut pod = pod.clone();
+                if let Some(c) = pod
+                    .status
+                    .as_mut()
+                    .and_then(|s| s.conditions.as_mut())
+                    .and_then(|cs| cs.iter_mut().find(|c| c.type_ == "Ready"))
+                {
+                    c.status = "False".into();
+                    c.last_transition_time = Some(t.clone());
+                }
+                cx.writes.push(Write::update_status(Object::Pod(pod), ""));
+            }
+        }
+        "Unknown".into()
+    }
+
+    /// One monitor pass over every node.
+    fn monitor(&mut self, cx: &mut Cx<'_>) -> Vec<String> {
+        let nodes: Vec<SharedObject> = cx
+            .cache(Kind::Node)
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default();
+        let names: BTreeSet<String> = nodes.iter().map(|n| n.name().to_string()).collect();
+        self.health.retain(|k, _| names.contains(k));
+        let mut ready_by_node: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut per_zone: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for o in &nodes {
+            let Some(n) = node_of(o) else { continue };
+            let ready = self.node_health(o, n, cx);
+            let z = zone(o);
+            let e = per_zone.entry(z.clone()).or_default();
+            e.1 += 1;
+            if ready != "True" {
+                e.0 += 1;
+            }
+            ready_by_node.insert(o.name().to_string(), (ready, z));
+        }
+        // Zone states.
+        self.zone_states = per_zone
+            .iter()
+            .map(|(z, (nr, all))| {
+                (
+                    z.clone(),
+                    zone_state(*nr, *all, self.cfg.unhealthy_zone_percent),
+                )
+            })
+            .collect();
+        let master_disruption = !self.zone_states.is_empty()
+            && self
+                .zone_states
+                .values()
+                .all(|s| *s == ZoneState::FullDisruption);
+        let mut keys = Vec::new();
+        for o in &nodes {
+            let Some(n) = node_of(o) else { continue };
+            let (ready, z) = ready_by_node.get(o.name()).cloned().unwrap_or_default();
+            // NoSchedule taints follow the condition at once.
+            let (want_ns, other_ns) = match ready.as_str() {
+                "False" => (Some(TAINT_NOT_READY), TAINT_UNREACHABLE),
+                "Unknown" => (Some(TAINT_UNREACHABLE), TAINT_NOT_READY),
+                _ => (None, ""),
+            };
+            let mut list = taints(n);
+            let before = list.clone();
+            list.retain(|t| {
+                !(t.effect == NO_SCHEDULE
+                    && (t.key == other_ns
+                        || (want_ns.is_none()
+                            && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))))
+            });
+            if let Some(k) = want_ns
+                && !list.iter().any(|t| t.key == k && t.effect == NO_SCHEDULE)
+            {
+                list.push(Self::taint(k, NO_SCHEDULE, cx.now));
+            }
+            // NoExecute taints: lifted when Ready or in master disruption mode; added through
+            // the zone's rate-limited queue.
+            let queue = self.tainter.entry(z.clone()).or_default();
+            if ready == "True" || master_disruption {
+                list.retain(|t| {
+                    !(t.effect == NO_EXECUTE
+                        && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
+                });
+                queue.nodes.retain(|x| x != o.name());
+            } else {
+                let want = if ready == "False" {
+                    TAINT_NOT_READY
+                } else {
+                    TAINT_UNREACHABLE
+                };
+                if !has_taint(n, want, NO_EXECUTE) && !queue.nodes.iter().any(|x| x == o.name()) {
+                    queue.nodes.push_back(o.name().to_string());
+                }
+            }
+            if list != before {
+                Self::patch_taints(o, list, cx);
+            }
+            if taints(n).iter().any(|t| t.effect == NO_EXECUTE) {
+                keys.push(o.name().to_string());
+            }
+        }
+        if !master_disruption {
+            self.taint_pass(&ready_by_node, &per_zone, cx);
+        }
+        keys
+    }
+
+    /// `doNoExecuteTaintingPass`: per zone, at the zone's rate.
+    fn taint_pass(
+        &mut self,
+        ready_by_node: &BTreeMap<String, (String, String)>,
+        per_zone: &BTreeMap<String, (usize, usize)>,
+        cx: &mut Cx<'_>,
+    ) {
+        let now = cx.now;
+        for (z, q) in self.tainter.iter_mut() {
+            let state = self
+                .zone_states
+                .get(z)
+                .copied()
+                .unwrap_or(ZoneState::Normal);
+            let size = per_zone.get(z).map_or(0, |p| p.1);
+            let interval = match state {
+                ZoneState::Normal | ZoneState::FullDisruption => Some(self.cfg.eviction_interval),
+                ZoneState::PartialDisruption if size > self.cfg.large_cluster_threshold => {
+                    Some(self.cfg.secondary_eviction_interval)
+                }
+                ZoneState::PartialDisruption => None,
+            };
+            let Some(interval) = interval else { continue };
+            while now >= q.next_at
+                && let Some(name) = q.nodes.pop_front()
+            {
+                let Some((ready, _)) = ready_by_node.get(&name) else {
+                    continue;
+                };
+                let Some(o) = cx.get(Kind::Node, "", &name) else {
+                    continue;
+                };
+                let Some(n) = node_of(&o) else { continue };
+                let (want, other) = match ready.as_str() {
+                    "False" => (TAINT_NOT_READY, TAINT_UNREACHABLE),
+                    "True" => continue,
+                    _ => (TAINT_UNREACHABLE, TAINT_NOT_READY),
+                };
+                let mut list = taints(n);
+                list.retain(|t| !(t.effect == NO_EXECUTE && t.key == other));
+                if !list.iter().any(|t| t.key == want && t.effect == NO_EXECUTE) {
+                    list.push(Self::taint(want, NO_EXECUTE, now));
+                }
+                // NoSchedule may be changed by this same pass: write both together.
+                let ns = match ready.as_str() {
+                    "False" => TAINT_NOT_READY,
+                    _ => TAINT_UNREACHABLE,
+                };
+                list.retain(|t| {
+                    !(t.effect == NO_SCHEDULE
+                        && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE)
+                        && t.key != ns)
+                });
+                if !list.iter().any(|t| t.key == ns && t.effect == NO_SCHEDULE) {
+                    list.push(Self::taint(ns, NO_SCHEDULE, now));
+                }
+                Self::patch_taints(&o, list, cx);
+                q.next_at = now.saturating_add(interval);
+            }
+        }
+    }
+}
+
+impl Controller for NodeLifecycleController {
+    fn name(&self) -> &'static str {
+        "node-lifecycle"
+    }
+
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::Node, Kind::Lease, Kind::Pod]
+    }
+
+    fn on_notification(&mut self, kind: Kind, n: &Notification, _cx: &mut Cx<'_>) -> Vec<String> {
+        match (kind, n) {
+            (Kind::Node, Notification::Delete(o)) => {
+                self.health.remove(o.name());
+                Vec::new()
+            }
+            (Kind::Node, Notification::Update { old, new })
+                if node_of(old).map(taints) != node_of(new).map(taints) =>
+            {
+                vec![new.name().to_string()]
+            }
+            (Kind::Pod, Notification::Add(p) | Notification::Update { new: p, .. }) => {
+                let node = p.as_pod().map(pods::node_name).unwrap_or("");
+                if p.is_terminating() {
+                    self.evicted.remove(&object_key(p));
+                }
+                if node.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![node.to_string()]
+                }
+            }
+            (Kind::Pod, Notification::Delete(p)) => {
+                self.evicted.remove(&object_key(p));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Taint eviction for the pods of one node.
+    fn reconcile(&mut self, key: &str, cx: &mut Cx<'_>) -> Result<Action, ReconcileError> {
+        let Some(o) = cx.get(Kind::Node, "", key) else {
+            return Ok(Action::AwaitChange);
+        };
+        let Some(n) = node_of(&o) else {
+            return Ok(Action::AwaitChange);
+        };
+        let no_execute: Vec<Taint> = taints(n)
+            .into_iter()
+            .filter(|t| t.effect == NO_EXECUTE)
+            .collect();
+        if no_execute.is_empty() {
+            return Ok(Action::AwaitChange);
+        }
+        // Tolerations count from when the (latest relevant) taint was added.
+        let added = no_execute
+            .iter()
+            .filter_map(|t| t.time_added.as_ref().map(virtual_secs))
+            .max();
+        let now_secs = virtual_secs(&api_time(cx.now));
+        let pods_here = cx
+            .cache(Kind::Pod)
+            .and_then(|c| c.lister().pods_on_node(key).ok())
+            .unwrap_or_default();
+        let mut next: Option<i64> = None;
+        for p in pods_here {
+            let Some(pod) = p.as_pod() else { continue };
+            if p.is_terminating() || self.evicted.contains(&object_key(&p)) {
+                continue;
+            }
+            let tolerations = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.tolerations.clone())
+                .unwrap_or_default();
+            let due = match min_toleration_seconds(&no_execute, &tolerations) {
+                None => true,
+                Some(None) => false,
+                Some(Some(secs)) => {
+                    let at = added.unwrap_or(now_secs) + secs;
+                    if at > now_secs {
+                        next = Some(next.map_or(at, |x: i64| x.min(at)));
+                        false
+                    } else {
+                        true
+                    }
+                }
+            };
+            if due {
+                self.evicted.insert(object_key(&p));
+                cx.writes.push(Write::delete(&p, ""));
+                self.recorder.record(
+                    cx.writes,
+                    &p,
+                    NORMAL,
+                    "TaintManagerEviction",
+                    format!("Marking for deletion Pod {}", object_key(&p)),
+                    cx.component,
+                    cx.now,
+                );
+            }
+        }
+        Ok(match next {
+            Some(at) => Action::RequeueAfter(Duration::from_secs((at - now_secs).max(1) as u64)),
+            None => Action::AwaitChange,
+        })
+    }
+
+    fn tick_period(&self) -> Option<Duration> {
+        Some(self.cfg.monitor_period)
+    }
+
+    fn on_tick(&mut self, cx: &mut Cx<'_>) -> Vec<String> {
+        self.monitor(cx)
+    }
+
+    fn reset(&mut self) {
+        self.health.clear();
+        self.tainter.clear();
+        self.zone_states.clear();
+        self.evicted.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_states_follow_compute_zone_state() {
+        // (not ready, total, state)
+        let table = [
+            (0, 3, ZoneState::Normal),
+            (1, 1, ZoneState::FullDisruption),
+            (2, 3, ZoneState::Normal),
+            (3, 5, ZoneState::PartialDisruption),
+            (3, 6, ZoneState::Normal),
+            (5, 5, ZoneState::FullDisruption),
+        ];
+        for (nr, all, want) in table {
+            assert_eq!(zone_state(nr, all, 55), want, "{nr}/{all}");
+        }
+    }
+}
