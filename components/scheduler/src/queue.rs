@@ -41,10 +41,11 @@ pub struct QueuedPod {
     pub cycle: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a pod is, with its entry in that queue (so removal is O(log n)).
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Where {
-    Active,
-    Backoff,
+    Active(Reverse<i32>, Time, u64),
+    Backoff(Time, u64),
     Unschedulable,
     InFlight,
 }
@@ -54,6 +55,8 @@ pub struct SchedulingQueue {
     pods: BTreeMap<String, (QueuedPod, Where)>,
     active: BTreeSet<(Reverse<i32>, Time, u64, String)>,
     backoff: BTreeSet<(Time, u64, String)>,
+    /// Keys of the pods waiting in the unschedulable set.
+    unschedulable: BTreeSet<String>,
     seq: u64,
     scheduling_cycle: u64,
     move_request_cycle: u64,
@@ -99,12 +102,11 @@ impl SchedulingQueue {
 
     /// (active, backoff, unschedulable) sizes.
     pub fn sizes(&self) -> (usize, usize, usize) {
-        let unsched = self
-            .pods
-            .values()
-            .filter(|(_, w)| *w == Where::Unschedulable)
-            .count();
-        (self.active.len(), self.backoff.len(), unsched)
+        (
+            self.active.len(),
+            self.backoff.len(),
+            self.unschedulable.len(),
+        )
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -112,30 +114,52 @@ impl SchedulingQueue {
     }
 
     fn push_active(&mut self, key: &str) {
+        self.unlink(key);
+        self.seq += 1;
+        let seq = self.seq;
         if let Some((qp, w)) = self.pods.get_mut(key) {
-            *w = Where::Active;
-            self.seq += 1;
-            self.active.insert((
-                Reverse(qp.pod.priority),
-                qp.timestamp,
-                self.seq,
-                key.to_string(),
-            ));
+            let (p, t) = (Reverse(qp.pod.priority), qp.timestamp);
+            *w = Where::Active(p, t, seq);
+            self.active.insert((p, t, seq, key.to_string()));
         }
     }
 
     fn push_backoff(&mut self, key: &str) {
+        self.unlink(key);
+        self.seq += 1;
+        let seq = self.seq;
         if let Some((qp, w)) = self.pods.get_mut(key) {
-            *w = Where::Backoff;
-            self.seq += 1;
             let expiry = qp.timestamp + backoff_duration(qp.attempts);
-            self.backoff.insert((expiry, self.seq, key.to_string()));
+            *w = Where::Backoff(expiry, seq);
+            self.backoff.insert((expiry, seq, key.to_string()));
         }
     }
 
+    fn push_unschedulable(&mut self, key: &str) {
+        self.unlink(key);
+        if let Some((_, w)) = self.pods.get_mut(key) {
+            *w = Where::Unschedulable;
+            self.unschedulable.insert(key.to_string());
+        }
+    }
+
+    /// Takes the pod out of whichever queue holds it (it stays known).
     fn unlink(&mut self, key: &str) {
-        self.active.retain(|e| e.3 != key);
-        self.backoff.retain(|e| e.2 != key);
+        let Some((_, w)) = self.pods.get_mut(key) else {
+            return;
+        };
+        match std::mem::replace(w, Where::InFlight) {
+            Where::Active(p, t, s) => {
+                self.active.remove(&(p, t, s, key.to_string()));
+            }
+            Where::Backoff(t, s) => {
+                self.backoff.remove(&(t, s, key.to_string()));
+            }
+            Where::Unschedulable => {
+                self.unschedulable.remove(key);
+            }
+            Where::InFlight => {}
+        }
     }
 
     fn backoff_expiry(qp: &QueuedPod) -> Time {
@@ -162,13 +186,10 @@ impl SchedulingQueue {
             },
             cycle: 0,
         };
-        let w = if is_gated {
-            Where::Unschedulable
+        self.pods.insert(key.clone(), (qp, Where::InFlight));
+        if is_gated {
+            self.push_unschedulable(&key);
         } else {
-            Where::Active
-        };
-        self.pods.insert(key.clone(), (qp, w));
-        if w == Where::Active {
             self.push_active(&key);
         }
     }
@@ -182,13 +203,10 @@ impl SchedulingQueue {
         };
         let was_gated = qp.unschedulable_plugins.contains(SCHEDULING_GATES);
         qp.pod = pod;
-        let w = *w;
+        let w = w.clone();
         match w {
-            Where::Active => {
-                self.unlink(&key);
-                self.push_active(&key);
-            }
-            Where::Backoff | Where::InFlight => {}
+            Where::Active(..) => self.push_active(&key),
+            Where::Backoff(..) | Where::InFlight => {}
             Where::Unschedulable => {
                 let (qp, _) = &self.pods[&key];
                 if gated(&qp.pod) {
@@ -228,9 +246,8 @@ impl SchedulingQueue {
 
     /// The pod was deleted, or bound, or is no longer this scheduler's.
     pub fn delete(&mut self, key: &str) {
-        if self.pods.remove(key).is_some() {
-            self.unlink(key);
-        }
+        self.unlink(key);
+        self.pods.remove(key);
     }
 
     /// The next pod to schedule: an attempt is counted and a cycle starts.
@@ -252,7 +269,7 @@ impl SchedulingQueue {
     /// The popped pod failed. `plugins` rejected it (empty: an error; it backs off).
     pub fn add_unschedulable(&mut self, key: &str, plugins: BTreeSet<&'static str>, now: Time) {
         let move_request_cycle = self.move_request_cycle;
-        let Some((qp, w)) = self.pods.get_mut(key) else {
+        let Some((qp, _)) = self.pods.get_mut(key) else {
             return;
         };
         qp.timestamp = now;
@@ -261,7 +278,7 @@ impl SchedulingQueue {
         if to_backoff {
             self.push_backoff(key);
         } else {
-            *w = Where::Unschedulable;
+            self.push_unschedulable(key);
         }
     }
 
@@ -278,7 +295,7 @@ impl SchedulingQueue {
             unschedulable_plugins: BTreeSet::new(),
             cycle: self.scheduling_cycle,
         };
-        self.pods.insert(key.clone(), (qp, Where::Backoff));
+        self.pods.insert(key.clone(), (qp, Where::InFlight));
         self.push_backoff(&key);
     }
 
@@ -319,11 +336,11 @@ impl SchedulingQueue {
             self.push_active(&first.2);
         }
         let stale: Vec<String> = self
-            .pods
+            .unschedulable
             .iter()
-            .filter(|(_, (qp, w))| {
-                *w == Where::Unschedulable
-                    && !qp.unschedulable_plugins.contains(SCHEDULING_GATES)
+            .filter_map(|k| self.pods.get_key_value(k))
+            .filter(|(_, (qp, _))| {
+                !qp.unschedulable_plugins.contains(SCHEDULING_GATES)
                     && qp.timestamp + MAX_IN_UNSCHEDULABLE <= now
             })
             .map(|(k, _)| k.clone())
@@ -336,12 +353,12 @@ impl SchedulingQueue {
     /// When [`SchedulingQueue::flush`] has something to do next.
     pub fn next_wakeup(&self) -> Option<Time> {
         let backoff = self.backoff.first().map(|e| e.0);
+        // Bounded by the unschedulable set, which only this loop scans per wakeup.
         let unsched = self
-            .pods
-            .values()
-            .filter(|(qp, w)| {
-                *w == Where::Unschedulable && !qp.unschedulable_plugins.contains(SCHEDULING_GATES)
-            })
+            .unschedulable
+            .iter()
+            .filter_map(|k| self.pods.get(k))
+            .filter(|(qp, _)| !qp.unschedulable_plugins.contains(SCHEDULING_GATES))
             .map(|(qp, _)| qp.timestamp + MAX_IN_UNSCHEDULABLE)
             .min();
         match (backoff, unsched) {

@@ -132,6 +132,8 @@ pub struct CycleState {
     data: BTreeMap<&'static str, Box<dyn StateData>>,
     pub skip_filter: Vec<&'static str>,
     pub skip_score: Vec<&'static str>,
+    /// Indices (in the profile) of the Filter plugins that did not skip, set after PreFilter.
+    pub active_filters: Vec<usize>,
 }
 
 impl Clone for CycleState {
@@ -144,6 +146,7 @@ impl Clone for CycleState {
                 .collect(),
             skip_filter: self.skip_filter.clone(),
             skip_score: self.skip_score.clone(),
+            active_filters: self.active_filters.clone(),
         }
     }
 }

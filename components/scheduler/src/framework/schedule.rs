@@ -174,11 +174,8 @@ impl Algorithm {
     /// Filters that did not skip, in order, on `node`: the first rejection, tagged with its
     /// plugin.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for e in &self.profile.plugins {
-            let p = e.plugin.as_ref();
-            if !p.points().filter || state.skip_filter.contains(&p.name()) {
-                continue;
-            }
+        for i in &state.active_filters {
+            let p = self.profile.plugins[*i].plugin.as_ref();
             let s = p.filter(state, pod, node);
             if !s.is_success() {
                 return s.with_plugin(p.name());
@@ -265,6 +262,16 @@ impl Algorithm {
                 _ => return Err(s.with_plugin(p.name())),
             }
         }
+        state.active_filters = self
+            .profile
+            .plugins
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.plugin.points().filter && !state.skip_filter.contains(&e.plugin.name())
+            })
+            .map(|(i, _)| i)
+            .collect();
         Ok(())
     }
 
