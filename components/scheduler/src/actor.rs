@@ -182,6 +182,10 @@ impl KubeScheduler {
         !self.cfg.leader_elect || self.lock.as_ref().is_some_and(LeaseLock::is_leader)
     }
 
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.cfg
+    }
+
     pub fn cache(&self) -> &Snapshot {
         &self.cache
     }

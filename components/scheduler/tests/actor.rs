@@ -272,3 +272,43 @@ fn a_high_priority_pod_preempts_a_low_priority_one() {
     assert_eq!(decision.nominated.as_deref(), Some("kubesim-worker"));
     assert_eq!(decision.victims, ["default/batch"]);
 }
+
+#[test]
+fn one_replica_leads_and_the_other_takes_over_when_its_host_crashes() {
+    let mut c = Cluster::new(13);
+    let api = c.scheduler().config().apiservers[0];
+    let h2 = c.sim.add_host("kubesim-control-plane2").unwrap();
+    let cfg = SchedulerConfig::new(vec![api], "kubesim-control-plane2");
+    let second = c
+        .sim
+        .add_actor(h2, "kube-scheduler", move |_| {
+            KubeScheduler::new(cfg.clone())
+        })
+        .unwrap();
+    c.node("kubesim-worker", "4", false);
+    c.run(5);
+    let leads = |c: &Cluster, id: ActorId| c.sim.actor::<KubeScheduler>(id).unwrap().is_leader();
+    let (first, second) = (c.scheduler, second);
+    assert!(leads(&c, first) ^ leads(&c, second), "exactly one leader");
+    let (leader, standby) = if leads(&c, first) {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    c.pod("a", "1", "");
+    c.run(2);
+    assert_eq!(c.node_of("a"), "kubesim-worker");
+    let leader_host = c.sim.actor_host(leader).unwrap();
+    c.sim.apply_fault(sim::Fault::Crash(leader_host)).unwrap();
+    // The lease (15 s) must expire before the standby takes it.
+    c.run(25);
+    assert!(leads(&c, standby));
+    c.pod("b", "1", "");
+    c.run(2);
+    assert_eq!(c.node_of("b"), "kubesim-worker");
+    let s = c.sim.actor::<KubeScheduler>(standby).unwrap();
+    assert_eq!(
+        s.stats.bound, 1,
+        "the standby bound only the pod created after the crash"
+    );
+}
