@@ -5,19 +5,20 @@
 //!
 //! What runs today: `Sleep` (followed by what etcd did meanwhile: leader changes and a status
 //! line, read from the members' state by [`crate::observe`]), `Fault` (node names resolved to
-//! hosts, `Leader("etcd")` resolved when the step runs) and `Etcdctl` (etcdctl's own output;
-//! a failing command prints its error and the run goes on). The cluster installs the Raft
-//! safety invariant; a violation or a panic in a component stops the run with a finding that
-//! names the seed (verdict fail, exit 1). Every other step needs a component the cluster does
-//! not run yet; [`needs`] says which, `kubesim check` prints it, and a run fails at that step
-//! with the same words rather than skipping it.
+//! hosts, `Leader("etcd")` resolved when the step runs), `Etcdctl` (etcdctl's own output),
+//! `Kubectl` and `Apply` (run by [`kubectl`] against the kube-apiservers through the
+//! terminal's kubectl client; a failing command prints kubectl's error and the run goes on,
+//! except `kubectl wait`, whose timeout fails the run as its exit 1 does), `Expect(kubectl:…)`
+//! and `Always(kubectl:…)` (checked after the step that sets it and after every later step).
+//! The cluster installs the Raft safety invariant; a violation or a panic in a component stops
+//! the run with a finding that names the seed (verdict fail, exit 1). Steps that need a
+//! component the cluster does not run yet ([`needs`]: traffic, `Exec`, kubectl's logs, top,
+//! rollout, drain, describe, `get --watch`) fail at that step with the same words
+//! `kubesim check` prints, rather than being skipped.
 //!
-//! Seam for the next components: when `cluster::Cluster` runs kube-apiserver, [`Runner::step`]
-//! hands `Kubectl`/`Apply`/`Expect(kubectl: …)` to a kubectl front end (a client actor on the
-//! cluster's terminal host, as etcdctl is, answered through a synchronous request on virtual
-//! time like `Cluster::etcd_request`), and those steps leave [`needs`]; `Leader("kube-…")`
-//! resolves through `Cluster::resolve_leader` once the controller-manager and scheduler run
-//! leader election there.
+//! Seam for the next components: `Leader("kube-…")` resolves through
+//! `Cluster::resolve_leader` once the controller-manager and scheduler run leader election
+//! in the cluster.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,6 +28,8 @@ use cluster::Cluster;
 use sim::{HostId, HostState, Time};
 
 use crate::observe::{EtcdView, LeaderChange};
+
+pub mod kubectl;
 use crate::scenario::{Check, Fault, LeaderOf, Loaded, Step, Target};
 use crate::units::Duration;
 
@@ -103,9 +106,10 @@ pub fn needs(step: &Step) -> Option<String> {
     let what = match step {
         Step::Sleep(_) => return None,
         Step::Fault(fault) => return fault_targets(fault).into_iter().find_map(leader_needs),
-        Step::Kubectl(_) | Step::Apply(_) => "kube-apiserver",
+        Step::Kubectl(line) => return kubectl_needs(line),
+        Step::Apply(_) => return None,
         Step::Expect(check) | Step::Always(check) => match check {
-            Check::Kubectl { .. } => "kube-apiserver",
+            Check::Kubectl { command, .. } => return kubectl_needs(command),
             Check::TrafficErrors { .. } => "kube-proxy",
         },
         Step::Traffic { .. } => "kube-proxy",
@@ -115,6 +119,25 @@ pub fn needs(step: &Step) -> Option<String> {
             );
         }
         Step::Etcdctl(_) => return None,
+    };
+    Some(what.to_string())
+}
+
+/// The component a kubectl command needs beyond the apiserver (its verbs that only read and
+/// write objects run today); a line that does not parse needs nothing: it prints kubectl's
+/// error when it runs.
+pub fn kubectl_needs(line: &str) -> Option<String> {
+    use crate::kubectl::command::Verb;
+    let cmd = crate::kubectl::parse(line).ok()?;
+    let what = match cmd.verb {
+        Verb::Get { watch: true, .. } => "kubectl get --watch",
+        Verb::Logs { .. } => "kubelet, container runtime (for logs)",
+        Verb::Top { .. } => "kubelet (for resource metrics)",
+        Verb::Rollout { .. } => "kube-controller-manager (for rollouts)",
+        Verb::Drain { .. } => "kube-controller-manager (for drain's evictions)",
+        Verb::ClusterInfo => "CoreDNS (for cluster-info)",
+        Verb::Describe { .. } => "kubectl describe",
+        _ => return None,
     };
     Some(what.to_string())
 }
@@ -264,6 +287,10 @@ struct Runner<'a> {
     last_leader: Option<(String, u64)>,
     narrator: Option<&'a mut dyn Narrator>,
     seed: u64,
+    /// The manifests each step applies, read before the run.
+    step_manifests: &'a [Vec<crate::manifest::Manifest>],
+    /// `Always` checks in force: the step that set each (index, position) and the check.
+    always: Vec<(usize, String, Check)>,
 }
 
 /// Runs a loaded scenario, writing what the steps print to `out`, the summary line last.
@@ -302,6 +329,8 @@ pub fn run_narrated<'a>(
         last_leader: None,
         narrator,
         seed,
+        step_manifests: &loaded.step_manifests,
+        always: Vec::new(),
     };
     if runner.start(loaded)? {
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
@@ -337,7 +366,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(no message)".to_string())
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
     fn say(&mut self, line: &str) -> Result<(), RunError> {
         if !self.quiet {
             writeln!(self.out, "{line}")?;
@@ -380,6 +409,36 @@ impl Runner<'_> {
                 );
                 self.say(&format!("error: {message}"))?;
                 self.failures.push(message);
+                return Ok(true);
+            }
+            Err(finding) => {
+                self.finding(&finding)?;
+                return Ok(false);
+            }
+        }
+        // Then the apiservers: their watch caches filled and the bootstrap objects written.
+        match self.cluster.run_until_ready(ETCD_READY_LIMIT) {
+            Ok(Some(_)) => {
+                let at = self.cluster.sim().now();
+                let nodes: Vec<String> = self
+                    .cluster
+                    .apiservers()
+                    .iter()
+                    .map(|a| a.node.clone())
+                    .collect();
+                self.say(&format!(
+                    "  kube-apiserver: ready on {} at {}",
+                    nodes.join(", "),
+                    at
+                ))?;
+            }
+            Ok(None) => {
+                let message = format!(
+                    "kube-apiserver was not ready within {} of starting (seed {})",
+                    ETCD_READY_LIMIT, self.seed
+                );
+                self.say(&format!("error: {message}"))?;
+                self.failures.push(message);
             }
             Err(finding) => {
                 self.finding(&finding)?;
@@ -392,6 +451,64 @@ impl Runner<'_> {
             self.narrate(lines)?;
         }
         Ok(true)
+    }
+
+    fn manifests_of(&self, index: usize) -> &'a [crate::manifest::Manifest] {
+        let all: &'a [Vec<crate::manifest::Manifest>] = self.step_manifests;
+        all.get(index).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Writes a command's output (with a final newline).
+    fn print(&mut self, text: &str) -> Result<(), RunError> {
+        if !self.quiet {
+            self.out.write_all(text.as_bytes())?;
+            if !text.is_empty() && !text.ends_with('\n') {
+                writeln!(self.out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates a check now; `Some(why)` when it does not hold.
+    fn check(&mut self, check: &Check) -> Result<Option<String>, RunError> {
+        match check {
+            Check::Kubectl { command, matcher } => {
+                let output = kubectl::run(
+                    &mut self.cluster,
+                    command,
+                    &kubectl::Manifests { manifests: &[] },
+                );
+                let got = output.text.trim();
+                let holds = match matcher {
+                    crate::scenario::Matcher::Equals(want) => got == want.trim(),
+                    crate::scenario::Matcher::Contains(want) => got.contains(want.as_str()),
+                };
+                Ok((!holds).then(|| format!("`kubectl {command}` printed {got:?}")))
+            }
+            Check::TrafficErrors { .. } => Ok(Some(
+                "traffic needs kube-proxy, which kubesim does not simulate yet".to_string(),
+            )),
+        }
+    }
+
+    /// Evaluates every `Always` in force; one that fails is reported and dropped.
+    fn check_always(&mut self) -> Result<(), RunError> {
+        let checks = std::mem::take(&mut self.always);
+        for (index, at, check) in checks {
+            match self.check(&check)? {
+                None => self.always.push((index, at, check)),
+                Some(problem) => {
+                    let message = format!(
+                        "always (step {}{at}) broke at {}: {problem}",
+                        index + 1,
+                        clock_stamp(self.cluster.sim().now())
+                    );
+                    self.say(&format!("error: {message}"))?;
+                    self.failures.push(message);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn finding(&mut self, finding: &sim::Finding) -> Result<(), RunError> {
@@ -450,9 +567,44 @@ impl Runner<'_> {
                 }
                 facts.etcdctl = Some((output.status, output.text));
             }
+            Step::Kubectl(line) => {
+                let manifests = kubectl::Manifests {
+                    manifests: self.manifests_of(index),
+                };
+                let output = kubectl::run(&mut self.cluster, line, &manifests);
+                self.print(&output.text)?;
+                // A failed `kubectl wait` (exit 1) fails the run; other failed commands print
+                // their error and the run goes on.
+                if output.status != 0 && kubectl::is_wait(line) {
+                    let message = format!(
+                        "step {}{at}: `kubectl {line}` exited {}",
+                        index + 1,
+                        output.status
+                    );
+                    self.failures.push(message);
+                }
+            }
+            Step::Apply(_) => {
+                let manifests = kubectl::Manifests {
+                    manifests: self.manifests_of(index),
+                };
+                let output = kubectl::apply_inline(&mut self.cluster, &manifests);
+                self.print(&output.text)?;
+            }
+            Step::Expect(check) => {
+                if let Some(problem) = self.check(check)? {
+                    let message = format!("step {}{at}: {problem}", index + 1);
+                    self.say(&format!("error: {message}"))?;
+                    self.failures.push(message);
+                }
+            }
+            Step::Always(check) => {
+                self.always.push((index, at.clone(), check.clone()));
+            }
             // `needs` returned Some for every other step.
             _ => {}
         }
+        self.check_always()?;
         if let Some(finding) = self.cluster.sim().finding().cloned() {
             self.finding(&finding)?;
             return Ok(false);

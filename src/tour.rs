@@ -71,7 +71,7 @@ impl Narrator for TourNarrator {
                 view.members.len(),
                 view.quorum()
             ),
-            "etcd is the only Kubernetes component simulated so far; the workers run nothing yet."
+            "Each control-plane node also runs a kube-apiserver, the only client of etcd; the workers run nothing yet."
                 .to_string(),
         ];
         if let Some((leader, term)) = &view.leader {

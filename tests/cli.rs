@@ -114,10 +114,8 @@ fn check_lists_steps_and_the_components_they_need() {
         out.contains("steps: 11 (2 faults), manifests: 2 objects"),
         "{out}"
     );
-    assert!(
-        out.contains("$ kubectl get nodes    [needs: kube-apiserver]"),
-        "{out}"
-    );
+    // kubectl runs against the apiserver now; only traffic still needs a component.
+    assert!(out.contains("$ kubectl get nodes\n"), "{out}");
     assert!(
         out.contains("# traffic: 50 requests/s to service nginx    [needs: kube-proxy]"),
         "{out}"
@@ -130,19 +128,21 @@ fn run_fails_at_steps_it_cannot_execute_yet() {
     let output = kubesim(&["run", "scenarios/nginx-survives-worker-loss.ron"]);
     assert_eq!(output.status.code(), Some(1));
     let out = stdout(&output);
+    // Without controllers the Deployment never becomes Available: kubectl wait times out
+    // (exit 1), which fails the run; traffic still needs kube-proxy.
     assert!(
-        out.contains("] $ kubectl get nodes\nerror: step 8"),
+        out.contains("] $ kubectl wait --for=condition=Available deployment/nginx-deployment --timeout=120s\nerror: timed out waiting for the condition on deployments/nginx-deployment\n"),
         "{out}"
     );
     assert!(
         out.contains(
-            "step 8 (scenarios/nginx-survives-worker-loss.ron:23:9) not run: needs kube-apiserver"
+            "step 5 (scenarios/nginx-survives-worker-loss.ron:20:9) not run: needs kube-proxy"
         ),
         "{out}"
     );
     let last = out.lines().last().unwrap();
     assert!(
-        last.contains(" virtual=6m") && last.contains("verdict=fail"),
+        last.contains(" virtual=8m") && last.contains("verdict=fail"),
         "{out}"
     );
 }

@@ -86,7 +86,7 @@ fn golden_trace_hash_of_etcd_leader_loss() {
     let (text, outcome) = transcript(&root().join("scenarios/etcd-leader-loss.ron"), None);
     assert_eq!(
         format!("{:016x}", outcome.trace_hash),
-        "0b7e5a5fd9ff6b64",
+        "cdd93cca90edbf6b",
         "{text}"
     );
 }

@@ -172,11 +172,15 @@ pub enum Verb {
         selection: Selection,
         changes: Vec<MetaChange>,
         overwrite: bool,
+        /// `--resource-version`: the update fails with 409 unless the object is at it.
+        resource_version: Option<String>,
     },
     Annotate {
         selection: Selection,
         changes: Vec<MetaChange>,
         overwrite: bool,
+        /// `--resource-version`: the update fails with 409 unless the object is at it.
+        resource_version: Option<String>,
     },
     Taint {
         selection: Selection,
@@ -380,9 +384,13 @@ fn verb_flags(command: &str) -> Vec<FlagSpec> {
             flag("now", None),
         ],
         "scale" => vec![SELECTOR, val("replicas", None), flag("all", None)],
-        "label" | "annotate" | "taint" => {
-            vec![SELECTOR, flag("overwrite", None), flag("all", None)]
-        }
+        "label" | "annotate" => vec![
+            SELECTOR,
+            flag("overwrite", None),
+            flag("all", None),
+            val("resource-version", None),
+        ],
+        "taint" => vec![SELECTOR, flag("overwrite", None), flag("all", None)],
         "cordon" | "uncordon" => vec![SELECTOR],
         "drain" => vec![
             SELECTOR,
@@ -979,17 +987,20 @@ fn build_verb(command: &str, p: &Parsed) -> Result<Verb, KubectlError> {
             }
             let changes = meta_changes(&changes)?;
             let overwrite = p.bool("overwrite");
+            let resource_version = p.last("resource-version").map(str::to_string);
             if command == "label" {
                 Verb::Label {
                     selection,
                     changes,
                     overwrite,
+                    resource_version,
                 }
             } else {
                 Verb::Annotate {
                     selection,
                     changes,
                     overwrite,
+                    resource_version,
                 }
             }
         }

@@ -23,6 +23,12 @@ pub enum KubectlError {
     UnknownResource(String),
     #[error("error: {0}")]
     JsonPath(#[from] JsonPathError),
+    /// No answer from any apiserver (kubectl's `Unable to connect to the server: …`).
+    #[error("Unable to connect to the server: {0}")]
+    Unreachable(String),
+    /// `kubectl wait` ran out of time: `error: timed out waiting for the condition on …`.
+    #[error("error: timed out waiting for the condition on {0}")]
+    WaitTimeout(String),
     /// An error the apiserver returned.
     #[error("{}", .0.kubectl_message())]
     Server(StatusError),
