@@ -51,11 +51,18 @@ impl fmt::Display for Explanation<'_> {
         if let Some(why) = d.unscored_because {
             writeln!(f, "not scored: {why}")?;
         }
-        if !d.skipped.is_empty() {
+        if !d.skipped_filters.is_empty() {
             writeln!(
                 f,
-                "skipped (nothing to do for this pod): {}",
-                d.skipped.join(", ")
+                "filters skipped (nothing to check for this pod): {}",
+                d.skipped_filters.join(", ")
+            )?;
+        }
+        if !d.skipped_scores.is_empty() {
+            writeln!(
+                f,
+                "scores skipped (nothing to score for this pod): {}",
+                d.skipped_scores.join(", ")
             )?;
         }
         let mut header = vec!["NODE".to_string(), "FILTER".to_string()];

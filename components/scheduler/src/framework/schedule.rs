@@ -109,8 +109,10 @@ pub struct Decision {
     pub nodes: Vec<NodeVerdict>,
     /// Score plugins that took part (PreScore did not skip them), with weights.
     pub scorers: Vec<(&'static str, i64)>,
-    /// Plugins whose PreFilter or PreScore skipped.
-    pub skipped: Vec<&'static str>,
+    /// Plugins whose PreFilter skipped (their Filter did not run).
+    pub skipped_filters: Vec<&'static str>,
+    /// Plugins whose PreScore skipped (they did not score).
+    pub skipped_scores: Vec<&'static str>,
     /// The chosen node, or the FailedScheduling message.
     pub outcome: Result<String, String>,
     /// Set when preemption nominated a node.
@@ -127,7 +129,8 @@ impl Default for Decision {
             num_all_nodes: 0,
             nodes: Vec::new(),
             scorers: Vec::new(),
-            skipped: Vec::new(),
+            skipped_filters: Vec::new(),
+            skipped_scores: Vec::new(),
             outcome: Err(String::new()),
             nominated: None,
             victims: Vec::new(),
@@ -312,7 +315,9 @@ impl Algorithm {
             }
             return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
         }
-        decision.skipped.extend(state.skip_filter.iter().copied());
+        decision
+            .skipped_filters
+            .extend(state.skip_filter.iter().copied());
 
         let mut feasible: Vec<usize> = Vec::new();
         // The nominated node first (`evaluateNominatedNode`).
@@ -429,7 +434,7 @@ impl Algorithm {
             if p.points().pre_score {
                 let s = p.pre_score(state, pod, snap, feasible);
                 if s.code == Code::Skip {
-                    decision.skipped.push(p.name());
+                    decision.skipped_scores.push(p.name());
                     continue;
                 }
             }
