@@ -378,9 +378,10 @@ impl Plugin for PodTopologySpread {
         let Some(s) = state.read::<ScoreState>(SCORE_KEY) else {
             return 0;
         };
-        if snap
-            .index_of(&node.name)
-            .is_some_and(|i| s.ignored.contains(&i))
+        if !s.ignored.is_empty()
+            && snap
+                .index_of(&node.name)
+                .is_some_and(|i| s.ignored.contains(&i))
         {
             return IGNORED;
         }
