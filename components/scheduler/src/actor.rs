@@ -467,6 +467,19 @@ impl KubeScheduler {
                     self.stats.preemptions += 1;
                     nominated = Some(node.clone());
                     for v in &p.victims {
+                        // As upstream, the victim learns why before it is deleted.
+                        let stamp = apiserver::objects::api_time(now);
+                        let reason = serde_json::json!({"status": {"conditions": [{
+                            "type": "DisruptionTarget",
+                            "status": "True",
+                            "reason": "PreemptionByScheduler",
+                            "message": format!(
+                                "{}: preempting to accommodate a higher priority pod",
+                                self.cfg.scheduler_name
+                            ),
+                            "lastTransitionTime": serde_json::to_value(&stamp).unwrap_or_default(),
+                        }]}});
+                        self.patch_status(ctx, v, reason);
                         let w = self.recorder.record(
                             v,
                             events::NORMAL,

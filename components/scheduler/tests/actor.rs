@@ -268,6 +268,16 @@ fn a_high_priority_pod_preempts_a_low_priority_one() {
         "{ev:?}"
     );
     assert_eq!(c.scheduler().stats.preemptions, 1);
+    let victim = batch.expect("terminating, not gone: no kubelet here");
+    let conditions = victim
+        .as_pod()
+        .and_then(|p| p.status.as_ref()?.conditions.clone())
+        .unwrap_or_default();
+    assert!(
+        conditions.iter().any(|c| c.type_ == "DisruptionTarget"
+            && c.reason.as_deref() == Some("PreemptionByScheduler")),
+        "{conditions:?}"
+    );
     let decision = c.scheduler().decision("default/urgent").unwrap();
     assert_eq!(decision.nominated.as_deref(), Some("kubesim-worker"));
     assert_eq!(decision.victims, ["default/batch"]);
