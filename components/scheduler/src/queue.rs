@@ -418,6 +418,25 @@ mod tests {
     }
 
     #[test]
+    fn a_gated_pod_waits_until_its_gates_are_removed() {
+        let mut q = SchedulingQueue::new(interest());
+        let mut gated = PodInfo::clone(&pod("g", 0));
+        if let Object::Pod(p) = Arc::make_mut(&mut gated.obj) {
+            p.spec.get_or_insert_default().scheduling_gates =
+                Some(vec![k8s_openapi::api::core::v1::PodSchedulingGate {
+                    name: "example.com/quota".into(),
+                }]);
+        }
+        q.add(Arc::new(gated), t(0));
+        q.on_event(ClusterEvent::NodeAdd, t(1));
+        q.flush(t(400));
+        assert_eq!(q.sizes(), (0, 0, 1));
+        assert!(q.pop().is_none());
+        q.update(pod("g", 0), t(401));
+        assert_eq!(q.pop().map(|p| p.pod.name.clone()).as_deref(), Some("g"));
+    }
+
+    #[test]
     fn backoff_doubles_from_one_second_to_ten() {
         let got: Vec<u64> = (1..=6).map(|a| backoff_duration(a).as_secs()).collect();
         assert_eq!(got, [1, 2, 4, 8, 10, 10]);

@@ -341,3 +341,31 @@ fn system_default_spread_prefers_the_emptier_zone_and_node() {
     assert_eq!(spread("b1"), Some((6, 100)));
     assert_eq!(d.outcome, Ok("b1".to_string()));
 }
+
+#[test]
+fn node_list_interleaves_zones_and_the_window_rotates() {
+    let mut snap = Snapshot::new();
+    for i in 0..200 {
+        zoned(
+            &mut snap,
+            &format!("n{i:03}"),
+            if i < 150 { "a" } else { "b" },
+        );
+    }
+    snap.refresh();
+    // Node tree order: one node of each zone in turn while both have nodes.
+    let first: Vec<&str> = snap.iter().take(4).map(|n| &*n.name).collect();
+    assert_eq!(first, ["n000", "n150", "n001", "n151"]);
+    let mut alg = Algorithm::new(Profile::default_profile());
+    let mut rng = SimRng::fork(1, "test");
+    let p = pod("web", "100m", "64Mi", 0, "");
+    // 200 nodes: every one fits, 100 (the minimum) are examined, and the next cycle starts
+    // where this one stopped.
+    let (r, d) = alg.schedule(&p, &snap, &Nominator::default(), &mut rng);
+    assert_eq!(r.unwrap().evaluated_nodes, 100);
+    assert_eq!(&*d.nodes[0].node, "n000");
+    assert_eq!(alg.next_start_node_index(), 100);
+    let (_, d) = alg.schedule(&p, &snap, &Nominator::default(), &mut rng);
+    assert_eq!(&*d.nodes[0].node, &*snap.node(snap.ordered()[100]).name);
+    assert_eq!(alg.next_start_node_index(), 0);
+}
