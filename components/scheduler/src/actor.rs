@@ -120,6 +120,25 @@ fn finished(obj: &Object) -> bool {
         .is_some_and(|p| p == "Succeeded" || p == "Failed")
 }
 
+/// A node update that may let a pod fit (the queueing hints of NodeResourcesFit,
+/// TaintToleration, NodeAffinity, NodeUnschedulable, ImageLocality in effect): a status
+/// heartbeat changing only conditions or timestamps moves no pod.
+fn node_changed_for_scheduling(old: &Object, new: &Object) -> bool {
+    let (Object::Node(o), Object::Node(n)) = (old, new) else {
+        return true;
+    };
+    type Capacity<'a> = (
+        Option<&'a BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+        Option<&'a Vec<k8s_openapi::api::core::v1::ContainerImage>>,
+    );
+    fn alloc(x: &k8s_openapi::api::core::v1::Node) -> Option<Capacity<'_>> {
+        x.status
+            .as_ref()
+            .map(|s| (s.allocatable.as_ref(), s.images.as_ref()))
+    }
+    o.spec != n.spec || o.metadata.labels != n.metadata.labels || alloc(o) != alloc(n)
+}
+
 /// `isPodUpdated`: the pod changed in more than status and resourceVersion.
 fn pod_updated(old: &Object, new: &Object) -> bool {
     match (old.as_pod(), new.as_pod()) {
@@ -265,7 +284,7 @@ impl KubeScheduler {
                 }
                 (Kind::Node, Notification::Update { old, new }) => {
                     self.cache.upsert_node(new.clone());
-                    if !Arc::ptr_eq(old, new) {
+                    if node_changed_for_scheduling(old, new) {
                         self.queue.on_event(ClusterEvent::NodeUpdate, now);
                     }
                 }
