@@ -96,11 +96,7 @@ impl ContainerRt {
             id: None,
             image_id: None,
             state: CState::Waiting {
-                reason: if init {
-                    "PodInitializing".into()
-                } else {
-                    "ContainerCreating".into()
-                },
+                reason: "ContainerCreating".into(),
                 message: None,
             },
             last_terminated: None,
@@ -249,7 +245,7 @@ pub struct PodWorker {
 impl PodWorker {
     pub fn new(pod: Arc<Pod>, is_static: bool) -> Self {
         let spec = pod.spec.clone().unwrap_or_default();
-        let init = spec
+        let mut init: Vec<ContainerRt> = spec
             .init_containers
             .iter()
             .flatten()
@@ -260,6 +256,16 @@ impl PodWorker {
             .iter()
             .map(|c| ContainerRt::from_spec(c, false))
             .collect();
+        // `defaultWaitingState`: PodInitializing for every container of a pod with init
+        // containers.
+        if !init.is_empty() {
+            for c in init.iter_mut().chain(app.iter_mut()) {
+                c.state = CState::Waiting {
+                    reason: "PodInitializing".into(),
+                    message: None,
+                };
+            }
+        }
         // Restart counts survive a kubelet restart through the API status.
         if let Some(st) = pod
             .status

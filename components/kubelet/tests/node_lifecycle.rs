@@ -745,3 +745,76 @@ fn control_plane_static_pods_have_mirror_pods_in_kube_system() {
     assert_eq!(taints[0].key, "node-role.kubernetes.io/control-plane");
     assert_eq!(taints[0].effect, "NoSchedule");
 }
+
+#[test]
+fn init_containers_run_first_and_a_finished_pod_succeeds() {
+    let once = ImageBehaviour {
+        exits_after: Some(Duration::from_secs(3)),
+        exit_code: 0,
+        ..ImageBehaviour::default()
+    };
+    let mut w = world(
+        9,
+        ImageCatalog::new()
+            .with("job:1", once.clone())
+            .with("setup:1", once),
+        false,
+    );
+    w.create(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "batch", "namespace": "default"},
+        "spec": {
+            "nodeName": NODE,
+            "restartPolicy": "Never",
+            "initContainers": [{"name": "setup", "image": "setup:1"}],
+            "containers": [{"name": "work", "image": "job:1"}],
+        },
+    }));
+    w.run(Duration::from_secs(3));
+    let p = w.pod("batch").unwrap();
+    assert_eq!(phase(&p), "Pending");
+    let init = condition_times(&p)
+        .into_iter()
+        .find(|c| c.0 == "Initialized")
+        .unwrap();
+    assert_eq!(init.1, "False", "the init container is still running");
+    let waiting = p.status.unwrap().container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("PodInitializing"));
+    w.until(Duration::from_secs(20), Duration::from_millis(500), |w| {
+        w.pod("batch").is_some_and(|p| phase(&p) == "Succeeded")
+    });
+    let st = w.pod("batch").unwrap().status.unwrap();
+    let term = st.container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (0, Some("Completed"))
+    );
+    let init_term = st.init_container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(init_term.reason.as_deref(), Some("Completed"));
+    let ready = st
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_deref()),
+        ("False", Some("PodCompleted"))
+    );
+}

@@ -19,8 +19,9 @@
 //!   (each entry an [`ImageBehaviour`]: `size` → `size_bytes`, `pull_error`, `exits_after`,
 //!   `exit_code`, `ready_after`, `fails_readiness`, `unhealthy_after`, `serve_latency`,
 //!   `shutdown_after`, `logs`); `preloaded_images` for what kind's node image ships (the
-//!   [`kind_preloaded_images`]); bandwidth and registry round trips keep their
-//!   defaults (50 MiB/s, 300 ms) unless the topology says otherwise.
+//!   [`kind_preloaded_images`]); bandwidth, registry round trips, sandbox setup and
+//!   container start keep their defaults (50 MiB/s, 300 ms, 400 ms, 50 ms) unless the
+//!   topology says otherwise.
 //! - **Traffic**: kube-proxy's clients send `TrafficMessage::Request` to the runtime of the
 //!   node whose /24 holds the pod IP (`net::PodCidr::of(ip).node_index()`); the runtime
 //!   answers the sender with a `Response` (Answered after the image's latency, or Refused).

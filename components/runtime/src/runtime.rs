@@ -39,6 +39,7 @@ const KIND_EXIT: u64 = 2;
 const KIND_TERM_DONE: u64 = 3;
 const KIND_KILL: u64 = 4;
 const KIND_RESPONSE: u64 = 5;
+const KIND_REPLY: u64 = 6;
 const LOW_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 fn tag(kind: u64, n: u64) -> u64 {
@@ -60,6 +61,10 @@ pub struct RuntimeConfig {
     pub registry_round_trips: Duration,
     /// Images on the node before anything runs (kind's node image ships the control plane's).
     pub preloaded_images: Vec<String>,
+    /// RunPodSandbox's own time: the CNI ADD and the pause container's start.
+    pub sandbox_setup: Duration,
+    /// StartContainer's own time (the shim and the process start).
+    pub container_start: Duration,
 }
 
 impl RuntimeConfig {
@@ -72,6 +77,8 @@ impl RuntimeConfig {
             images: Arc::new(ImageCatalog::new()),
             bandwidth_bytes_per_sec: 50 * 1024 * 1024,
             registry_round_trips: Duration::from_millis(300),
+            sandbox_setup: Duration::from_millis(400),
+            container_start: Duration::from_millis(50),
             preloaded_images: Vec::new(),
         }
     }
@@ -95,6 +102,8 @@ pub struct ContainerRuntime<M> {
     /// When each pull call arrived, to report how long it took.
     pull_called: BTreeMap<(ActorId, u64), Time>,
     responses: BTreeMap<u64, PendingResponse>,
+    /// Answers to calls that take time of their own (sandbox setup, container start).
+    delayed_replies: BTreeMap<u64, (ActorId, u64, Result<RuntimeReply, RuntimeError>)>,
     next_token: u64,
     /// Counters for tests and metrics.
     pub calls: u64,
@@ -112,6 +121,7 @@ impl<M> ContainerRuntime<M> {
             subscriber: None,
             pull_called: BTreeMap::new(),
             responses: BTreeMap::new(),
+            delayed_replies: BTreeMap::new(),
             next_token: 1,
             calls: 0,
             requests_served: 0,
@@ -205,7 +215,19 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
                 probe,
             } => self.probe(now, &container_id, probe),
         };
-        self.reply(ctx, from, id, result);
+        let delay = match &result {
+            Ok(RuntimeReply::SandboxReady { .. }) => self.cfg.sandbox_setup,
+            Ok(RuntimeReply::ContainerStarted { .. }) => self.cfg.container_start,
+            _ => Duration::ZERO,
+        };
+        if delay == Duration::ZERO {
+            self.reply(ctx, from, id, result);
+            return;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        self.delayed_replies.insert(token, (from, id, result));
+        ctx.set_timer(delay, tag(KIND_REPLY, token));
     }
 
     fn start_pull(&mut self, ctx: &mut Ctx<'_, M>) {
@@ -652,6 +674,11 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> Actor<M> for ContainerRuntime<M> {
             KIND_KILL => {
                 if let Some(id) = self.container_by_seq(n) {
                     self.exit(ctx, &id, EXIT_CODE_SIGKILL, ExitCause::Killed);
+                }
+            }
+            KIND_REPLY => {
+                if let Some((to, id, result)) = self.delayed_replies.remove(&n) {
+                    self.reply(ctx, to, id, result);
                 }
             }
             KIND_RESPONSE => {
