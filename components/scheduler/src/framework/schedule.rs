@@ -339,6 +339,7 @@ impl Algorithm {
         if feasible.is_empty() {
             decision.nodes.clear();
             let want = num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, n);
+            decision.nodes.reserve(want.min(n));
             let order = snap.ordered();
             let start = self.next_start_node_index % n;
             let mut processed = 0;
@@ -428,7 +429,10 @@ impl Algorithm {
         decision: &mut Decision,
     ) -> Vec<i64> {
         let mut totals = vec![0i64; feasible.len()];
-        let mut per_node: Vec<Vec<PluginScore>> = vec![Vec::new(); feasible.len()];
+        let scorers = self.profile.scorers().count();
+        let mut per_node: Vec<Vec<PluginScore>> = (0..feasible.len())
+            .map(|_| Vec::with_capacity(scorers))
+            .collect();
         for e in self.profile.scorers() {
             let p = e.plugin.as_ref();
             if p.points().pre_score {
