@@ -8,6 +8,7 @@
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
 //! | [`node_lifecycle`] | `pkg/controller/nodelifecycle`, `pkg/controller/tainteviction` |
+//! | [`serviceaccount`], [`namespace`], [`garbage_collector`] | `pkg/controller/serviceaccount`, `pkg/controller/namespace`, `pkg/controller/garbagecollector` |
 //! | [`expectations`], [`pods`] | `pkg/controller/controller_utils.go` |
 //! | [`events`] | `client-go/tools/record` |
 //!
@@ -34,11 +35,14 @@ pub mod endpoints;
 pub mod endpointslice;
 pub mod events;
 pub mod expectations;
+pub mod garbage_collector;
 pub mod manager;
+pub mod namespace;
 pub mod node_lifecycle;
 pub mod pods;
 pub mod replicaset;
 pub mod service_pods;
+pub mod serviceaccount;
 pub mod template_hash;
 
 pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

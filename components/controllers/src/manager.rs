@@ -62,15 +62,21 @@ pub enum ControllerName {
     EndpointSlice,
     Endpoints,
     NodeLifecycle,
+    ServiceAccount,
+    Namespace,
+    GarbageCollector,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 5] = [
+    pub const ALL: [ControllerName; 8] = [
         ControllerName::ReplicaSet,
         ControllerName::Deployment,
         ControllerName::EndpointSlice,
         ControllerName::Endpoints,
         ControllerName::NodeLifecycle,
+        ControllerName::ServiceAccount,
+        ControllerName::Namespace,
+        ControllerName::GarbageCollector,
     ];
 }
 
@@ -167,7 +173,10 @@ pub struct KubeControllerManager<M> {
 
 /// The indexers kube-controller-manager's informers carry (registered before first use).
 fn indexer_for(kind: Kind) -> Indexer {
-    let ix = Indexer::with_namespace_index();
+    let ix = Indexer::with_namespace_index().with_index(
+        crate::garbage_collector::OWNER_UID_INDEX,
+        crate::garbage_collector::index_by_owner_uid,
+    );
     match kind {
         Kind::Pod => ix
             .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
@@ -190,6 +199,9 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
         ControllerName::NodeLifecycle => Box::new(
             crate::node_lifecycle::NodeLifecycleController::new(cfg.node_lifecycle.clone()),
         ),
+        ControllerName::ServiceAccount => Box::new(crate::serviceaccount::ServiceAccountController),
+        ControllerName::Namespace => Box::new(crate::namespace::NamespaceController),
+        ControllerName::GarbageCollector => Box::new(crate::garbage_collector::GarbageCollector),
     }
 }
 
