@@ -124,6 +124,15 @@ pub struct ImageSpec {
     pub ready_after: Option<Duration>,
     /// Lines the container prints to its log when it starts (what `kubectl logs` shows).
     pub logs: Vec<String>,
+    /// Its readiness probe never succeeds (requests that reach it anyway get 503).
+    pub fails_readiness: bool,
+    /// Time it takes to answer one request (1ms when unset).
+    pub serves_latency: Option<Duration>,
+    /// Its liveness probe fails from this long after it starts (healthy for ever when unset).
+    pub unhealthy_after: Option<Duration>,
+    /// Time it takes to shut down after SIGTERM (at once when unset); past the pod's grace
+    /// period it is killed.
+    pub shutdown_after: Option<Duration>,
 }
 
 /// One step of a scenario.

@@ -183,6 +183,20 @@ impl Validator<'_> {
                     "exit_code needs exits_after: (the time the container runs before it exits)",
                 );
             }
+            if let (Some(exits), Some(unhealthy)) = (image.exits_after, image.unhealthy_after)
+                && exits <= unhealthy
+            {
+                self.error(
+                    field_pos("unhealthy_after"),
+                    "unhealthy_after must be shorter than exits_after (the container exits before its liveness probe would fail)",
+                );
+            }
+            if image.fails_readiness && image.pull_error.is_some() {
+                self.error(
+                    field_pos("fails_readiness"),
+                    "fails_readiness has no effect on an image whose pull fails (pull_error): it never runs",
+                );
+            }
             if image
                 .pull_error
                 .as_deref()
