@@ -818,3 +818,37 @@ fn init_containers_run_first_and_a_finished_pod_succeeds() {
         ("False", Some("PodCompleted"))
     );
 }
+
+#[test]
+fn a_failing_liveness_probe_restarts_the_container_after_three_periods() {
+    let sick = ImageBehaviour {
+        unhealthy_after: Some(Duration::from_secs(15)),
+        ..ImageBehaviour::default()
+    };
+    let mut w = world(10, ImageCatalog::new().with("sick:1", sick), false);
+    let probe =
+        serde_json::json!({"livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}});
+    w.create(pod_json("sick", "sick:1", probe));
+    let started = w.until(Duration::from_secs(20), Duration::from_millis(100), |w| {
+        matches!(w.worker_state("sick"), Some(CState::Running { .. }))
+    });
+    // Probes at 0, 10, 20 (fail), 30 (fail), 40 (fail: the third) -> killed, restarted.
+    let restarted = w.until(Duration::from_secs(60), Duration::from_millis(100), |w| {
+        w.kubelet()
+            .pod("default", "sick")
+            .is_some_and(|p| p.app[0].restart_count == 1)
+    });
+    let after = restarted.saturating_since(started).as_secs();
+    assert!(
+        (39..=41).contains(&after),
+        "restarted {after} s after the start"
+    );
+    let last = w.kubelet().pod("default", "sick").unwrap().app[0]
+        .last_terminated
+        .clone()
+        .unwrap();
+    assert_eq!(
+        last.exit_code, 0,
+        "a container that honours SIGTERM exits 0"
+    );
+}
