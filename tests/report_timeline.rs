@@ -28,12 +28,22 @@ fn runner_output(loaded: &scenario::Loaded) -> (runner::RunOutcome, String) {
 /// Recording watches the runner; it must not change what the run does or prints.
 #[test]
 fn a_recorded_run_is_the_runners_run() {
-    for name in ["etcd-leader-loss.ron", "etcd-minority-partition.ron"] {
-        let loaded = load(name);
+    for file in common::scenario_files() {
+        let loaded = scenario::load(&file).expect("scenario loads");
+        let name = file.display();
         let (outcome, printed) = runner_output(&loaded);
         let recorded = report::run_recorded(&loaded, None, None).expect("records");
         assert_eq!(recorded.outcome, outcome, "{name}");
         assert_eq!(recorded.transcript, printed, "{name}");
+        // Every step the runner reached has its block of the transcript, in order.
+        let steps = &recorded.timeline.steps;
+        if outcome.verdict == runner::Verdict::Pass {
+            assert_eq!(steps.len(), loaded.scenario.steps.len() + 1, "{name}");
+        }
+        for (record, step) in steps.iter().skip(1).zip(&loaded.scenario.steps) {
+            assert_eq!(record.command, runner::step_header(step), "{name}");
+        }
+        assert!(steps.windows(2).all(|w| w[0].at <= w[1].at), "{name}");
     }
 }
 
