@@ -22,5 +22,10 @@ pub mod taints;
 pub mod validation;
 
 pub use k8s_openapi;
+
+/// The wall-clock instant virtual time zero stands for: 2026-01-01T00:00:00Z. Every timestamp
+/// a component writes (creationTimestamp, conditions, Lease renewTime, events) is this plus
+/// its host's clock; one constant so they all agree. Nothing compares it with a real clock.
+pub const WALL_EPOCH_SECS: i64 = 1_767_225_600;
 pub use kinds::{Kind, KindInfo};
 pub use object::{Object, SharedObject};

@@ -12,9 +12,8 @@ use api::{Kind, Object};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time as ApiTime;
 use k8s_openapi::jiff::Timestamp;
 
-/// Virtual time 0 as wall time: 2026-01-01T00:00:00Z. Timestamps shown by kubectl are this plus
-/// the host's clock.
-pub const WALL_EPOCH_SECS: i64 = 1_767_225_600;
+/// Virtual time 0 as wall time (see [`api::WALL_EPOCH_SECS`]).
+pub use api::WALL_EPOCH_SECS;
 
 /// An API timestamp (second precision, as RFC 3339 in the API) for a host clock reading.
 pub fn api_time(now: sim::Time) -> ApiTime {

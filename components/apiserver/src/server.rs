@@ -472,11 +472,26 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for ev in events {
             let kv = &ev.kv;
             self.rv = self.rv.max(kv.mod_revision);
-            let Some(obj) = storage::object_of(kv) else {
+            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            // A delete's kv is a tombstone with no value: the object is the previous value
+            // (when the watch carries it) or, as in the watch cache upstream, what the cache
+            // holds under the key.
+            let obj = match ev.kind {
+                store::mvcc::EventType::Put => storage::object_of(kv),
+                store::mvcc::EventType::Delete => ev
+                    .prev_kv
+                    .as_ref()
+                    .and_then(storage::object_of)
+                    .or_else(|| {
+                        self.caches
+                            .iter()
+                            .find_map(|c| c.get(&key).map(|(o, _)| o.clone()))
+                    }),
+            };
+            let Some(obj) = obj else {
                 continue;
             };
             let kind = obj.kind();
-            let key = String::from_utf8_lossy(&kv.key).into_owned();
             let deliveries = match ev.kind {
                 store::mvcc::EventType::Put => self.caches[kind as usize].apply(
                     key,

@@ -756,3 +756,72 @@ fn three_member_etcd_and_two_apiservers_share_bootstrap() {
         .expect("allocated");
     assert!(ip.starts_with("10.96.") && ip != "10.96.0.1", "{ip}");
 }
+
+/// A delete reaches watchers as DELETED with the last state of the object, both at once
+/// (grace 0) and when a graceful deletion finishes (the kubelet's final delete).
+#[test]
+fn watchers_see_deletions() {
+    let mut c = Cluster::new(1, 1, |_| {});
+    let w = c.send(
+        UserInfo::admin(),
+        Kind::Pod,
+        Verb::Watch(ListOptions::default()),
+        "default",
+        "",
+    );
+    c.run(Duration::from_millis(200));
+    for name in ["a", "b"] {
+        c.object(
+            Kind::Pod,
+            Verb::Create(pod_named(name, "web")),
+            "default",
+            "",
+        );
+    }
+    c.call(
+        Kind::Pod,
+        Verb::Bind {
+            node_name: "w1".into(),
+        },
+        "default",
+        "b",
+    )
+    .expect("bind");
+    // "a" is unscheduled: deleted at once.
+    c.call(
+        Kind::Pod,
+        Verb::Delete(DeleteOptions::default()),
+        "default",
+        "a",
+    )
+    .expect("delete a");
+    // "b" is bound: graceful first, then the final delete with grace 0.
+    c.call(
+        Kind::Pod,
+        Verb::Delete(DeleteOptions::default()),
+        "default",
+        "b",
+    )
+    .expect("graceful delete b");
+    let last = DeleteOptions {
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
+    c.call(Kind::Pod, Verb::Delete(last), "default", "b")
+        .expect("final delete b");
+    c.run(Duration::from_millis(300));
+    let seen: Vec<(EventType, String)> = c
+        .events(w)
+        .iter()
+        .map(|e| {
+            let name = e.object.as_ref().map(|o| o.name().to_string());
+            (e.event_type, name.unwrap_or_default())
+        })
+        .collect();
+    let deleted: Vec<&str> = seen
+        .iter()
+        .filter(|(t, _)| *t == EventType::Deleted)
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(deleted, ["a", "b"], "{seen:?}");
+}

@@ -4,7 +4,7 @@
 //! The lock keeps the Lease object it last read or wrote and updates that object with the new
 //! record, so the update carries its resourceVersion and a concurrent writer's change makes it
 //! fail with 409. Record times are the host's local clock, written as `MicroTime`s against
-//! [`SIM_EPOCH_UNIX_SECONDS`].
+//! [`api::WALL_EPOCH_SECS`], as every other timestamp in the cluster.
 //!
 //! Timers: the owner gives a tag at construction and routes that tag to [`LeaseLock::on_timer`];
 //! client events go to [`LeaseLock::on_client_event`], which ignores events it does not own.
@@ -25,20 +25,16 @@ use crate::leader_election::{
 };
 use crate::wakeup::Wakeup;
 
-/// The wall-clock instant virtual time zero stands for: 2025-01-01T00:00:00Z. Used only to
-/// print and store timestamps; nothing compares them with a real clock.
-pub const SIM_EPOCH_UNIX_SECONDS: i64 = 1_735_689_600;
-
 /// A local virtual time as a `MicroTime` (microsecond precision, as the API stores it).
 pub fn micro_time(t: Time) -> MicroTime {
     let micros = i128::from(t.as_nanos() / 1_000);
-    let nanos = i128::from(SIM_EPOCH_UNIX_SECONDS) * 1_000_000_000 + micros * 1_000;
+    let nanos = i128::from(api::WALL_EPOCH_SECS) * 1_000_000_000 + micros * 1_000;
     MicroTime(Timestamp::from_nanosecond(nanos).unwrap_or(Timestamp::MAX))
 }
 
 /// A `MicroTime` as virtual time (instants before the epoch become zero).
 pub fn from_micro_time(t: &MicroTime) -> Time {
-    let ns = t.0.as_nanosecond() - i128::from(SIM_EPOCH_UNIX_SECONDS) * 1_000_000_000;
+    let ns = t.0.as_nanosecond() - i128::from(api::WALL_EPOCH_SECS) * 1_000_000_000;
     Time::from_nanos(u64::try_from(ns.max(0)).unwrap_or(u64::MAX))
 }
 

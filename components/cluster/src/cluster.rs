@@ -1,13 +1,16 @@
 //! `Cluster`: a kind-like cluster built on the engine from a [`Topology`] — one host per node
 //! named as kind names it, an etcd member on each etcd node (actor `etcd`), a kube-apiserver on
 //! every control-plane node (actor `kube-apiserver`, talking to every etcd member, its own
-//! node's first as kubeadm's `--etcd-servers=https://127.0.0.1:2379` does), the Raft safety
+//! node's first as kubeadm's `--etcd-servers=https://127.0.0.1:2379` does), a
+//! kube-controller-manager and a kube-scheduler on every control-plane node (leader-elected on
+//! their Leases in kube-system; `Leader("kube-scheduler")` is the replica holding it), the Raft safety
 //! invariant, and a terminal host outside the nodes from which etcdctl talks to the members
 //! and kubectl to the apiservers.
 //!
 //! Build order is fixed because actor ids and the trace hash depend on it: node hosts in
 //! kind's order, then the terminal host; etcd members (so they are actors 0..n, which their
-//! peer maps need before they exist), then the apiservers, the etcdctl client and the admin's
+//! peer maps need before they exist), then the apiservers, the controller-managers and
+//! schedulers, the etcdctl client and the admin's
 //! kubectl client. A kubectl client for another identity (`--as=alice`) is added when a step
 //! first uses it.
 //!
@@ -20,11 +23,14 @@ use std::collections::BTreeMap;
 
 use apiserver::{ApiReply, ApiRequest, ApiServerConfig, KubeApiServer, UserInfo};
 use client::ClientError;
+use controllers::{ControllerManagerConfig, KubeControllerManager};
+use scheduler::{KubeScheduler, SchedulerConfig};
 use sim::{ActorId, Duration, Finding, HostId, HostState, Sim, SimConfig, SimError};
 use store::raft::Role;
 use store::server::{EtcdConfig, EtcdMember, RequestBody, StatusInfo, install_safety_invariant};
 use thiserror::Error;
 
+use crate::components::{ComponentsError, NodeAgents, add_components};
 use crate::etcdctl_client::{EtcdAnswer, EtcdctlClient};
 use crate::kubectl_client::KubectlClient;
 use crate::message::{ClusterMsg, EtcdValue};
@@ -38,6 +44,10 @@ pub const ETCD_ACTOR: &str = "etcd";
 pub const ETCDCTL_ACTOR: &str = "etcdctl";
 /// The actor name of each kube-apiserver.
 pub const APISERVER_ACTOR: &str = "kube-apiserver";
+/// The actor name of each kube-controller-manager.
+pub const CONTROLLER_MANAGER_ACTOR: &str = "kube-controller-manager";
+/// The actor name of each kube-scheduler.
+pub const SCHEDULER_ACTOR: &str = "kube-scheduler";
 /// The actor name of the kubectl clients on the terminal host.
 pub const KUBECTL_ACTOR: &str = "kubectl";
 
@@ -47,6 +57,8 @@ pub enum ClusterError {
     Topology(#[from] TopologyError),
     #[error("the engine refused the cluster: {0}")]
     Engine(#[from] SimError),
+    #[error(transparent)]
+    Components(#[from] ComponentsError),
 }
 
 /// Why an outside etcd request got no answer.
@@ -111,9 +123,19 @@ pub struct ApiServerHandle {
     pub actor: ActorId,
 }
 
+/// The leader-elected control-plane components of one control-plane node.
+#[derive(Clone, Debug)]
+pub struct ControlPlaneHandle {
+    pub node: String,
+    pub host: HostId,
+    pub controller_manager: ActorId,
+    pub scheduler: ActorId,
+}
+
 pub struct Cluster {
     sim: Sim<ClusterMsg>,
     apiservers: Vec<ApiServerHandle>,
+    control_plane: Vec<ControlPlaneHandle>,
     /// kubectl clients by identity (user name and groups).
     kubectl: BTreeMap<(String, Vec<String>), ActorId>,
     topology: Topology,
@@ -123,6 +145,8 @@ pub struct Cluster {
     cluster_id: u64,
     terminal: HostId,
     etcdctl: ActorId,
+    /// Node agents (runtime, kubelet, kube-proxy), when the topology asks for them.
+    agents: Vec<NodeAgents>,
 }
 
 impl Cluster {
@@ -195,6 +219,33 @@ impl Cluster {
                 actor,
             });
         }
+        // kube-controller-manager and kube-scheduler on every control-plane node, each talking
+        // to its own node's apiserver first (kubeadm's static pods use the local endpoint).
+        let mut control_plane = Vec::new();
+        for (i, a) in apiservers.iter().enumerate() {
+            let mut endpoints = vec![a.actor];
+            endpoints.extend(
+                apiservers
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, b)| b.actor),
+            );
+            let kcm = ControllerManagerConfig::new(endpoints.clone(), a.node.clone());
+            let controller_manager = sim.add_actor(a.host, CONTROLLER_MANAGER_ACTOR, move |_| {
+                KubeControllerManager::<ClusterMsg>::new(kcm.clone())
+            })?;
+            let sched = SchedulerConfig::new(endpoints, &a.node);
+            let scheduler = sim.add_actor(a.host, SCHEDULER_ACTOR, move |_| {
+                KubeScheduler::new(sched.clone())
+            })?;
+            control_plane.push(ControlPlaneHandle {
+                node: a.node.clone(),
+                host: a.host,
+                controller_manager,
+                scheduler,
+            });
+        }
         let etcdctl = sim.add_actor(terminal, ETCDCTL_ACTOR, |_| EtcdctlClient::new())?;
         let admin = UserInfo::admin();
         let endpoints: Vec<ActorId> = apiservers.iter().map(|a| a.actor).collect();
@@ -210,10 +261,24 @@ impl Cluster {
             &mut sim,
             members.iter().map(|m| m.actor).collect(),
         );
+        let agents = match &topology.components {
+            Some(options) => {
+                let placed: Vec<(NodeSpec, HostId)> = nodes
+                    .iter()
+                    .map(|n| (n.clone(), hosts[&n.name]))
+                    .collect();
+                let servers: Vec<(HostId, ActorId)> =
+                    apiservers.iter().map(|a| (a.host, a.actor)).collect();
+                add_components(&mut sim, &placed, &servers, options)?
+            }
+            None => Vec::new(),
+        };
         let ids: Vec<u64> = members.iter().map(|m| m.spec.id).collect();
         Ok(Cluster {
+            agents,
             sim,
             apiservers,
+            control_plane,
             kubectl,
             topology,
             nodes,
@@ -249,6 +314,12 @@ impl Cluster {
 
     pub fn terminal_host(&self) -> HostId {
         self.terminal
+    }
+
+    /// Every node's runtime, kubelet and kube-proxy, in kind's node order; empty when the
+    /// topology has no node components.
+    pub fn node_agents(&self) -> &[NodeAgents] {
+        &self.agents
     }
 
     pub fn etcd_members(&self) -> &[EtcdMemberHandle] {
@@ -310,9 +381,25 @@ impl Cluster {
                 .ok_or_else(|| LeaderError::NoLeader {
                     component: component.to_owned(),
                 }),
-            "kube-controller-manager" | "kube-scheduler" => Err(LeaderError::NotSimulated {
-                component: component.to_owned(),
-            }),
+            "kube-controller-manager" | "kube-scheduler" => self
+                .control_plane
+                .iter()
+                .filter(|c| self.host_up(c.host))
+                .find(|c| {
+                    if component == "kube-scheduler" {
+                        self.sim
+                            .actor::<KubeScheduler>(c.scheduler)
+                            .is_some_and(|s| s.is_leader())
+                    } else {
+                        self.sim
+                            .actor::<KubeControllerManager<ClusterMsg>>(c.controller_manager)
+                            .is_some_and(|m| m.is_leader())
+                    }
+                })
+                .map(|c| c.host)
+                .ok_or_else(|| LeaderError::NoLeader {
+                    component: component.to_owned(),
+                }),
             other => Err(LeaderError::Unknown {
                 name: other.to_owned(),
             }),
@@ -400,6 +487,11 @@ impl Cluster {
                 && !self.sim.is_partitioned(self.terminal, m.host)
                 && !self.sim.is_partitioned(m.host, self.terminal)
         })
+    }
+
+    /// The controller-manager and scheduler of each control-plane node.
+    pub fn control_plane(&self) -> &[ControlPlaneHandle] {
+        &self.control_plane
     }
 
     pub fn apiservers(&self) -> &[ApiServerHandle] {

@@ -38,6 +38,7 @@ pub use apiserver;
 pub use client;
 
 pub mod cluster;
+pub mod components;
 pub mod etcdctl;
 pub mod etcdctl_client;
 pub mod kubectl_client;
@@ -47,6 +48,7 @@ pub mod topology;
 pub use cluster::{
     ApiServerHandle, Cluster, ClusterError, EtcdLeader, EtcdMemberHandle, LeaderError, RequestError,
 };
+pub use components::{ComponentOptions, ComponentsError, NodeAgents};
 pub use etcdctl_client::{EtcdAnswer, EtcdctlClient};
 pub use kubectl_client::KubectlClient;
 pub use message::{ClusterMsg, EtcdValue, value_bytes};

@@ -2,13 +2,16 @@
 //! embeds each component's own message enum and implements each component's envelope trait,
 //! so a component stays generic over the cluster's message type and never names the others.
 //!
-//! Embedded today: etcd (`Etcd`) and kube-apiserver (`Api`). etcd stores the apiserver's
+//! Embedded: etcd (`Etcd`), kube-apiserver (`Api`), the kubelet ↔ container runtime calls
+//! (`Runtime`) and Service traffic on the pod network (`Traffic`). etcd stores the apiserver's
 //! [`StoredValue`]: the shared typed object for what the apiserver writes, and raw bytes for
 //! what `etcdctl put` writes. [`value_bytes`] is what a person sees of a value (`etcdctl get`):
 //! objects as JSON, as kube-apiserver stores them with `--storage-media-type=application/json`
 //! (its default is protobuf, whose bytes are not readable anyway).
 
 use apiserver::{ApiEnvelope, ApiMessage, StoredValue};
+use net::{TrafficEnvelope, TrafficMessage};
+use runtime::{RuntimeEnvelope, RuntimeMessage};
 use sim::{Message, TraceHasher};
 use store::server::{EtcdEnvelope, EtcdMessage};
 
@@ -33,6 +36,10 @@ pub enum ClusterMsg {
     Etcd(EtcdMessage<EtcdValue>),
     /// API requests, responses and watch events between clients and kube-apiservers.
     Api(ApiMessage),
+    /// A kubelet's calls to its node's runtime, and the runtime's replies and events.
+    Runtime(RuntimeMessage),
+    /// Simulated Service requests and their responses.
+    Traffic(TrafficMessage),
 }
 
 impl Message for ClusterMsg {
@@ -47,6 +54,14 @@ impl Message for ClusterMsg {
                 h.write_u64(2);
                 m.trace_digest(h);
             }
+            ClusterMsg::Runtime(m) => {
+                h.write_u64(3);
+                m.trace_digest(h);
+            }
+            ClusterMsg::Traffic(m) => {
+                h.write_u64(4);
+                m.trace_digest(h);
+            }
         }
     }
 
@@ -54,6 +69,8 @@ impl Message for ClusterMsg {
         match self {
             ClusterMsg::Etcd(m) => m.trace_label(),
             ClusterMsg::Api(m) => m.trace_label(),
+            ClusterMsg::Runtime(m) => m.trace_label(),
+            ClusterMsg::Traffic(m) => m.trace_label(),
         }
     }
 
@@ -61,6 +78,8 @@ impl Message for ClusterMsg {
         match self {
             ClusterMsg::Etcd(m) => m.wire_size(),
             ClusterMsg::Api(m) => m.wire_size(),
+            ClusterMsg::Runtime(m) => m.wire_size(),
+            ClusterMsg::Traffic(m) => m.wire_size(),
         }
     }
 }
@@ -86,6 +105,32 @@ impl ApiEnvelope for ClusterMsg {
     fn unwrap_api(self) -> Result<ApiMessage, Self> {
         match self {
             ClusterMsg::Api(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
+impl RuntimeEnvelope for ClusterMsg {
+    fn wrap_runtime(m: RuntimeMessage) -> Self {
+        ClusterMsg::Runtime(m)
+    }
+
+    fn unwrap_runtime(self) -> Result<RuntimeMessage, Self> {
+        match self {
+            ClusterMsg::Runtime(m) => Ok(m),
+            other => Err(other),
+        }
+    }
+}
+
+impl TrafficEnvelope for ClusterMsg {
+    fn wrap_traffic(m: TrafficMessage) -> Self {
+        ClusterMsg::Traffic(m)
+    }
+
+    fn unwrap_traffic(self) -> Result<TrafficMessage, Self> {
+        match self {
+            ClusterMsg::Traffic(m) => Ok(m),
             other => Err(other),
         }
     }

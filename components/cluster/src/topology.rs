@@ -17,6 +17,8 @@
 
 use thiserror::Error;
 
+use crate::components::ComponentOptions;
+
 /// The cluster name, as in `kind create cluster --name kubesim`.
 pub const CLUSTER_NAME: &str = "kubesim";
 /// etcd's `--initial-cluster-token` as kubeadm leaves it.
@@ -84,6 +86,9 @@ pub struct Topology {
     /// Plants the fuzzer's self-test bug in every etcd member
     /// (`store::server::EtcdConfig::planted_bug_ack_before_fsync`). Off unless a test asks.
     pub planted_bug_ack_before_fsync: bool,
+    /// Runtimes, kubelets and kube-proxies on every node. `None`: no node agents (etcd and
+    /// the control plane only).
+    pub components: Option<ComponentOptions>,
 }
 
 impl Topology {
@@ -95,6 +100,7 @@ impl Topology {
             zones: Vec::new(),
             seed: 0,
             planted_bug_ack_before_fsync: false,
+            components: None,
         }
     }
 
@@ -111,6 +117,12 @@ impl Topology {
 
     pub fn with_etcd_members(mut self, members: u32) -> Topology {
         self.etcd_members = Some(members);
+        self
+    }
+
+    /// Node agents (runtime, kubelet, kube-proxy) on every node.
+    pub fn with_components(mut self, options: ComponentOptions) -> Topology {
+        self.components = Some(options);
         self
     }
 
