@@ -28,6 +28,13 @@
 //!   informers and acts; a crash of its host hands the Lease over after ~15 s. Leadership is
 //!   readable with [`KubeControllerManager::is_leader`] (for `Crash(Leader(...))`).
 //! - Log lines go through `ctx.log` (acquired lease, leadership lost, sync errors).
+//!
+//! # Not here yet
+//! The DaemonSet, StatefulSet and Job controllers, the ReplicaSet `ReplicaFailure`
+//! condition, Deployment hash-collision handling and EndpointSlice topology hints. Cascading
+//! (Background/Foreground) deletion and Namespace deletion depend on informers seeing DELETE
+//! events, which the apiserver's watch cache drops for immediate deletions at the time of
+//! writing (see `tests/lifecycle.rs`).
 
 pub mod controller;
 pub mod deployment;
