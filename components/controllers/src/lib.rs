@@ -31,10 +31,7 @@
 //!
 //! # Not here yet
 //! The DaemonSet, StatefulSet and Job controllers, the ReplicaSet `ReplicaFailure`
-//! condition, Deployment hash-collision handling and EndpointSlice topology hints. Cascading
-//! (Background/Foreground) deletion and Namespace deletion depend on informers seeing DELETE
-//! events, which the apiserver's watch cache drops for immediate deletions at the time of
-//! writing (see `tests/lifecycle.rs`).
+//! condition, Deployment hash-collision handling and EndpointSlice topology hints.
 
 pub mod controller;
 pub mod deployment;

@@ -20,10 +20,6 @@ spec:
     spec: {containers: [{name: nginx, image: "nginx:1.25"}]}
 "#;
 
-/// Verified: with the apiserver's etcd watch asking for `prev_kv` and `on_etcd_events` taking
-/// a Delete event's object from `prev_kv`, the three ignored tests pass.
-const KNOWN_APISERVER_BUG: &str = "the apiserver's watch cache drops DELETE events of immediate deletions (server.rs on_etcd_events reads the object from the delete event's kv, whose value is empty; the last value is only in prev_kv, which its etcd watch does not request), so informers never see owners or contents go";
-
 #[test]
 fn every_namespace_gets_a_default_service_account() {
     let mut h = Harness::new(41, 1, &[ControllerName::ServiceAccount]);
@@ -87,9 +83,7 @@ fn orphan_deletion_keeps_the_replicaset_and_strips_its_owner_reference() {
 }
 
 #[test]
-#[ignore = "blocked on the apiserver: see KNOWN_APISERVER_BUG"]
 fn background_deletion_of_a_deployment_removes_its_replicaset_and_pods() {
-    let _ = KNOWN_APISERVER_BUG;
     let mut h = gc_harness(43);
     h.delete(Kind::Deployment, "default", "web", DeleteOptions::default())
         .unwrap();
@@ -99,7 +93,6 @@ fn background_deletion_of_a_deployment_removes_its_replicaset_and_pods() {
 }
 
 #[test]
-#[ignore = "blocked on the apiserver: see KNOWN_APISERVER_BUG"]
 fn foreground_deletion_removes_dependents_before_the_owner() {
     let mut h = gc_harness(44);
     h.delete(
@@ -119,7 +112,6 @@ fn foreground_deletion_removes_dependents_before_the_owner() {
 }
 
 #[test]
-#[ignore = "blocked on the apiserver: see KNOWN_APISERVER_BUG"]
 fn deleting_a_namespace_deletes_its_contents_then_itself() {
     let mut h = Harness::new(
         45,
