@@ -422,6 +422,7 @@ spec:
     ports:
     - containerPort: 80
       protocol: TCP
+status: {}
 "
     );
 }

@@ -111,6 +111,41 @@ pub fn to_value(obj: &Object) -> Value {
     sorted(serde_json::to_value(obj).unwrap_or(Value::Null))
 }
 
+/// The object as the apiserver sends it: Go's API types serialize a non-pointer `status`
+/// struct even when it is empty (`status: {}` on a Deployment no controller has touched yet;
+/// a Service's `status.loadBalancer: {}`), where the Rust types leave it out.
+pub fn as_served(obj: &Object) -> Value {
+    let mut v = to_value(obj);
+    let empty = match obj.kind() {
+        api::Kind::Service => Some(serde_json::json!({"loadBalancer": {}})),
+        api::Kind::Deployment
+        | api::Kind::ReplicaSet
+        | api::Kind::StatefulSet
+        | api::Kind::DaemonSet
+        | api::Kind::Job
+        | api::Kind::Pod
+        | api::Kind::Node
+        | api::Kind::Namespace => Some(serde_json::json!({})),
+        _ => None,
+    };
+    if let (Some(empty), Value::Object(m)) = (empty, &mut v) {
+        match m.get_mut("status") {
+            None => {
+                m.insert("status".into(), empty);
+            }
+            Some(Value::Object(st)) => {
+                if let Value::Object(defaults) = empty {
+                    for (k, d) in defaults {
+                        st.entry(k).or_insert(d);
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    sorted(v)
+}
+
 fn sorted(v: Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -126,9 +161,9 @@ fn sorted(v: Value) -> Value {
 /// One object, or a `List` of them (what kubectl prints for a list or several names).
 fn document(objects: &[&Object], single: bool) -> Value {
     if single && objects.len() == 1 {
-        return to_value(objects[0]);
+        return as_served(objects[0]);
     }
-    let items: Vec<Value> = objects.iter().map(|o| to_value(o)).collect();
+    let items: Vec<Value> = objects.iter().map(|o| as_served(o)).collect();
     let mut m = serde_json::Map::new();
     m.insert("apiVersion".into(), Value::String("v1".into()));
     m.insert("items".into(), Value::Array(items));
@@ -237,7 +272,7 @@ fn custom_columns(objects: &[&Object], cols: &[(String, String)], no_headers: bo
         .map(|(_, p)| JsonPath::parse(&braced(p)).ok())
         .collect();
     for obj in objects {
-        let v = to_value(obj);
+        let v = as_served(obj);
         t.rows.push(
             paths
                 .iter()
