@@ -86,7 +86,7 @@ fn golden_trace_hash_of_etcd_leader_loss() {
     let (text, outcome) = transcript(&root().join("scenarios/etcd-leader-loss.ron"), None);
     assert_eq!(
         format!("{:016x}", outcome.trace_hash),
-        "cdd93cca90edbf6b",
+        "31e521e4209dfaf6",
         "{text}"
     );
 }
