@@ -142,10 +142,14 @@ pub fn kubectl_needs(line: &str) -> Option<String> {
     Some(what.to_string())
 }
 
+/// Every `Leader(...)` target resolves now (etcd from Raft state, kube-controller-manager and
+/// kube-scheduler from the replica holding their Lease); kept as the seam for new targets.
 fn leader_needs(target: &Target) -> Option<String> {
     match target {
-        Target::Node(_) | Target::Leader(LeaderOf::Etcd) => None,
-        Target::Leader(of) => Some(format!("{} (to resolve its leader)", of.as_str())),
+        Target::Node(_)
+        | Target::Leader(
+            LeaderOf::Etcd | LeaderOf::KubeControllerManager | LeaderOf::KubeScheduler,
+        ) => None,
     }
 }
 

@@ -176,19 +176,23 @@ fn etcd_leader_targets_resolve_when_the_step_runs() {
 }
 
 #[test]
-fn other_leader_targets_still_need_their_component() {
+fn scheduler_leader_target_resolves_to_the_lease_holder() {
     let dir = scratch_dir("leader-kcm");
     let path = write(
         &dir,
         "leader.ron",
-        "Scenario(cluster: (control_planes: 3), steps: [Fault(Crash(Leader(\"kube-scheduler\")))])\n",
+        "Scenario(cluster: (control_planes: 3), steps: [Sleep(\"20s\"), Fault(Crash(Leader(\"kube-scheduler\")))])\n",
     );
     let check = kubesim(&["check", path.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0));
-    assert!(stdout(&check).contains("[needs: kube-scheduler (to resolve its leader)]"));
+    assert!(!stdout(&check).contains("[needs:"), "{}", stdout(&check));
     let run = kubesim(&["run", path.to_str().unwrap()]);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(stdout(&run).contains("needs kube-scheduler (to resolve its leader)"));
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("  Leader(kube-scheduler) is kubesim-control-plane"),
+        "{out}"
+    );
 }
 
 #[test]
