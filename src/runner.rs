@@ -29,6 +29,7 @@ use sim::{HostId, HostState, Time};
 
 use crate::observe::{EtcdView, LeaderChange};
 
+mod components;
 pub mod kubectl;
 use crate::scenario::{Check, Fault, LeaderOf, Loaded, Step, Target};
 use crate::units::Duration;
@@ -103,24 +104,18 @@ pub enum RunError {
 
 /// The component a step needs that is not built yet, or `None` when the runner executes it.
 pub fn needs(step: &Step) -> Option<String> {
-    let what = match step {
-        Step::Sleep(_) => return None,
-        Step::Fault(fault) => return fault_targets(fault).into_iter().find_map(leader_needs),
-        Step::Kubectl(line) => return kubectl_needs(line),
-        Step::Apply(_) => return None,
+    match step {
+        Step::Sleep(_) | Step::Apply(_) | Step::Etcdctl(_) | Step::Traffic { .. } => None,
+        Step::Fault(fault) => fault_targets(fault).into_iter().find_map(leader_needs),
+        Step::Kubectl(line) => kubectl_needs(line),
         Step::Expect(check) | Step::Always(check) => match check {
-            Check::Kubectl { command, .. } => return kubectl_needs(command),
-            Check::TrafficErrors { .. } => "kube-proxy",
+            Check::Kubectl { command, .. } => kubectl_needs(command),
+            Check::TrafficErrors { .. } => None,
         },
-        Step::Traffic { .. } => "kube-proxy",
         Step::Exec(target, _) => {
-            return Some(
-                leader_needs(target).unwrap_or_else(|| "kubelet, container runtime".to_string()),
-            );
+            Some(leader_needs(target).unwrap_or_else(|| "`docker exec` into a node".to_string()))
         }
-        Step::Etcdctl(_) => return None,
-    };
-    Some(what.to_string())
+    }
 }
 
 /// The component a kubectl command needs beyond the apiserver (its verbs that only read and
@@ -274,7 +269,8 @@ pub fn build(loaded: &Loaded, seed: u64) -> Result<Cluster, RunError> {
     let spec = &loaded.scenario.cluster;
     let mut topology = cluster::Topology::new(spec.control_planes, spec.workers)
         .with_seed(seed)
-        .with_zones(spec.zones.clone());
+        .with_zones(spec.zones.clone())
+        .with_components(components::component_options(&loaded.scenario));
     if let Some(members) = spec.etcd_members {
         topology = topology.with_etcd_members(members);
     }
@@ -473,6 +469,29 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Starts (or, at 0 rps, stops) simulated clients of a Service: `rps` in total, split
+    /// evenly over every node's kube-proxy, each sending through its own node's rules.
+    fn traffic(&mut self, service: &str, rps: f64) -> Result<(), RunError> {
+        let proxies: Vec<sim::ActorId> =
+            self.cluster.node_agents().iter().map(|a| a.proxy).collect();
+        let per_node = rps / proxies.len().max(1) as f64;
+        for actor in proxies {
+            let spec = proxy::TrafficSpec::new(service, per_node);
+            // A node that is down gets no clients: there is no running kube-proxy to reach.
+            if let Err(finding) = self
+                .cluster
+                .sim_mut()
+                .invoke::<proxy::KubeProxy<cluster::ClusterMsg>, _>(actor, |p, ctx| {
+                    p.start_traffic(ctx, spec)
+                })
+            {
+                self.finding(&finding)?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Evaluates a check now; `Some(why)` when it does not hold.
     fn check(&mut self, check: &Check) -> Result<Option<String>, RunError> {
         match check {
@@ -489,9 +508,20 @@ impl<'a> Runner<'a> {
                 };
                 Ok((!holds).then(|| format!("`kubectl {command}` printed {got:?}")))
             }
-            Check::TrafficErrors { .. } => Ok(Some(
-                "traffic needs kube-proxy, which kubesim does not simulate yet".to_string(),
-            )),
+            Check::TrafficErrors { service, at_most } => {
+                let key = proxy::TrafficSpec::new(service, 0.0).key();
+                let totals = proxy::TrafficSink::merged_totals(
+                    self.cluster.node_agents().iter().map(|a| &a.traffic),
+                );
+                let counts = totals.get(&key).cloned().unwrap_or_default();
+                let fraction = counts.error_fraction();
+                Ok((fraction > *at_most).then(|| {
+                    format!(
+                        "traffic errors to {service}: {fraction:.3} of {} requests > {at_most}",
+                        counts.finished()
+                    )
+                }))
+            }
         }
     }
 
@@ -605,6 +635,7 @@ impl<'a> Runner<'a> {
             Step::Always(check) => {
                 self.always.push((index, at.clone(), check.clone()));
             }
+            Step::Traffic { service, rps } => self.traffic(service, *rps)?,
             // `needs` returned Some for every other step.
             _ => {}
         }

@@ -232,9 +232,10 @@ impl Cluster {
                     .map(|(_, b)| b.actor),
             );
             let kcm = ControllerManagerConfig::new(endpoints.clone(), a.node.clone());
-            let controller_manager = sim.add_actor(a.host, CONTROLLER_MANAGER_ACTOR, move |_| {
-                KubeControllerManager::<ClusterMsg>::new(kcm.clone())
-            })?;
+            let controller_manager =
+                sim.add_actor(a.host, CONTROLLER_MANAGER_ACTOR, move |_| {
+                    KubeControllerManager::<ClusterMsg>::new(kcm.clone())
+                })?;
             let sched = SchedulerConfig::new(endpoints, &a.node);
             let scheduler = sim.add_actor(a.host, SCHEDULER_ACTOR, move |_| {
                 KubeScheduler::new(sched.clone())
@@ -263,10 +264,8 @@ impl Cluster {
         );
         let agents = match &topology.components {
             Some(options) => {
-                let placed: Vec<(NodeSpec, HostId)> = nodes
-                    .iter()
-                    .map(|n| (n.clone(), hosts[&n.name]))
-                    .collect();
+                let placed: Vec<(NodeSpec, HostId)> =
+                    nodes.iter().map(|n| (n.clone(), hosts[&n.name])).collect();
                 let servers: Vec<(HostId, ActorId)> =
                     apiservers.iter().map(|a| (a.host, a.actor)).collect();
                 add_components(&mut sim, &placed, &servers, options)?

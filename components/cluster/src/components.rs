@@ -61,6 +61,9 @@ pub struct ComponentOptions {
     /// What each image's containers do (the scenario's `images:`).
     pub images: Arc<ImageCatalog>,
     pub proxy_mode: ProxyMode,
+    /// Each node's `status.capacity` (`cpu`, `memory`, `pods` as quantities); `None`: the
+    /// kubelet's defaults.
+    pub capacity: Option<BTreeMap<String, String>>,
 }
 
 fn ipv4(ip: [u8; 4]) -> Ipv4Addr {
@@ -114,6 +117,9 @@ pub fn add_components(
             *runtime,
         );
         cfg.zone = node.zone.clone();
+        if let Some(capacity) = &options.capacity {
+            cfg.capacity.extend(capacity.clone());
+        }
         kubelets.push(sim.add_actor(*host, KUBELET_ACTOR, move |_| {
             Kubelet::<ClusterMsg>::new(cfg.clone())
         })?);
