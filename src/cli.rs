@@ -42,6 +42,9 @@ pub enum Command {
         /// Print only the summary line.
         #[arg(long)]
         quiet: bool,
+        /// Write a self-contained HTML report of the run (timeline, faults, transcript).
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Validate a scenario and the manifests it names; runs nothing.
     Check { file: PathBuf },
@@ -128,11 +131,13 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
             seed,
             trace,
             quiet,
+            report,
         } => {
             let options = RunOptions { seed, trace, quiet };
-            match file {
-                Some(file) => run_file(&file, &options, out),
-                None => run_tour(&options, out),
+            match (file, report) {
+                (Some(file), None) => run_file(&file, &options, out),
+                (None, None) => run_tour(&options, out),
+                (file, Some(report)) => run_reported(file.as_deref(), &options, &report, out),
             }
         }
         Command::Check { file } => match scenario::load(&file) {
@@ -180,17 +185,17 @@ fn run_file(file: &Path, options: &RunOptions, out: &mut dyn Write) -> i32 {
     }
 }
 
+/// What `kubesim run` prints before the tour.
+const TOUR_INTRO: &str = "kubesim tour: a kind-like cluster named kubesim whose control plane runs etcd.\n\
+     Lines marked » explain what Raft did; they are read from this run's state.\n";
+
 fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
     let loaded = match scenario::load_str(TOUR, Path::new("scenarios/tour.ron")) {
         Ok(loaded) => loaded,
         Err(err) => return bad_input(&err),
     };
     if !options.quiet {
-        let _ = writeln!(
-            out,
-            "kubesim tour: a kind-like cluster named kubesim whose control plane runs etcd.\n\
-             Lines marked » explain what Raft did; they are read from this run's state.\n"
-        );
+        let _ = writeln!(out, "{TOUR_INTRO}");
     }
     let mut narrator = crate::tour::TourNarrator::new();
     match runner::run_narrated(&loaded, options, out, Some(&mut narrator)) {
@@ -199,6 +204,58 @@ fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
             Verdict::Fail => EXIT_FAIL,
         },
         Err(err) => bad_input(&err),
+    }
+}
+
+/// `run --report FILE.html`: the same run, recorded, then drawn as one HTML file.
+fn run_reported(
+    file: Option<&Path>,
+    options: &RunOptions,
+    report: &Path,
+    out: &mut dyn Write,
+) -> i32 {
+    let loaded = match file {
+        Some(file) => scenario::load(file),
+        None => scenario::load_str(TOUR, Path::new("scenarios/tour.ron")),
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => return bad_input(&err),
+    };
+    let mut narrator = crate::tour::TourNarrator::new();
+    let narrator: Option<&mut dyn runner::Narrator> = match file {
+        Some(_) => None,
+        None => Some(&mut narrator),
+    };
+    let recorded = match crate::report::run_recorded_with(&loaded, options, narrator) {
+        Ok(recorded) => recorded,
+        Err(err) => return bad_input(&err),
+    };
+    if file.is_none() && !options.quiet {
+        let _ = writeln!(out, "{TOUR_INTRO}");
+    }
+    let shown = if options.quiet {
+        recorded
+            .transcript
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+            + "\n"
+    } else {
+        recorded.transcript.clone()
+    };
+    let _ = out.write_all(shown.as_bytes());
+    let html = crate::report::render_html(&recorded.timeline);
+    if let Err(err) = std::fs::write(report, html) {
+        return bad_input(&format!(
+            "cannot write the report {}: {err}",
+            report.display()
+        ));
+    }
+    match recorded.outcome.verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
     }
 }
 

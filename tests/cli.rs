@@ -228,3 +228,33 @@ fn usage_errors_exit_2() {
     assert_eq!(kubesim(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(kubesim(&["--help"]).status.code(), Some(0));
 }
+
+#[test]
+fn run_writes_a_self_contained_report() {
+    let path = std::env::temp_dir().join(format!("kubesim-report-{}.html", std::process::id()));
+    let report = path.to_str().expect("utf-8 temp path");
+    let output = kubesim(&[
+        "run",
+        "scenarios/etcd-leader-loss.ron",
+        "--report",
+        report,
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "--quiet prints the summary only: {out}"
+    );
+    assert!(out.contains("verdict=pass"), "{out}");
+    let html = std::fs::read_to_string(&path).expect("report written");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+    assert!(html.contains("etcd-leader-loss.ron"));
+    assert!(html.contains("Crash(Leader(etcd))") || html.contains("Crash(kubesim-control-plane"));
+}

@@ -85,6 +85,7 @@ fn the_narrated_tour() {
             seed: None,
             trace: None,
             quiet: false,
+            report: None,
         },
         &mut out,
     );

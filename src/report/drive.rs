@@ -34,6 +34,21 @@ pub fn run_recorded(
     seed: Option<u64>,
     narrator: Option<&mut dyn Narrator>,
 ) -> Result<Recorded, RunError> {
+    let options = RunOptions {
+        seed,
+        ..RunOptions::default()
+    };
+    run_recorded_with(loaded, &options, narrator)
+}
+
+/// [`run_recorded`] with the CLI's options (`--seed`, `--trace`); the transcript is always
+/// captured in full (`quiet` is the caller's to apply when printing it).
+pub fn run_recorded_with(
+    loaded: &Loaded,
+    options: &RunOptions,
+    narrator: Option<&mut dyn Narrator>,
+) -> Result<Recorded, RunError> {
+    let seed = options.seed;
     let name = loaded.path.file_name().map_or_else(
         || String::from("scenario"),
         |n| n.to_string_lossy().into_owned(),
@@ -52,7 +67,8 @@ pub fn run_recorded(
     let mut printed = Vec::new();
     let options = RunOptions {
         seed: Some(seed),
-        ..RunOptions::default()
+        trace: options.trace.clone(),
+        quiet: false,
     };
     let outcome = runner::run_narrated(loaded, &options, &mut printed, Some(&mut observer))?;
     let transcript = String::from_utf8_lossy(&printed).into_owned();

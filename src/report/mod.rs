@@ -45,7 +45,7 @@ mod html;
 mod recorder;
 mod timeline;
 
-pub use drive::{Recorded, run_recorded};
+pub use drive::{Recorded, run_recorded, run_recorded_with};
 pub use html::{MAX_SERIES_POINTS, MAX_STEP_OUTPUT, POD_COLUMNS, downsample, render_html};
 pub use recorder::{DEPLOYMENT_CHART, EngineState, Recorder, SERVICE_CHART, UNSCHEDULED};
 pub use timeline::{
