@@ -64,20 +64,13 @@ fn three_control_planes_elect_one_etcd_leader() {
 }
 
 #[test]
-fn leader_targets_for_components_not_yet_simulated_are_typed_errors() {
-    let c = ready_cluster(1, 2);
-    assert_eq!(
-        c.resolve_leader("kube-scheduler"),
-        Err(LeaderError::NotSimulated {
-            component: "kube-scheduler".into()
-        })
-    );
-    assert_eq!(
-        c.resolve_leader("kube-controller-manager")
-            .unwrap_err()
-            .to_string(),
-        "kube-controller-manager does not run in this cluster yet, so it has no leader to target"
-    );
+fn leader_targets_resolve_to_the_lease_holders() {
+    let mut c = ready_cluster(1, 2);
+    // kube-controller-manager and kube-scheduler take their Leases once the apiserver serves.
+    c.sim_mut().run_for(Duration::from_secs(20)).unwrap();
+    let cp = c.host("kubesim-control-plane").unwrap();
+    assert_eq!(c.resolve_leader("kube-scheduler"), Ok(cp));
+    assert_eq!(c.resolve_leader("kube-controller-manager"), Ok(cp));
     assert!(matches!(
         c.resolve_leader("coredns"),
         Err(LeaderError::Unknown { .. })
