@@ -30,6 +30,7 @@ use sim::{HostId, HostState, Time};
 use crate::observe::{EtcdView, LeaderChange};
 
 mod components;
+mod exec;
 pub mod kubectl;
 use crate::scenario::{Check, Fault, LeaderOf, Loaded, Step, Target};
 use crate::units::Duration;
@@ -112,9 +113,7 @@ pub fn needs(step: &Step) -> Option<String> {
             Check::Kubectl { command, .. } => kubectl_needs(command),
             Check::TrafficErrors { .. } => None,
         },
-        Step::Exec(target, _) => {
-            Some(leader_needs(target).unwrap_or_else(|| "`docker exec` into a node".to_string()))
-        }
+        Step::Exec(target, _) => leader_needs(target).or(exec::NEEDS.map(str::to_string)),
     }
 }
 
@@ -122,19 +121,8 @@ pub fn needs(step: &Step) -> Option<String> {
 /// write objects run today); a line that does not parse needs nothing: it prints kubectl's
 /// error when it runs.
 pub fn kubectl_needs(line: &str) -> Option<String> {
-    use crate::kubectl::command::Verb;
     let cmd = crate::kubectl::parse(line).ok()?;
-    let what = match cmd.verb {
-        Verb::Get { watch: true, .. } => "kubectl get --watch",
-        Verb::Logs { .. } => "kubelet, container runtime (for logs)",
-        Verb::Top { .. } => "kubelet (for resource metrics)",
-        Verb::Rollout { .. } => "kube-controller-manager (for rollouts)",
-        Verb::Drain { .. } => "kube-controller-manager (for drain's evictions)",
-        Verb::ClusterInfo => "CoreDNS (for cluster-info)",
-        Verb::Describe { .. } => "kubectl describe",
-        _ => return None,
-    };
-    Some(what.to_string())
+    kubectl::needs(&cmd.verb).map(str::to_string)
 }
 
 /// Every `Leader(...)` target resolves now (etcd from Raft state, kube-controller-manager and
@@ -636,8 +624,10 @@ impl<'a> Runner<'a> {
                 self.always.push((index, at.clone(), check.clone()));
             }
             Step::Traffic { service, rps } => self.traffic(service, *rps)?,
-            // `needs` returned Some for every other step.
-            _ => {}
+            Step::Exec(target, command) => {
+                let output = exec::run(&mut self.cluster, target, command);
+                self.print(&output.text)?;
+            }
         }
         self.check_always()?;
         if let Some(finding) = self.cluster.sim().finding().cloned() {

@@ -35,6 +35,14 @@ use crate::kubectl::print::{GetPrintOptions, KindObjects, OutputFormat, print_ge
 use crate::kubectl::{KubectlCommand, KubectlError};
 use crate::manifest::Manifest;
 
+mod cluster_info;
+mod describe;
+mod drain;
+mod logs;
+mod rollout;
+mod top;
+mod watch;
+
 /// The annotation client-side apply keeps the applied manifest in.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Virtual time one request may take (the client's attempts on every apiserver fit in it).
@@ -118,9 +126,8 @@ pub fn run_command(
             watch,
         } => {
             if *watch {
-                s.fail(KubectlError::Usage(
-                    "kubesim does not support get --watch yet".into(),
-                ));
+                let timeout = cmd.global.request_timeout;
+                s.watch(selection, output, *no_headers, timeout);
             } else {
                 s.get(selection, output, *show_labels, *no_headers);
             }
@@ -182,12 +189,57 @@ pub fn run_command(
             condition,
             timeout,
         } => s.wait(selection, condition, *timeout),
-        other => s.fail(KubectlError::Usage(format!(
-            "kubesim does not run `kubectl {}` yet",
-            verb_name(other)
-        ))),
+        Verb::Describe { selection } => s.describe(selection),
+        Verb::Rollout {
+            action,
+            selection,
+            to_revision,
+            timeout,
+        } => s.rollout(*action, selection, *to_revision, *timeout),
+        Verb::Drain {
+            selection,
+            ignore_daemonsets,
+            delete_emptydir_data,
+            force,
+            grace_period,
+            timeout,
+        } => s.drain(
+            selection,
+            drain::DrainFlags {
+                ignore_daemonsets: *ignore_daemonsets,
+                delete_emptydir_data: *delete_emptydir_data,
+                force: *force,
+                grace_period: *grace_period,
+                timeout: *timeout,
+            },
+        ),
+        Verb::Logs {
+            pod,
+            container,
+            previous,
+            tail,
+            follow,
+        } => s.logs(pod, container.as_deref(), *previous, *tail, *follow),
+        Verb::ClusterInfo => s.cluster_info(),
+        Verb::Top { kind, selection } => s.top(*kind, selection),
     }
     s.finish()
+}
+
+/// What the cluster lacks to run a verb (for `kubesim check` and the runner, which report
+/// such a step as not simulated instead of running it), or `None` when the verb runs. Each
+/// verb's module owns its answer.
+pub fn needs(verb: &Verb) -> Option<&'static str> {
+    match verb {
+        Verb::Get { watch: true, .. } => watch::NEEDS,
+        Verb::Describe { .. } => describe::NEEDS,
+        Verb::Rollout { .. } => rollout::NEEDS,
+        Verb::Drain { .. } => drain::NEEDS,
+        Verb::Logs { .. } => logs::NEEDS,
+        Verb::ClusterInfo => cluster_info::NEEDS,
+        Verb::Top { .. } => top::NEEDS,
+        _ => None,
+    }
 }
 
 /// Whether a command line is `kubectl wait` (whose failure fails the run).
@@ -256,6 +308,14 @@ impl<'a> Session<'a> {
         self.out.push_str(&e.to_string());
         self.out.push('\n');
         self.failed = true;
+    }
+
+    /// A verb this kubectl parses but the cluster cannot answer yet (the runner normally
+    /// reports such steps before running them, see [`needs`]).
+    fn not_simulated(&mut self, verb: &str) {
+        self.fail(KubectlError::Usage(format!(
+            "kubesim does not run `kubectl {verb}` yet"
+        )));
     }
 
     fn ns(&self) -> &str {
