@@ -12,6 +12,7 @@
 //! | [`leader_election`] | `tools/leaderelection` as a pure state machine |
 //! | [`lease_lock`] | `resourcelock.LeaseLock`: the elector wired to a Lease through the apiserver |
 //! | [`wakeup`] | one re-armable timer per component |
+//! | [`klog`] | k8s.io/klog/v2: structured component log lines, rendered with klog's header |
 //!
 //! # Why no actors of its own
 //! Everything here is a plain struct the owning actor keeps in its state and feeds from its own
@@ -46,6 +47,7 @@ pub mod controller;
 pub mod indexer;
 pub mod informer;
 pub mod informer_factory;
+pub mod klog;
 pub mod leader_election;
 pub mod lease_lock;
 pub mod rate_limiter;
