@@ -37,7 +37,10 @@ use sim::{Actor, ActorId, Ctx, Disk, Duration, StreamClose, StreamId};
 
 use super::message::*;
 use super::safety::{SafetyJournal, SafetyRecord};
-use super::storage;
+use super::{storage, zap};
+
+/// The release `starting etcd server` reports (kind's etcd image, 3.5.21-0).
+const ETCD_VERSION: &str = "3.5.21";
 use crate::mvcc::{
     LeaseClock, MvccStore, RangeRequest, Value, WatchRequest, WriteRequest, WriteResponse,
 };
@@ -228,10 +231,20 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
         let persisted = match std::mem::replace(&mut self.state, State::Refused) {
             State::Loaded(p) => *p,
             State::Refused => {
-                ctx.log(format!(
-                    "etcdmain: member {:x} has already been bootstrapped; its data directory is gone (remove and re-add it)",
-                    self.cfg.member_id
-                ));
+                zap::log(
+                    ctx,
+                    zap::Level::Fatal,
+                    "etcdmain/etcd.go",
+                    "discovery failed",
+                    &[(
+                        "error",
+                        format!(
+                            "member {:x} has already been bootstrapped",
+                            self.cfg.member_id
+                        )
+                        .into(),
+                    )],
+                );
                 return;
             }
             running @ State::Running(_) => {
@@ -259,7 +272,13 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
         let node = match RawNode::new(rc, persisted) {
             Ok(n) => n,
             Err(e) => {
-                ctx.log(format!("etcdserver: invalid raft configuration: {e}"));
+                zap::log(
+                    ctx,
+                    zap::Level::Fatal,
+                    "etcdserver/raft.go",
+                    "failed to create raft node",
+                    &[("error", e.to_string().into())],
+                );
                 return;
             }
         };
@@ -291,10 +310,30 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             journal,
             snapshots_installed: 0,
         }));
-        ctx.log(format!(
-            "etcdserver: member {:x} started (applied index {snapshot_index})",
-            self.cfg.member_id
-        ));
+        let id = zap::member_id(self.cfg.member_id);
+        if boot > 1 {
+            zap::log(
+                ctx,
+                zap::Level::Info,
+                "etcdserver/bootstrap.go",
+                "restarting local member",
+                &[
+                    ("local-member-id", id.clone()),
+                    ("commit-index", persisted_hard.commit.into()),
+                ],
+            );
+        }
+        zap::log(
+            ctx,
+            zap::Level::Info,
+            "etcdserver/server.go",
+            "starting etcd server",
+            &[
+                ("local-member-id", id),
+                ("local-server-version", ETCD_VERSION.into()),
+                ("cluster-version", "to_be_decided".into()),
+            ],
+        );
         ctx.set_timer(self.cfg.tick, TICK_TAG);
         self.drive(ctx);
     }
@@ -353,7 +392,13 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
         }
         for term in rd.became_leader {
             r.journal.push(SafetyRecord::BecameLeader { term });
-            ctx.log(format!("raft: {me:x} became leader at term {term}"));
+            zap::log(
+                ctx,
+                zap::Level::Info,
+                "etcdserver/zap_raft.go",
+                &format!("{me:x} became leader at term {term}"),
+                &[],
+            );
         }
         if let Some(soft) = rd.soft_state {
             if soft.role == Role::Leader {
@@ -373,10 +418,16 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                 index: snap.index,
                 term: snap.term,
             });
-            ctx.log(format!(
-                "etcdserver: {me:x} applied snapshot at index {}",
-                snap.index
-            ));
+            zap::log(
+                ctx,
+                zap::Level::Info,
+                "etcdserver/server.go",
+                "applied snapshot",
+                &[
+                    ("local-member-id", zap::member_id(me)),
+                    ("incoming-leader-snapshot-index", snap.index.into()),
+                ],
+            );
             resync_watches(ctx, me, r);
         }
         let now = ctx.now().as_nanos();

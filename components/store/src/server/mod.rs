@@ -7,6 +7,7 @@ pub mod member;
 pub mod message;
 pub mod safety;
 pub mod storage;
+pub mod zap;
 
 #[cfg(test)]
 mod tests;
