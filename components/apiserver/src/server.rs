@@ -39,6 +39,7 @@ use store::server::{EtcdEnvelope, EtcdError, RequestBody, ResponseBody};
 
 use crate::admission::{self, AdmissionLookup};
 use crate::cache::{Filter, ResourceCache, Watcher, WindowConfig};
+use crate::nodeport;
 use crate::objects;
 use crate::patch;
 use crate::protocol::*;
@@ -1038,7 +1039,16 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         if !errs.is_empty() {
             return Err(StatusError::invalid(req.kind.info(), &name, &errs));
         }
+        if let Object::Service(svc) = &mut obj {
+            let in_use = nodeport::ports_in_use(&self.services(), namespace, &name);
+            nodeport::allocate(svc, None, &in_use, ctx.rng())?;
+        }
         Ok(obj)
+    }
+
+    fn services(&self) -> Vec<SharedObject> {
+        self.cache(Kind::Service)
+            .list(&storage::kind_prefix(Kind::Service), &everything())
     }
 
     fn plan_and_send(
@@ -1185,7 +1195,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         if !errs.is_empty() {
             return Err(StatusError::invalid(info, &op.name, &errs));
         }
-        let _ = ctx;
+        if let (Object::Service(svc), Object::Service(old)) = (&mut new, cur.as_ref())
+            && op.req.subresource.is_none()
+        {
+            let in_use = nodeport::ports_in_use(&self.services(), &op.namespace, &op.name);
+            nodeport::allocate(svc, Some(old), &in_use, ctx.rng())?;
+        }
         if new == **cur {
             return Ok(Step::Reply(ApiReply::Object(cur.clone())));
         }
