@@ -23,6 +23,9 @@ pub type IndexFn = fn(&Object) -> Vec<String>;
 pub const NAMESPACE_INDEX: &str = "namespace";
 pub const NODE_NAME_INDEX: &str = "spec.nodeName";
 pub const CONTROLLER_UID_INDEX: &str = "controllerUID";
+/// Objects without a controlling owner, by namespace: the candidates a controller may adopt,
+/// so that a sync reads its own pods and the orphans instead of the whole namespace.
+pub const ORPHAN_INDEX: &str = "orphansByNamespace";
 
 /// `namespace/name`, or `name` for cluster-scoped objects: client-go's `MetaNamespaceKeyFunc`.
 pub fn object_key(obj: &Object) -> String {
@@ -78,6 +81,15 @@ pub fn index_by_controller_uid(obj: &Object) -> Vec<String> {
     obj.controller_ref()
         .map(|r| vec![r.uid.clone()])
         .unwrap_or_default()
+}
+
+/// Index function: the namespace of an object that has no controlling owner.
+pub fn index_orphans_by_namespace(obj: &Object) -> Vec<String> {
+    if obj.controller_ref().is_some() {
+        Vec::new()
+    } else {
+        vec![obj.namespace().to_string()]
+    }
 }
 
 /// An index name that was never registered.
@@ -303,6 +315,15 @@ impl<'a> Lister<'a> {
             .cloned()
             .collect())
     }
+
+    /// Objects in `namespace` without a controlling owner (needs the orphan index).
+    pub fn orphans_in(&self, namespace: &str) -> Result<Vec<SharedObject>, NoSuchIndex> {
+        Ok(self
+            .indexer
+            .by_index(ORPHAN_INDEX, namespace)?
+            .cloned()
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +413,20 @@ mod tests {
         assert_eq!(names(&l.controlled_by("rs-1").unwrap()), ["b"]);
         assert_eq!(ix.index_values(NODE_NAME_INDEX).unwrap().count(), 2);
         assert!(ix.by_index("nope", "x").is_err());
+    }
+
+    #[test]
+    fn orphans_leave_the_orphan_index_when_adopted_and_return_when_released() {
+        let mut ix = indexer().with_index(ORPHAN_INDEX, index_orphans_by_namespace);
+        ix.upsert(pod("default", "a", None, "web", None));
+        ix.upsert(pod("default", "b", None, "web", Some("rs-1")));
+        ix.upsert(pod("other", "c", None, "web", None));
+        assert_eq!(names(&ix.lister().orphans_in("default").unwrap()), ["a"]);
+        ix.upsert(pod("default", "a", None, "web", Some("rs-1")));
+        ix.upsert(pod("default", "b", None, "web", None));
+        assert_eq!(names(&ix.lister().orphans_in("default").unwrap()), ["b"]);
+        assert_eq!(names(&ix.lister().orphans_in("other").unwrap()), ["c"]);
+        assert!(indexer().lister().orphans_in("default").is_err());
     }
 
     #[test]
