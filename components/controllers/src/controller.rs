@@ -185,6 +185,11 @@ pub trait Controller {
         let _ = cx;
         Vec::new()
     }
+    /// Whether the manager holds this controller's keys until the informers have caught up
+    /// with the writes made for them (only the planted-bug switch turns it off).
+    fn waits_for_caches(&self) -> bool {
+        true
+    }
     /// Forgets in-memory state (leadership lost: the process restarts).
     fn reset(&mut self);
 }

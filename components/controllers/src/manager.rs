@@ -94,6 +94,15 @@ pub struct ControllerManagerConfig {
     pub renew_deadline: Duration,
     pub retry_period: Duration,
     pub node_lifecycle: crate::node_lifecycle::NodeLifecycleConfig,
+    /// TEST ONLY, a planted bug (default `false`): the ReplicaSet controller ignores its
+    /// expectations (`SatisfiedExpectations` is taken as always true) and the manager does
+    /// not hold its keys until the informers have caught up with the pods it created. A
+    /// sync that runs on a stale pod cache then creates the missing replicas a second time:
+    /// the over-creation that client-go's `ControllerExpectations` exist to prevent. Writes
+    /// still in flight keep gating the key, as upstream's blocking calls do, so the bug shows
+    /// exactly when the pod informer lags the apiserver's answers. For checking that a test
+    /// or an invariant catches it; never set it in a real cluster.
+    pub planted_bug_replicaset_without_expectations: bool,
 }
 
 impl ControllerManagerConfig {
@@ -106,6 +115,7 @@ impl ControllerManagerConfig {
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
             node_lifecycle: Default::default(),
+            planted_bug_replicaset_without_expectations: false,
         }
     }
 
@@ -192,7 +202,11 @@ fn indexer_for(kind: Kind) -> Indexer {
 
 fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Controller> {
     match name {
-        ControllerName::ReplicaSet => Box::new(crate::replicaset::ReplicaSetController::default()),
+        ControllerName::ReplicaSet => {
+            let mut rs = crate::replicaset::ReplicaSetController::default();
+            rs.planted_bug_without_expectations = cfg.planted_bug_replicaset_without_expectations;
+            Box::new(rs)
+        }
         ControllerName::Deployment => Box::new(crate::deployment::DeploymentController::default()),
         ControllerName::EndpointSlice => Box::new(crate::endpointslice::EndpointSliceController),
         ControllerName::Endpoints => Box::new(crate::endpoints::EndpointsController),
@@ -456,12 +470,17 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         gates: &mut BTreeMap<String, Gate>,
         key: &str,
         now: Time,
+        waits_for_caches: bool,
     ) -> bool {
         let Some(gate) = gates.get_mut(key) else {
             return true;
         };
         if gate.in_flight > 0 {
             return false;
+        }
+        if !waits_for_caches {
+            gates.remove(key);
+            return true;
         }
         if gate
             .answered_at
@@ -516,7 +535,13 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     && let Some(key) = slot.queue.get()
                 {
                     budget -= 1;
-                    if !Self::gate_open(&self.factory, &mut slot.gates, &key, now) {
+                    if !Self::gate_open(
+                        &self.factory,
+                        &mut slot.gates,
+                        &key,
+                        now,
+                        slot.ctl.waits_for_caches(),
+                    ) {
                         slot.queue.done(&key);
                         if slot.gates.get(&key).is_some_and(|g| g.in_flight == 0) {
                             cx.requeue.push((key, CACHE_WAIT_RECHECK));

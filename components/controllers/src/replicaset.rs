@@ -64,6 +64,10 @@ pub struct ReplicaSetController {
     /// The last ReplicaSet seen per key (what results' Events refer to).
     owners: BTreeMap<String, SharedObject>,
     recorder: Recorder,
+    /// TEST ONLY planted bug (see
+    /// `ControllerManagerConfig::planted_bug_replicaset_without_expectations`): syncs act on
+    /// the cache as if the expectations were always satisfied.
+    pub planted_bug_without_expectations: bool,
 }
 
 fn rs_of(obj: &Object) -> Option<&ReplicaSet> {
@@ -384,7 +388,8 @@ impl Controller for ReplicaSetController {
         };
         self.owners.insert(key.to_string(), rs_obj.clone());
         let selector = selector_of(rs)?;
-        let needs_sync = self.expectations.satisfied(key, cx.now);
+        let needs_sync =
+            self.planted_bug_without_expectations || self.expectations.satisfied(key, cx.now);
         let all = cx
             .cache(Kind::Pod)
             .map(|c| c.lister().list_namespaced(ns, &Selector::everything()))
@@ -532,6 +537,10 @@ impl Controller for ReplicaSetController {
             }
             Purpose::Plain | Purpose::Event => {}
         }
+    }
+
+    fn waits_for_caches(&self) -> bool {
+        !self.planted_bug_without_expectations
     }
 
     fn reset(&mut self) {

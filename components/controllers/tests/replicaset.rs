@@ -183,3 +183,45 @@ spec: {containers: [{name: c, image: "nginx:1.25"}]}
     assert!(stray.controller_ref().is_none(), "released");
     assert_eq!(h.list_selected(Kind::Pod, "default", "app=web").len(), 3);
 }
+
+/// The planted bug: without expectations (and without waiting for the pod informer), the
+/// sync that follows the last create runs on a cache that has not seen the new pods yet and
+/// creates them again (and later deletes the surplus); with the switch off the same run
+/// creates exactly `replicas`.
+#[test]
+fn planted_bug_without_expectations_over_creates() {
+    let count = |bug: bool| {
+        let mut h = Harness::with_config(7, 1, &[ControllerName::ReplicaSet], |c| {
+            c.planted_bug_replicaset_without_expectations = bug;
+        });
+        h.until_leading();
+        // A jittery link from the apiserver: answers on one stream overtake watch events on
+        // another, so the pod informer lags the creates it was answered for.
+        let api = h.sim.actor_host(h.cp.apiservers[0]).unwrap();
+        let kcm = h.kcms[0].0;
+        h.sim.set_link(
+            api,
+            kcm,
+            Some(sim::LinkConfig {
+                latency: Duration::from_millis(1),
+                jitter: sim::Jitter::Uniform(Duration::from_millis(200)),
+                ..Default::default()
+            }),
+        );
+        h.apply(RS);
+        h.run(Duration::from_secs(5));
+        let created = h
+            .list(Kind::Event, "default")
+            .iter()
+            .filter(|e| matches!(e.as_ref(), api::Object::Event(ev) if ev.reason.as_deref() == Some("SuccessfulCreate")))
+            .count();
+        (created, h.list(Kind::Pod, "default").len())
+    };
+    assert_eq!(count(false), (3, 3));
+    let (created, left) = count(true);
+    assert!(
+        created > 3,
+        "the planted bug should over-create, created {created}"
+    );
+    assert_eq!(left, 3, "the surplus is deleted again");
+}

@@ -30,6 +30,16 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(seed: u64, replicas: usize, controllers: &[ControllerName]) -> Harness {
+        Harness::with_config(seed, replicas, controllers, |_| {})
+    }
+
+    /// Like [`Harness::new`], with `tweak` applied to every replica's config.
+    pub fn with_config(
+        seed: u64,
+        replicas: usize,
+        controllers: &[ControllerName],
+        tweak: impl Fn(&mut ControllerManagerConfig),
+    ) -> Harness {
         let mut sim = Sim::<TestMsg>::new(SimConfig::with_seed(seed));
         let cp = start_control_plane(&mut sim, 1, 1, |_| {}).unwrap();
         assert!(run_until_ready(&mut sim, &cp, Duration::from_secs(30)).unwrap());
@@ -46,8 +56,9 @@ impl Harness {
                 format!("kubesim-control-plane{}", i + 1)
             };
             let h = sim.add_host(&host).unwrap();
-            let cfg =
+            let mut cfg =
                 ControllerManagerConfig::new(vec![api], host.clone()).with_controllers(controllers);
+            tweak(&mut cfg);
             let a = sim
                 .add_actor(h, "kube-controller-manager", move |_| Kcm::new(cfg.clone()))
                 .unwrap();
