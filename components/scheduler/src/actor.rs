@@ -56,6 +56,16 @@ pub struct SchedulerConfig {
     /// 0: adaptive.
     pub percentage_of_nodes_to_score: u32,
     pub user: UserInfo,
+    /// Test-only planted bug (default false): the scheduler forgets a pod it assumed as soon
+    /// as it sends the binding, instead of keeping it assumed until the informer delivers
+    /// the bound pod (`schedule_one.go` assume → bind; `backend/cache` `AssumePod` /
+    /// `FinishBinding`). Between the Bind request and the pod's watch event the cache then
+    /// shows the node without that pod, so later cycles place more pods on it than it can
+    /// hold: nodes are over-committed (requests above allocatable, a hostPort taken twice),
+    /// which the kubelet rejects at admission (OutOfcpu / OutOfmemory). This is exactly what
+    /// the assumed-pod cache exists to prevent; it is here so that invariant checkers and
+    /// fuzzers can prove they catch it. Never set it outside tests.
+    pub planted_bug_ignore_assumed_pods: bool,
 }
 
 impl SchedulerConfig {
@@ -67,6 +77,7 @@ impl SchedulerConfig {
             leader_elect: true,
             percentage_of_nodes_to_score: 0,
             user: UserInfo::component("system:kube-scheduler"),
+            planted_bug_ignore_assumed_pods: false,
         }
     }
 }
@@ -471,6 +482,10 @@ impl KubeScheduler {
                         node: placement.node,
                     },
                 );
+                if self.cfg.planted_bug_ignore_assumed_pods {
+                    // The planted bug: the node looks free again until the watch catches up.
+                    self.cache.forget(&key);
+                }
             }
             Err(failure) => {
                 self.stats.unschedulable += 1;

@@ -27,6 +27,10 @@ fn obj(yaml: &str) -> Arc<Object> {
 
 impl Cluster {
     fn new(seed: u64) -> Cluster {
+        Cluster::with_config(seed, |_| {})
+    }
+
+    fn with_config(seed: u64, tweak: impl Fn(&mut SchedulerConfig)) -> Cluster {
         let mut sim = Sim::<TestMsg>::new(SimConfig::with_seed(seed));
         let cp = start_control_plane(&mut sim, 1, 1, |_| {}).unwrap();
         assert!(run_until_ready(&mut sim, &cp, Duration::from_secs(30)).unwrap());
@@ -34,7 +38,8 @@ impl Cluster {
         let h = sim.add_host("client").unwrap();
         let probe = sim.add_actor(h, "probe", move |_| Probe::new(api)).unwrap();
         let h = sim.add_host("kubesim-control-plane").unwrap();
-        let cfg = SchedulerConfig::new(vec![api], "kubesim-control-plane");
+        let mut cfg = SchedulerConfig::new(vec![api], "kubesim-control-plane");
+        tweak(&mut cfg);
         let scheduler = sim
             .add_actor(h, "kube-scheduler", move |_| {
                 KubeScheduler::new(cfg.clone())
@@ -321,4 +326,38 @@ fn one_replica_leads_and_the_other_takes_over_when_its_host_crashes() {
         s.stats.bound, 1,
         "the standby bound only the pod created after the crash"
     );
+}
+
+/// A 2-CPU node, then four 1-CPU pods created in one burst: the scheduler pops them in one
+/// batch, before any binding comes back. The assumed pods keep the node full after two; the
+/// planted bug forgets each assumed pod once its binding is sent, so every cycle sees an
+/// empty node and all four are bound.
+fn pods_bound_after_a_burst(planted_bug: bool) -> usize {
+    let mut c = Cluster::with_config(13, |cfg| cfg.planted_bug_ignore_assumed_pods = planted_bug);
+    c.node("kubesim-worker", "2", false);
+    c.run(5);
+    for i in 0..4 {
+        let req = ApiRequest::new(
+            100 + i,
+            UserInfo::admin(),
+            Kind::Pod,
+            Verb::Create(obj(&format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: default}}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    resources: {{requests: {{cpu: \"1\"}}}}\n"
+            ))),
+        )
+        .in_namespace("default");
+        c.sim
+            .invoke::<Probe, _>(c.probe, |p, ctx| p.send(ctx, req))
+            .unwrap();
+    }
+    c.run(5);
+    (0..4)
+        .filter(|i| c.node_of(&format!("p{i}")) == "kubesim-worker")
+        .count()
+}
+
+#[test]
+fn assumed_pods_prevent_over_commit_and_the_planted_bug_over_commits() {
+    assert_eq!(pods_bound_after_a_burst(false), 2);
+    assert_eq!(pods_bound_after_a_burst(true), 4);
 }
