@@ -11,8 +11,9 @@
 //! kind's order, then the terminal host; etcd members (so they are actors 0..n, which their
 //! peer maps need before they exist), then the apiservers, the controller-managers and
 //! schedulers, the etcdctl client and the admin's
-//! kubectl client. A kubectl client for another identity (`--as=alice`) is added when a step
-//! first uses it.
+//! kubectl client, the node agents, and last kubeadm's and kind's addon installer
+//! ([`crate::addons`], when the topology asks for kube-system's addons). A kubectl client for
+//! another identity (`--as=alice`) is added when a step first uses it.
 //!
 //! The terminal stands for the machine running kind, on the docker network's gateway
 //! (172.18.0.1): it is not a node, so faults written against nodes (a partition, a crash of
@@ -20,6 +21,7 @@
 //! the same view a person gets by running `etcdctl --endpoints=...` from the host.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use apiserver::{ApiReply, ApiRequest, ApiServerConfig, KubeApiServer, UserInfo};
 use client::ClientError;
@@ -30,6 +32,7 @@ use store::raft::Role;
 use store::server::{EtcdConfig, EtcdMember, RequestBody, StatusInfo, install_safety_invariant};
 use thiserror::Error;
 
+use crate::addons::{ADDONS_ACTOR, AddonError, AddonInstaller, AddonObject, kind_addons};
 use crate::components::{ComponentsError, NodeAgents, add_components};
 use crate::etcdctl_client::{EtcdAnswer, EtcdctlClient};
 use crate::kubectl_client::KubectlClient;
@@ -59,6 +62,8 @@ pub enum ClusterError {
     Engine(#[from] SimError),
     #[error(transparent)]
     Components(#[from] ComponentsError),
+    #[error(transparent)]
+    Addons(#[from] AddonError),
 }
 
 /// Why an outside etcd request got no answer.
@@ -272,6 +277,19 @@ impl Cluster {
             }
             None => Vec::new(),
         };
+        // Last, so every other actor keeps its id: kubeadm's and kind's addons.
+        if let Some(options) = topology
+            .components
+            .as_ref()
+            .filter(|o| o.kube_system_addons)
+        {
+            let objects: Arc<[AddonObject]> =
+                kind_addons(kubelet::config::KUBERNETES_VERSION, options.proxy_mode)?.into();
+            let endpoints: Vec<ActorId> = apiservers.iter().map(|a| a.actor).collect();
+            sim.add_actor(terminal, ADDONS_ACTOR, move |_| {
+                AddonInstaller::new(endpoints.clone(), objects.clone())
+            })?;
+        }
         let ids: Vec<u64> = members.iter().map(|m| m.spec.id).collect();
         Ok(Cluster {
             agents,

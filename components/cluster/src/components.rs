@@ -64,6 +64,10 @@ pub struct ComponentOptions {
     /// Each node's `status.capacity` (`cpu`, `memory`, `pods` as quantities); `None`: the
     /// kubelet's defaults.
     pub capacity: Option<BTreeMap<String, String>>,
+    /// kind's kube-system addons (CoreDNS, the kube-proxy and kindnet DaemonSets,
+    /// local-path-provisioner), created through the apiserver once it is up
+    /// ([`crate::addons`]). Off by default so that component tests see only their own pods.
+    pub kube_system_addons: bool,
 }
 
 fn ipv4(ip: [u8; 4]) -> Ipv4Addr {

@@ -37,6 +37,7 @@
 pub use apiserver;
 pub use client;
 
+pub mod addons;
 pub mod cluster;
 pub mod components;
 pub mod etcdctl;
