@@ -4,9 +4,10 @@
 //! Modules: [`protocol`] (requests, replies, Status errors, watch events, `ApiEnvelope`),
 //! [`server`] (the actor: request handling, writes through `GuaranteedUpdate`, watch, start,
 //! compaction, bootstrap), [`cache`] (the watch cache), [`storage`] (keys, stored values, etcd
-//! transactions), [`admission`], [`nodeport`] (NodePort allocation), [`rbac`] (authorizer and
-//! bootstrap policy), [`validation`] (what `components/api` does not validate yet), [`objects`]
-//! (per-kind spec/status rules and timestamps), [`patch`] (merge, strategic merge, JSON patch).
+//! transactions), [`admission`], [`eviction`] (the `pods/eviction` subresource), [`nodeport`]
+//! (NodePort allocation), [`rbac`] (authorizer and bootstrap policy), [`validation`] (what
+//! `components/api` does not validate yet), [`objects`] (per-kind spec/status rules and
+//! timestamps), [`patch`] (merge, strategic merge, JSON patch).
 
 // `StatusError` is the API's error type (a `metav1.Status`); it is returned by value as
 // Kubernetes' handlers do, and requests are not a hot loop where its size would matter.
@@ -14,6 +15,7 @@
 
 pub mod admission;
 pub mod cache;
+pub mod eviction;
 pub mod nodeport;
 pub mod objects;
 pub mod patch;

@@ -208,6 +208,8 @@ pub enum Subresource {
     Status,
     /// `pods/binding`: what [`Verb::Bind`] writes (RBAC names it so).
     Binding,
+    /// `pods/eviction`: what [`Verb::Evict`] creates.
+    Eviction,
 }
 
 impl Subresource {
@@ -215,6 +217,7 @@ impl Subresource {
         match self {
             Subresource::Status => "status",
             Subresource::Binding => "binding",
+            Subresource::Eviction => "eviction",
         }
     }
 }
@@ -248,6 +251,9 @@ pub enum Verb {
     Bind {
         node_name: String,
     },
+    /// `POST pods/NAME/eviction` (policy/v1 Eviction, `kubectl drain`): deletes the pod with
+    /// the eviction's delete options (see [`crate::eviction`]).
+    Evict(DeleteOptions),
 }
 
 impl Verb {
@@ -257,7 +263,7 @@ impl Verb {
             Verb::Get(_) => "get",
             Verb::List(_) => "list",
             Verb::Watch(_) => "watch",
-            Verb::Create(_) | Verb::Bind { .. } => "create",
+            Verb::Create(_) | Verb::Bind { .. } | Verb::Evict(_) => "create",
             Verb::Update(_) => "update",
             Verb::Patch { .. } => "patch",
             Verb::Delete(_) => "delete",

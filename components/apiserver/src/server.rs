@@ -39,6 +39,7 @@ use store::server::{EtcdEnvelope, EtcdError, RequestBody, ResponseBody};
 
 use crate::admission::{self, AdmissionLookup};
 use crate::cache::{Filter, ResourceCache, Watcher, WindowConfig};
+use crate::eviction;
 use crate::nodeport;
 use crate::objects;
 use crate::patch;
@@ -559,6 +560,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             | Verb::Update(_)
             | Verb::Patch { .. }
             | Verb::Delete(_)
+            | Verb::Evict(_)
             | Verb::Bind { .. } => self.start_write(ctx, req.clone(), reply, None),
         };
         if let Err(e) = result {
@@ -595,6 +597,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         let name = Self::request_name(req);
         let subresource = match req.verb {
             Verb::Bind { .. } => Some(Subresource::Binding),
+            Verb::Evict(_) => Some(Subresource::Eviction),
             _ => req.subresource,
         };
         let attrs = Attributes {
@@ -1138,6 +1141,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 self.plan_bind(ctx, op, node_name, cur, *rev)
             }
             (Verb::Delete(opts), Some((cur, rev))) => self.plan_delete(ctx, op, opts, cur, *rev),
+            (Verb::Evict(opts), Some((cur, rev))) => {
+                let opts = eviction::admit(op.kind, cur, opts)?;
+                self.plan_delete(ctx, op, &opts, cur, *rev)
+            }
             _ => Err(StatusError::method_not_allowed(info, op.req.verb.name())),
         }
     }
@@ -1417,7 +1424,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 Some(Mutation::Put(obj)) => {
                     let obj = storage::with_resource_version(&obj, txn.revision);
                     match op.req.verb {
-                        Verb::Delete(_) => ApiReply::Deleted {
+                        Verb::Delete(_) | Verb::Evict(_) => ApiReply::Deleted {
                             object: obj,
                             gone: false,
                         },
