@@ -144,6 +144,20 @@ pub struct Cx<'a> {
     pub requeue: &'a mut Vec<(String, Duration)>,
     /// The component name Events are reported as (`source.component`).
     pub component: &'static str,
+    /// Log lines (`client::klog::line`), written to the manager's log after the callback.
+    pub logs: &'a mut Vec<String>,
+}
+
+impl Cx<'_> {
+    /// `klog.InfoS` from the upstream source `file`.
+    pub fn info(&mut self, file: &str, msg: &str, pairs: &[(&str, &str)]) {
+        self.logs.push(client::klog::line(
+            client::klog::Severity::Info,
+            file,
+            msg,
+            pairs,
+        ));
+    }
 }
 
 impl Cx<'_> {

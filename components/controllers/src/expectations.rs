@@ -62,6 +62,19 @@ impl Expectations {
         );
     }
 
+    /// `SetExpectations(key, adds, dels)`: both kinds at once (the DaemonSet and Job
+    /// controllers create and delete in the same sync).
+    pub fn expect(&mut self, key: &str, adds: i64, deletes: Vec<String>, now: Time) {
+        self.records.insert(
+            key.to_string(),
+            Record {
+                adds,
+                deletes: deletes.into_iter().collect(),
+                set_at: now,
+            },
+        );
+    }
+
     /// A pod add for `key` was seen, or a create failed.
     pub fn creation_observed(&mut self, key: &str) {
         if let Some(r) = self.records.get_mut(key) {

@@ -5,6 +5,8 @@
 //! | [`manager`] | `cmd/kube-controller-manager`: leader election, shared informers, one queue per controller |
 //! | [`controller`] | the shape every `pkg/controller/*` controller has (handlers → keys → sync) |
 //! | [`replicaset`] | `pkg/controller/replicaset` |
+//! | [`daemonset`] | `pkg/controller/daemon` |
+//! | [`slow_start`] | `slowStartBatch` (`pkg/controller/replicaset`), shared by DaemonSet and Job |
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
 //! | [`node_lifecycle`] | `pkg/controller/nodelifecycle`, `pkg/controller/tainteviction` |
@@ -34,6 +36,7 @@
 //! condition, Deployment hash-collision handling and EndpointSlice topology hints.
 
 pub mod controller;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
@@ -47,6 +50,7 @@ pub mod pods;
 pub mod replicaset;
 pub mod service_pods;
 pub mod serviceaccount;
+pub mod slow_start;
 pub mod template_hash;
 
 pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

@@ -29,7 +29,8 @@ use apiserver::{ApiEnvelope, ApiReply, UserInfo};
 use client::api_client::is_api_client_timer;
 use client::controller::finish;
 use client::indexer::{
-    CONTROLLER_UID_INDEX, NODE_NAME_INDEX, index_by_controller_uid, index_pod_by_node_name,
+    CONTROLLER_UID_INDEX, NODE_NAME_INDEX, ORPHAN_INDEX, index_by_controller_uid,
+    index_orphans_by_namespace, index_pod_by_node_name,
 };
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
 use client::wakeup::Wakeup;
@@ -65,10 +66,11 @@ pub enum ControllerName {
     ServiceAccount,
     Namespace,
     GarbageCollector,
+    DaemonSet,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 8] = [
+    pub const ALL: [ControllerName; 9] = [
         ControllerName::ReplicaSet,
         ControllerName::Deployment,
         ControllerName::EndpointSlice,
@@ -77,6 +79,7 @@ impl ControllerName {
         ControllerName::ServiceAccount,
         ControllerName::Namespace,
         ControllerName::GarbageCollector,
+        ControllerName::DaemonSet,
     ];
 }
 
@@ -190,6 +193,7 @@ fn indexer_for(kind: Kind) -> Indexer {
     match kind {
         Kind::Pod => ix
             .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
+            .with_index(ORPHAN_INDEX, index_orphans_by_namespace)
             .with_index(NODE_NAME_INDEX, index_pod_by_node_name),
         Kind::ReplicaSet => ix.with_index(CONTROLLER_UID_INDEX, index_by_controller_uid),
         Kind::EndpointSlice => ix.with_index(
@@ -216,6 +220,7 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
         ControllerName::ServiceAccount => Box::new(crate::serviceaccount::ServiceAccountController),
         ControllerName::Namespace => Box::new(crate::namespace::NamespaceController),
         ControllerName::GarbageCollector => Box::new(crate::garbage_collector::GarbageCollector),
+        ControllerName::DaemonSet => Box::new(crate::daemonset::DaemonSetController::default()),
     }
 }
 
@@ -360,6 +365,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             }
             let mut writes = Vec::new();
             let mut requeue = Vec::new();
+            let mut logs = Vec::new();
             let slot = &mut self.slots[i];
             let mut cx = Cx {
                 caches: &self.factory,
@@ -367,6 +373,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 writes: &mut writes,
                 requeue: &mut requeue,
                 component: COMPONENT,
+                logs: &mut logs,
             };
             for n in ns {
                 for key in slot.ctl.on_notification(kind, n, &mut cx) {
@@ -377,6 +384,9 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             }
             for (key, d) in requeue {
                 let _ = slot.queue.add_after(key, d, now);
+            }
+            for l in logs {
+                ctx.log(l);
             }
             self.submit(ctx, i, writes);
         }
@@ -421,6 +431,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         let now = ctx.now();
         let mut writes = Vec::new();
         let mut requeue = Vec::new();
+        let mut logs = Vec::new();
         {
             let slot = &mut self.slots[p.slot];
             let gate = slot.gates.entry(p.owner.clone()).or_default();
@@ -447,6 +458,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 writes: &mut writes,
                 requeue: &mut requeue,
                 component: COMPONENT,
+                logs: &mut logs,
             };
             slot.ctl
                 .on_write_result(&p.owner, &p.purpose, result, &mut cx);
@@ -459,6 +471,9 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             for (key, d) in requeue {
                 let _ = slot.queue.add_after(key, d, now);
             }
+        }
+        for l in logs {
+            ctx.log(l);
         }
         self.submit(ctx, p.slot, writes);
     }
@@ -512,6 +527,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         for i in 0..self.slots.len() {
             let mut writes = Vec::new();
             let mut requeue = Vec::new();
+            let mut logs = Vec::new();
             {
                 let slot = &mut self.slots[i];
                 let mut cx = Cx {
@@ -520,6 +536,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     writes: &mut writes,
                     requeue: &mut requeue,
                     component: COMPONENT,
+                    logs: &mut logs,
                 };
                 if let Some(at) = slot.next_tick
                     && at <= now
@@ -561,6 +578,9 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 for (key, d) in requeue {
                     let _ = slot.queue.add_after(key, d, now);
                 }
+            }
+            for l in logs {
+                ctx.log(l);
             }
             self.submit(ctx, i, writes);
         }
