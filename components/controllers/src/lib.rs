@@ -6,6 +6,7 @@
 //! | [`controller`] | the shape every `pkg/controller/*` controller has (handlers → keys → sync) |
 //! | [`replicaset`] | `pkg/controller/replicaset` |
 //! | [`daemonset`] | `pkg/controller/daemon` |
+//! | [`job`] | `pkg/controller/job` |
 //! | [`slow_start`] | `slowStartBatch` (`pkg/controller/replicaset`), shared by DaemonSet and Job |
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
@@ -43,6 +44,7 @@ pub mod endpointslice;
 pub mod events;
 pub mod expectations;
 pub mod garbage_collector;
+pub mod job;
 pub mod manager;
 pub mod namespace;
 pub mod node_lifecycle;

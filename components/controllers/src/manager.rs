@@ -67,10 +67,11 @@ pub enum ControllerName {
     Namespace,
     GarbageCollector,
     DaemonSet,
+    Job,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 9] = [
+    pub const ALL: [ControllerName; 10] = [
         ControllerName::ReplicaSet,
         ControllerName::Deployment,
         ControllerName::EndpointSlice,
@@ -80,6 +81,7 @@ impl ControllerName {
         ControllerName::Namespace,
         ControllerName::GarbageCollector,
         ControllerName::DaemonSet,
+        ControllerName::Job,
     ];
 }
 
@@ -221,6 +223,7 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
         ControllerName::Namespace => Box::new(crate::namespace::NamespaceController),
         ControllerName::GarbageCollector => Box::new(crate::garbage_collector::GarbageCollector),
         ControllerName::DaemonSet => Box::new(crate::daemonset::DaemonSetController::default()),
+        ControllerName::Job => Box::new(crate::job::JobController::default()),
     }
 }
 
