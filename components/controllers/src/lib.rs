@@ -7,6 +7,7 @@
 //! | [`replicaset`] | `pkg/controller/replicaset` |
 //! | [`daemonset`] | `pkg/controller/daemon` |
 //! | [`job`] | `pkg/controller/job` |
+//! | [`statefulset`] | `pkg/controller/statefulset` |
 //! | [`slow_start`] | `slowStartBatch` (`pkg/controller/replicaset`), shared by DaemonSet and Job |
 //! | [`deployment`], [`template_hash`] | `pkg/controller/deployment` |
 //! | [`endpointslice`], [`endpoints`], [`service_pods`] | `pkg/controller/endpointslice`, `pkg/controller/endpoint` |
@@ -33,7 +34,9 @@
 //! - Log lines go through `ctx.log` (acquired lease, leadership lost, sync errors).
 //!
 //! # Not here yet
-//! The DaemonSet, StatefulSet and Job controllers, the ReplicaSet `ReplicaFailure`
+//! ControllerRevisions (the api has no such kind: DaemonSets revision by
+//! `pod-template-generation`, StatefulSets by a template hash kept in their status), the
+//! ttl-after-finished and CronJob controllers, the ReplicaSet `ReplicaFailure`
 //! condition, Deployment hash-collision handling and EndpointSlice topology hints.
 
 pub mod controller;
@@ -53,6 +56,7 @@ pub mod replicaset;
 pub mod service_pods;
 pub mod serviceaccount;
 pub mod slow_start;
+pub mod statefulset;
 pub mod template_hash;
 
 pub use manager::{ControllerManagerConfig, ControllerName, KubeControllerManager};

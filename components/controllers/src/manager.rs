@@ -68,10 +68,11 @@ pub enum ControllerName {
     GarbageCollector,
     DaemonSet,
     Job,
+    StatefulSet,
 }
 
 impl ControllerName {
-    pub const ALL: [ControllerName; 10] = [
+    pub const ALL: [ControllerName; 11] = [
         ControllerName::ReplicaSet,
         ControllerName::Deployment,
         ControllerName::EndpointSlice,
@@ -82,6 +83,7 @@ impl ControllerName {
         ControllerName::GarbageCollector,
         ControllerName::DaemonSet,
         ControllerName::Job,
+        ControllerName::StatefulSet,
     ];
 }
 
@@ -224,6 +226,9 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
         ControllerName::GarbageCollector => Box::new(crate::garbage_collector::GarbageCollector),
         ControllerName::DaemonSet => Box::new(crate::daemonset::DaemonSetController::default()),
         ControllerName::Job => Box::new(crate::job::JobController::default()),
+        ControllerName::StatefulSet => {
+            Box::new(crate::statefulset::StatefulSetController::default())
+        }
     }
 }
 
