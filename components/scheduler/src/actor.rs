@@ -24,6 +24,7 @@ use apiserver::{
 };
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
 use client::informer::Notification;
+use client::klog;
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
 use client::{Indexer, InformerFactory, LeaseLock};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId};
@@ -229,6 +230,11 @@ impl KubeScheduler {
         self.decisions.get(key)
     }
 
+    /// The pods (`namespace/name`) with a remembered decision, oldest first.
+    pub fn decided_pods(&self) -> impl Iterator<Item = &str> {
+        self.decision_order.iter().map(String::as_str)
+    }
+
     /// The explanation of the last decision about `namespace/name`.
     pub fn explain(&self, key: &str) -> Option<Explanation<'_>> {
         self.decision(key).map(explain)
@@ -270,10 +276,20 @@ impl KubeScheduler {
     fn on_election<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, evs: Vec<ElectionEvent>) {
         for e in evs {
             match e {
-                ElectionEvent::StartedLeading => {
-                    ctx.log("successfully acquired lease kube-system/kube-scheduler")
-                }
-                ElectionEvent::StoppedLeading => ctx.log("leaderelection lost"),
+                ElectionEvent::StartedLeading => klog::info(
+                    ctx,
+                    "leaderelection.go:271",
+                    "successfully acquired lease kube-system/kube-scheduler",
+                    &[],
+                ),
+                // cmd/kube-scheduler/app/server.go exits here; this replica stops scheduling.
+                ElectionEvent::StoppedLeading => klog::log(
+                    ctx,
+                    klog::Severity::Error,
+                    "server.go:309",
+                    "Leaderelection lost",
+                    &[],
+                ),
                 _ => {}
             }
         }
@@ -563,10 +579,12 @@ impl KubeScheduler {
         nominated: Option<String>,
     ) {
         let now = ctx.now();
-        ctx.log(format!(
-            "Unable to schedule pod; no fit; waiting pod=\"{}\" err=\"{message}\"",
-            pod.key()
-        ));
+        klog::info(
+            ctx,
+            "schedule_one.go:1055",
+            "Unable to schedule pod; no fit; waiting",
+            &[("pod", &pod.key()), ("err", message)],
+        );
         let w = self
             .recorder
             .record(pod, events::WARNING, "FailedScheduling", message, now);
@@ -661,11 +679,9 @@ impl KubeScheduler {
         let now = ctx.now();
         match result {
             Ok(_) => {
+                // schedule_one.go logs "Successfully bound pod to node" at V(2), which
+                // kube-scheduler's default verbosity (kind's) does not print.
                 self.stats.bound += 1;
-                ctx.log(format!(
-                    "Successfully bound pod to node pod=\"{}\" node=\"{node}\"",
-                    pod.key()
-                ));
                 let w = self.recorder.record(
                     &pod,
                     events::NORMAL,
@@ -681,9 +697,13 @@ impl KubeScheduler {
                 self.cache.forget(&key);
                 self.queue.on_event(ClusterEvent::AssignedPodDelete, now);
                 let msg = format!("Binding rejected: {e}");
-                ctx.log(format!(
-                    "Error scheduling pod; retrying pod=\"{key}\" err=\"{msg}\""
-                ));
+                klog::error(
+                    ctx,
+                    "schedule_one.go:1067",
+                    &msg,
+                    "Error scheduling pod; retrying",
+                    &[("pod", &key)],
+                );
                 // Back to the queue (unless the pod is gone or bound meanwhile), backing off.
                 let current = self
                     .factory
@@ -714,6 +734,12 @@ impl<M: ApiEnvelope> Actor<M> for KubeScheduler {
                 "kube-scheduler",
                 ElectionConfig::new(identity),
                 LEASE_TIMER,
+            );
+            klog::info(
+                ctx,
+                "leaderelection.go:257",
+                "attempting to acquire leader lease kube-system/kube-scheduler...",
+                &[],
             );
             let evs = lock.start(ctx, &mut self.client);
             self.lock = Some(lock);

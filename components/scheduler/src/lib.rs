@@ -28,8 +28,14 @@
 //!   (the factory runs again after a host restart: the cache is rebuilt from the informers,
 //!   as a restarted process does). Several replicas elect one leader.
 //! - Reading it: `sim.actor::<KubeScheduler>(id)` gives `explain("ns/name")` (a `Display`
-//!   table), `decision(..)`, `stats`, `is_leader()`; its log (`sim.logs(id)`) has klog-like
-//!   lines (`Successfully bound pod to node pod="ns/name" node="..."`).
+//!   table), `decision(..)`, `decided_pods()`, `stats`, `is_leader()`; its log
+//!   (`sim.logs(id)`, `client::klog` lines) has what kube-scheduler logs at its default
+//!   verbosity: leader election (`leaderelection.go`), "Unable to schedule pod; no fit;
+//!   waiting" (`schedule_one.go`), binding errors; not the V(2) "Successfully bound pod".
+//! - Test-only: `SchedulerConfig::planted_bug_ignore_assumed_pods` (see its doc).
+//!
+//! FailedScheduling keeps Kubernetes' real text, which ends "pod.." (FitError appends "." to
+//! preemption's message, itself ending in "."); FIDELITY F28 quotes it with one period.
 
 pub mod actor;
 pub mod events;

@@ -18,6 +18,7 @@ pub mod node_info;
 pub mod profile;
 pub mod schedule;
 pub mod snapshot;
+pub mod spread_counts;
 #[cfg(test)]
 mod tests;
 

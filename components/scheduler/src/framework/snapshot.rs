@@ -11,12 +11,14 @@
 //! generation-based copy into a separate snapshot (the sim never schedules while the cache is
 //! being updated); assumed pods never expire (upstream's default since 1.27 is no expiry too).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use api::SharedObject;
 
 use super::node_info::{NodeInfo, PodInfo};
+use super::spread_counts::{CountKey, DomainCounts, SpreadCounts};
 
 pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
 pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
@@ -46,6 +48,10 @@ pub struct Snapshot {
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     pods_with_affinity: usize,
     pods_with_required_anti_affinity: usize,
+    /// PodTopologySpread's counts per domain, kept up to date by every pod placed or
+    /// removed; a cycle reading a set not kept yet builds it (hence the cell: cycles read
+    /// the cache through `&self`).
+    spread: RefCell<SpreadCounts>,
 }
 
 fn zone_key(obj: &SharedObject) -> String {
@@ -113,6 +119,12 @@ impl Snapshot {
         self.pods_with_required_anti_affinity > 0
     }
 
+    /// Matching pods per topology domain for a set of spread constraints (built from every
+    /// node on first use, then maintained incrementally).
+    pub fn spread_counts(&self, key: &CountKey) -> Arc<Vec<DomainCounts>> {
+        self.spread.borrow_mut().get(key, self.iter())
+    }
+
     /// How many nodes hold the image (normalized name).
     pub fn nodes_with_image(&self, image: &str) -> usize {
         self.image_nodes.get(image).copied().unwrap_or(0)
@@ -160,6 +172,13 @@ impl Snapshot {
         let zone = zone_key(&obj);
         let slot = self.slot_for(&name);
         let old_zone = self.slots[slot].node.as_ref().map(zone_key);
+        if self.slots[slot]
+            .node
+            .as_ref()
+            .is_none_or(|o| o.labels() != obj.labels())
+        {
+            self.spread.get_mut().clear();
+        }
         if old_zone.is_some() {
             self.count_images(slot, -1);
         }
@@ -196,6 +215,7 @@ impl Snapshot {
             return;
         };
         self.count_images(slot, -1);
+        self.spread.get_mut().clear();
         self.remove_from_zone(&zone_key(&obj), slot);
         let info = &mut self.slots[slot];
         info.node = None;
@@ -222,6 +242,7 @@ impl Snapshot {
         self.pods_with_required_anti_affinity +=
             usize::from(!pod.required_anti_affinity.is_empty());
         let slot = self.slot_for(node);
+        self.spread.get_mut().on_pod(&pod, &self.slots[slot], 1);
         self.slots[slot].add_pod(pod);
         self.pods.insert(
             key,
@@ -238,6 +259,7 @@ impl Snapshot {
         };
         let info = &mut self.slots[slot];
         if let Some(i) = info.pods.iter().position(|p| p.key() == key) {
+            self.spread.get_mut().on_pod(&info.pods[i], info, -1);
             let uid = info.pods[i].uid.clone();
             self.pods_with_affinity -= usize::from(info.pods[i].has_affinity());
             self.pods_with_required_anti_affinity -=

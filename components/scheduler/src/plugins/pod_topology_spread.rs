@@ -20,6 +20,7 @@
 //! taken as on (its default).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use api::affinity::pod_matches_node;
 use api::selector::Selector;
@@ -27,6 +28,7 @@ use api::taints::{NO_EXECUTE, NO_SCHEDULE, find_untolerated_taint};
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 
 use crate::framework::snapshot::{LABEL_HOSTNAME, LABEL_ZONE};
+use crate::framework::spread_counts::{CountKey, DomainCounts};
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, PreFilterResult,
     Snapshot, Status,
@@ -148,25 +150,55 @@ fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
     cs.iter().all(|c| labels.contains_key(&c.topology_key))
 }
 
+/// The count set of the cache for these constraints, when every node counts for them (no
+/// node affinity or taints to honour for this pod); else `None` and the caller counts.
+fn cached_counts(
+    pod: &PodInfo,
+    cs: &[Constraint],
+    require_all_keys: bool,
+    snap: &Snapshot,
+) -> Option<Arc<Vec<DomainCounts>>> {
+    let every_node = cs
+        .iter()
+        .all(|c| !c.honor_node_taints && (!c.honor_node_affinity || !pod.has_node_constraints));
+    every_node.then(|| {
+        snap.spread_counts(&CountKey {
+            namespace: pod.namespace.clone(),
+            constraints: cs
+                .iter()
+                .map(|c| (c.topology_key.clone(), c.selector.clone()))
+                .collect(),
+            require_all_keys,
+        })
+    })
+}
+
 #[derive(Clone, Debug, Default)]
 struct FilterState {
     constraints: Vec<Constraint>,
-    /// Per constraint: domain value → matching pods.
-    counts: Vec<BTreeMap<String, i64>>,
+    /// Per constraint: domain value → matching pods (shared with the cache).
+    base: Arc<Vec<DomainCounts>>,
+    /// Per constraint: changes by preemption's what-ifs (AddPod/RemovePod).
+    delta: Vec<BTreeMap<String, i64>>,
     min: Vec<i64>,
 }
 
 impl FilterState {
+    fn count(&self, i: usize, domain: &str) -> i64 {
+        self.base[i].get(domain).unwrap_or(0) + self.delta[i].get(domain).copied().unwrap_or(0)
+    }
+
     fn recompute_min(&mut self) {
         self.min = self
             .constraints
             .iter()
-            .zip(&self.counts)
-            .map(|(c, counts)| {
-                if (counts.len() as i64) < c.min_domains {
+            .enumerate()
+            .map(|(i, c)| {
+                let (min, domains) = self.base[i].min_with(&self.delta[i]);
+                if (domains as i64) < c.min_domains {
                     0
                 } else {
-                    counts.values().copied().min().unwrap_or(0)
+                    min
                 }
             })
             .collect();
@@ -181,7 +213,7 @@ impl FilterState {
                 continue;
             }
             if let Some(v) = node.labels().get(&c.topology_key) {
-                *self.counts[i].entry(v.clone()).or_insert(0) += sign;
+                *self.delta[i].entry(v.clone()).or_insert(0) += sign;
             }
         }
         self.recompute_min();
@@ -236,22 +268,24 @@ impl Plugin for PodTopologySpread {
         if cs.is_empty() {
             return (Status::skip(), PreFilterResult::default());
         }
-        let mut counts = vec![BTreeMap::new(); cs.len()];
-        for node in snap.iter() {
-            if !has_all_keys(node, &cs) {
-                continue;
-            }
-            for (i, c) in cs.iter().enumerate() {
-                if !c.includes_node(pod, node) {
+        let base = cached_counts(pod, &cs, true, snap).unwrap_or_else(|| {
+            let mut counts = vec![DomainCounts::default(); cs.len()];
+            for node in snap.iter() {
+                if !has_all_keys(node, &cs) {
                     continue;
                 }
-                let v = node.labels()[&c.topology_key].clone();
-                *counts[i].entry(v).or_insert(0) += c.count_on(pod, node);
+                for (i, c) in cs.iter().enumerate() {
+                    if c.includes_node(pod, node) {
+                        counts[i].bump(&node.labels()[&c.topology_key], c.count_on(pod, node));
+                    }
+                }
             }
-        }
+            Arc::new(counts)
+        });
         let mut s = FilterState {
+            delta: vec![BTreeMap::new(); cs.len()],
             constraints: cs,
-            counts,
+            base,
             min: Vec::new(),
         };
         s.recompute_min();
@@ -295,7 +329,7 @@ impl Plugin for PodTopologySpread {
                 return Status::unresolvable(REASON_MISSING_LABEL);
             };
             let self_match = i64::from(c.matches(pod));
-            let count = s.counts[i].get(v).copied().unwrap_or(0);
+            let count = s.count(i, v);
             if count + self_match - s.min[i] > c.max_skew {
                 return Status::unschedulable(REASON_CONSTRAINTS);
             }
@@ -328,8 +362,10 @@ impl Plugin for PodTopologySpread {
                 if c.topology_key == LABEL_HOSTNAME {
                     continue;
                 }
-                if let Some(v) = node.labels().get(&c.topology_key) {
-                    counts[i].entry(v.clone()).or_insert(0);
+                if let Some(v) = node.labels().get(&c.topology_key)
+                    && !counts[i].contains_key(v)
+                {
+                    counts[i].insert(v.clone(), 0);
                 }
             }
         }
@@ -345,20 +381,31 @@ impl Plugin for PodTopologySpread {
                 sim::rng::portable_ln(size as f64 + 2.0)
             })
             .collect();
-        for node in snap.iter() {
-            // A node without pods adds nothing to any domain.
-            if node.pods.is_empty() || (require_all && !has_all_keys(node, &cs)) {
-                continue;
-            }
-            for (i, c) in cs.iter().enumerate() {
-                if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, node) {
-                    continue;
+        match cached_counts(pod, &cs, require_all, snap) {
+            Some(cached) => {
+                for (i, domains) in counts.iter_mut().enumerate() {
+                    for (v, n) in domains.iter_mut() {
+                        *n = cached[i].get(v).unwrap_or(0);
+                    }
                 }
-                let Some(v) = node.labels().get(&c.topology_key) else {
-                    continue;
-                };
-                if let Some(n) = counts[i].get_mut(v) {
-                    *n += c.count_on(pod, node);
+            }
+            None => {
+                for node in snap.iter() {
+                    // A node without pods adds nothing to any domain.
+                    if node.pods.is_empty() || (require_all && !has_all_keys(node, &cs)) {
+                        continue;
+                    }
+                    for (i, c) in cs.iter().enumerate() {
+                        if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, node) {
+                            continue;
+                        }
+                        let Some(v) = node.labels().get(&c.topology_key) else {
+                            continue;
+                        };
+                        if let Some(n) = counts[i].get_mut(v) {
+                            *n += c.count_on(pod, node);
+                        }
+                    }
                 }
             }
         }
