@@ -1,25 +1,30 @@
-//! `Exec(node, "command")`: `docker exec` into a kind node.
-//!
-//! Not simulated yet: the runner reports an `Exec` step as such (see [`NEEDS`]).
+//! `Exec(node, "command")`: `docker exec` into a kind node. The target (a node, or a
+//! component's current leader) is resolved when the step runs; the command is answered by
+//! [`crate::exec`] from the node's state.
 
 use cluster::Cluster;
 
 use crate::scenario::Target;
 
-/// What the cluster lacks for `Exec`; `None` once it runs.
-pub const NEEDS: Option<&str> = Some("`docker exec` into a node");
+pub use crate::exec::ExecOutput;
 
-/// What one command printed (stdout and stderr in order) and its exit status.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExecOutput {
-    pub text: String,
-    pub status: i32,
-}
+/// What the cluster lacks for `Exec`; `None` once it runs.
+pub const NEEDS: Option<&str> = None;
 
 /// Runs `command` on the node `target` names.
-pub fn run(_cluster: &mut Cluster, target: &Target, command: &str) -> ExecOutput {
-    ExecOutput {
-        text: format!("kubesim does not run `docker exec {target} {command}` yet\n"),
-        status: 126,
-    }
+pub fn run(cluster: &mut Cluster, target: &Target, command: &str) -> ExecOutput {
+    let node = match target {
+        Target::Node(name) => name.clone(),
+        Target::Leader(of) => match cluster.resolve_leader(of.as_str()) {
+            Ok(host) => cluster
+                .sim()
+                .host_name(host)
+                .unwrap_or_default()
+                .to_string(),
+            Err(e) => {
+                return ExecOutput::fail(format!("{target} did not resolve: {e}\n"), 1);
+            }
+        },
+    };
+    crate::exec::run(cluster, &node, command)
 }

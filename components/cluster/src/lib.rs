@@ -43,6 +43,7 @@ pub mod components;
 pub mod etcdctl;
 pub mod etcdctl_client;
 pub mod kubectl_client;
+pub mod logs;
 pub mod message;
 pub mod topology;
 

@@ -78,6 +78,12 @@ pub fn write_snapshot<V: 'static>(disk: &mut Disk, s: &Snap<V>) {
     );
 }
 
+/// The term and index of the stored snapshot (etcd names its file
+/// `<term>-<index>.snap` in `member/snap`), if the member has taken or received one.
+pub fn snapshot_meta<V: 'static>(disk: &Disk) -> Option<(u64, u64)> {
+    disk.get::<Snap<V>>(SNAPSHOT_KEY).map(|s| (s.term, s.index))
+}
+
 /// Everything a restarting member recovers.
 pub fn load<V: 'static>(disk: &Disk) -> Persisted<EntryData<V>, SnapshotData<V>> {
     let hard_state = disk
