@@ -31,7 +31,12 @@
 //! - Only the replica holding the Lease `kube-system/kube-controller-manager` starts its
 //!   informers and acts; a crash of its host hands the Lease over after ~15 s. Leadership is
 //!   readable with [`KubeControllerManager::is_leader`] (for `Crash(Leader(...))`).
-//! - Log lines go through `ctx.log` (acquired lease, leadership lost, sync errors).
+//! - Log lines are klog lines (`client::klog`) with upstream file names: leader election
+//!   (`attempting to acquire leader lease`, `successfully acquired lease`, `leaderelection
+//!   lost`), `Started controller` and `Caches are synced` per controller, every Event the
+//!   controllers record (`"Event occurred"`, as the event broadcaster's structured logging
+//!   prints them: ReplicaSet creates, Deployment scaling, evictions), node lifecycle's zone
+//!   states, new nodes and taint evictions (`"Deleting pod"`), and sync errors.
 //!
 //! # Not here yet
 //! ControllerRevisions (the api has no such kind: DaemonSets revision by

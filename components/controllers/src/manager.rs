@@ -24,14 +24,15 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-use api::Kind;
-use apiserver::{ApiEnvelope, ApiReply, UserInfo};
+use api::{Kind, Object};
+use apiserver::{ApiEnvelope, ApiReply, UserInfo, Verb};
 use client::api_client::is_api_client_timer;
 use client::controller::finish;
 use client::indexer::{
     CONTROLLER_UID_INDEX, NODE_NAME_INDEX, ORPHAN_INDEX, index_by_controller_uid,
     index_orphans_by_namespace, index_pod_by_node_name,
 };
+use client::klog::{self, Severity};
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
 use client::wakeup::Wakeup;
 use client::{
@@ -185,7 +186,32 @@ pub struct KubeControllerManager<M> {
     /// When this replica last started leading (host clock).
     pub leading_since: Option<Time>,
     pub stats: ManagerStats,
+    caches_synced_logged: bool,
     _m: PhantomData<fn() -> M>,
+}
+
+/// The event broadcaster's structured log line for an Event
+/// (`tools/record/event.go`, `StartStructuredLogging`).
+fn log_event<M: ApiEnvelope>(ctx: &mut Ctx<'_, M>, ev: &k8s_openapi::api::core::v1::Event) {
+    let o = &ev.involved_object;
+    let object = match o.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{}", o.name.as_deref().unwrap_or("")),
+        _ => o.name.clone().unwrap_or_default(),
+    };
+    klog::info(
+        ctx,
+        "event.go:389",
+        "Event occurred",
+        &[
+            ("object", &object),
+            ("fieldPath", o.field_path.as_deref().unwrap_or("")),
+            ("kind", o.kind.as_deref().unwrap_or("")),
+            ("apiVersion", o.api_version.as_deref().unwrap_or("")),
+            ("type", ev.type_.as_deref().unwrap_or("")),
+            ("reason", ev.reason.as_deref().unwrap_or("")),
+            ("message", ev.message.as_deref().unwrap_or("")),
+        ],
+    );
 }
 
 /// The indexers kube-controller-manager's informers carry (registered before first use).
@@ -267,6 +293,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             leading: false,
             leading_since: None,
             stats: ManagerStats::default(),
+            caches_synced_logged: false,
             _m: PhantomData,
         }
     }
@@ -300,6 +327,10 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         ecfg.retry_period = self.cfg.retry_period;
         ecfg.request_timeout = self.cfg.renew_deadline;
         let mut lock = LeaseLock::new(LEASE_NAMESPACE, LEASE_NAME, ecfg, LEASE_TIMER);
+        // client-go's leaderelection logs with klog.Infof: an unquoted message.
+        ctx.log(format!(
+            "Ileaderelection.go:257] attempting to acquire leader lease {LEASE_NAMESPACE}/{LEASE_NAME}..."
+        ));
         let evs = lock.start(ctx, &mut self.client);
         self.lock = Some(lock);
         self.on_election(ctx, evs);
@@ -309,21 +340,34 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         for e in events {
             match e {
                 ElectionEvent::StartedLeading => {
-                    let id = self.identity().unwrap_or_default().to_string();
                     ctx.log(format!(
-                        "successfully acquired lease {LEASE_NAMESPACE}/{LEASE_NAME} as {id}"
+                        "Ileaderelection.go:271] successfully acquired lease {LEASE_NAMESPACE}/{LEASE_NAME}"
                     ));
                     self.leading = true;
+                    self.caches_synced_logged = false;
                     self.leading_since = Some(ctx.now());
                     self.stats.leadership_gained += 1;
                     self.factory.start(ctx, &mut self.client);
                     let now = ctx.now();
                     for s in &mut self.slots {
                         s.next_tick = s.ctl.tick_period().map(|p| now.saturating_add(p));
+                        let name = format!("{}-controller", s.ctl.name());
+                        klog::info(
+                            ctx,
+                            "controllermanager.go:787",
+                            "Started controller",
+                            &[("controller", &name)],
+                        );
                     }
                 }
                 ElectionEvent::StoppedLeading => {
-                    ctx.log("leaderelection lost");
+                    klog::log(
+                        ctx,
+                        Severity::Error,
+                        "controllermanager.go:340",
+                        "leaderelection lost",
+                        &[],
+                    );
                     self.leading = false;
                     self.leading_since = None;
                     for s in &mut self.slots {
@@ -335,7 +379,9 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     self.pending.clear();
                     self.campaign(ctx);
                 }
-                ElectionEvent::NewLeader(l) => ctx.log(format!("new leader elected: {l}")),
+                ElectionEvent::NewLeader(l) => {
+                    ctx.log(format!("Ileaderelection.go:358] new leader elected: {l}"))
+                }
                 ElectionEvent::Send { .. } => {}
             }
         }
@@ -386,7 +432,13 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
             for n in ns {
                 for key in slot.ctl.on_notification(kind, n, &mut cx) {
                     if let Err(e) = slot.queue.add(key) {
-                        ctx.log(format!("{}: {e}", slot.ctl.name()));
+                        klog::error(
+                            ctx,
+                            "controller_utils.go",
+                            &e.to_string(),
+                            "Unable to queue key",
+                            &[("controller", slot.ctl.name())],
+                        );
                     }
                 }
             }
@@ -402,6 +454,12 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
 
     fn submit(&mut self, ctx: &mut Ctx<'_, M>, slot: usize, writes: Vec<Write>) {
         for w in writes {
+            if w.purpose == Purpose::Event
+                && let Verb::Create(obj) = &w.request.verb
+                && let Object::Event(ev) = obj.as_ref()
+            {
+                log_event(ctx, ev);
+            }
             let kind = w.request.kind;
             let id = self.client.send(ctx, w.request);
             self.stats.writes += 1;
@@ -530,6 +588,18 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
         if !self.leading || !self.factory.has_synced() {
             return;
         }
+        if !self.caches_synced_logged {
+            self.caches_synced_logged = true;
+            for i in 0..self.slots.len() {
+                let name = self.slots[i].ctl.name();
+                klog::info(
+                    ctx,
+                    "shared_informer.go:320",
+                    "Caches are synced",
+                    &[("controller", name)],
+                );
+            }
+        }
         let now = ctx.now();
         let mut more = false;
         for i in 0..self.slots.len() {
@@ -576,7 +646,14 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     self.stats.reconciles += 1;
                     let result = slot.ctl.reconcile(&key, &mut cx);
                     if let Err(e) = &result {
-                        ctx.log(format!("{}: error syncing {key:?}: {e}", slot.ctl.name()));
+                        let err = format!("sync {key:?} failed with {e}");
+                        klog::error(
+                            ctx,
+                            "runtime.go:142",
+                            &err,
+                            "Unhandled Error",
+                            &[("controller", slot.ctl.name())],
+                        );
                     }
                     let _ = finish(&mut slot.queue, key, &result, Some(MAX_RETRIES), now);
                 }

@@ -207,6 +207,13 @@ impl NodeLifecycleController {
                 _ => None,
             });
         let now = cx.now;
+        if !self.health.contains_key(&name) {
+            cx.info(
+                "node_lifecycle_controller.go:764",
+                "Controller observed a new Node",
+                &[("node", &name)],
+            );
+        }
         let h = self.health.entry(name.clone()).or_insert_with(|| Health {
             probe: now,
             heartbeat,
@@ -305,7 +312,12 @@ impl NodeLifecycleController {
             ready_by_node.insert(o.name().to_string(), (ready, z));
         }
         // Zone states.
-        self.zone_states = per_zone
+        let was_master_disruption = !self.zone_states.is_empty()
+            && self
+                .zone_states
+                .values()
+                .all(|s| *s == ZoneState::FullDisruption);
+        let new_states: BTreeMap<String, ZoneState> = per_zone
             .iter()
             .map(|(z, (nr, all))| {
                 (
@@ -314,11 +326,40 @@ impl NodeLifecycleController {
                 )
             })
             .collect();
+        for (z, st) in &new_states {
+            match self.zone_states.get(z) {
+                None => cx.info(
+                    "node_lifecycle_controller.go:874",
+                    "Initializing eviction metric for zone",
+                    &[("zone", z)],
+                ),
+                Some(old) if old != st => cx.info(
+                    "node_lifecycle_controller.go:1084",
+                    "Controller detected that zone is now in new state",
+                    &[("zone", z), ("newState", &format!("{st:?}"))],
+                ),
+                _ => {}
+            }
+        }
+        self.zone_states = new_states;
         let master_disruption = !self.zone_states.is_empty()
             && self
                 .zone_states
                 .values()
                 .all(|s| *s == ZoneState::FullDisruption);
+        if master_disruption && !was_master_disruption {
+            cx.info(
+                "node_lifecycle_controller.go:1033",
+                "Controller detected that all Nodes are not-Ready. Entering master disruption mode",
+                &[],
+            );
+        } else if was_master_disruption && !master_disruption {
+            cx.info(
+                "node_lifecycle_controller.go:1061",
+                "Controller detected that some Nodes are Ready. Exiting master disruption mode",
+                &[],
+            );
+        }
         let mut keys = Vec::new();
         for o in &nodes {
             let Some(n) = node_of(o) else { continue };
@@ -526,6 +567,14 @@ impl Controller for NodeLifecycleController {
                 }
             };
             if due {
+                cx.info(
+                    "taint_eviction.go:112",
+                    "Deleting pod",
+                    &[
+                        ("controller", "taint-eviction-controller"),
+                        ("pod", &object_key(&p)),
+                    ],
+                );
                 self.evicted.insert(object_key(&p));
                 cx.writes.push(Write::delete(&p, ""));
                 self.recorder.record(
