@@ -17,6 +17,9 @@
 //! one thread); results are reported in run order, and after a failure at run i only runs
 //! before i continue, so the reported finding is the first failing run whatever J is.
 //!
+//! Next to the reproducer it writes the reproducer's run report (`<same name>.html`, as
+//! `kubesim run REPRODUCER --report` draws it) and prints its path after the replay command.
+//!
 //! Gaps: liveness is what the scenario's own steps demand after the settle period (the driver
 //! cannot yet ask the runner whether etcd has a leader); manifest paths in a reproducer stay
 //! relative to the original scenario's folder.
@@ -382,6 +385,26 @@ pub fn fuzz(file: &Path, options: &FuzzOptions, out: &mut dyn Write) -> i32 {
     report(file, &text, &loaded, options, &results, out)
 }
 
+/// The run report of a reproducer (`kubesim run REPRODUCER --seed S --report R.html`): the
+/// reproducer replayed with the recorder, named after the reproducer's file. It is loaded
+/// against the original scenario's path, as the campaign ran it, so that its manifest paths
+/// resolve (see the module doc).
+fn write_report(
+    reproducer: &str,
+    scenario_file: &Path,
+    reproducer_file: &Path,
+    seed: u64,
+    html: &Path,
+) -> Result<(), String> {
+    let loaded = scenario::load_str(reproducer, scenario_file).map_err(|e| e.to_string())?;
+    let mut recorded =
+        crate::report::run_recorded(&loaded, Some(seed), None).map_err(|e| e.to_string())?;
+    if let Some(name) = reproducer_file.file_name() {
+        recorded.timeline.meta.scenario = name.to_string_lossy().into_owned();
+    }
+    std::fs::write(html, crate::report::render_html(&recorded.timeline)).map_err(|e| e.to_string())
+}
+
 fn report(
     file: &Path,
     text: &str,
@@ -433,11 +456,20 @@ fn report(
         .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     let path = options.out_dir.join(format!("{stem}-{seed}.ron"));
     let written =
-        std::fs::create_dir_all(&options.out_dir).and_then(|()| std::fs::write(&path, reproducer));
+        std::fs::create_dir_all(&options.out_dir).and_then(|()| std::fs::write(&path, &reproducer));
     match written {
         Ok(()) => {
             let _ = writeln!(out, "reproducer: {}", path.display());
             let _ = writeln!(out, "replay: kubesim run {} --seed {seed}", path.display());
+            let html = path.with_extension("html");
+            match write_report(&reproducer, file, &path, *seed, &html) {
+                Ok(()) => {
+                    let _ = writeln!(out, "report: {}", html.display());
+                }
+                Err(why) => {
+                    let _ = writeln!(out, "cannot write the report {}: {why}", html.display());
+                }
+            }
         }
         Err(e) => {
             let _ = writeln!(out, "cannot write {}: {e}", path.display());

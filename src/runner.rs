@@ -250,6 +250,10 @@ pub trait Narrator {
         after: &EtcdView,
         facts: &StepFacts,
     ) -> Vec<String>;
+    /// The cluster as it is now, read-only: at every 10 ms poll of a `Sleep`, and at the end
+    /// of every executed step (after [`Narrator::after_step`]). Run reports sample it; the
+    /// default ignores it.
+    fn observe(&mut self, _cluster: &Cluster) {}
 }
 
 /// Builds the kind-like cluster for a scenario's topology and seed (nothing runs yet).
@@ -644,6 +648,9 @@ impl<'a> Runner<'a> {
                 .unwrap_or_default();
             self.narrate(lines)?;
         }
+        if let Some(narrator) = self.narrator.as_mut() {
+            narrator.observe(&self.cluster);
+        }
         Ok(true)
     }
 
@@ -676,6 +683,9 @@ impl<'a> Runner<'a> {
             }
             // Every event due by the slice's end ran: this only moves the clock.
             let _ = sim.run_until(slice_end);
+            if let Some(narrator) = self.narrator.as_mut() {
+                narrator.observe(&self.cluster);
+            }
             let leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
             if leader != self.last_leader {
                 facts.leader_changes.push(LeaderChange {

@@ -62,10 +62,13 @@ fn chromium_at(args: &[&str], page: &Path, fragment: &str) -> std::process::Outp
             "--disable-gpu",
             "--no-first-run",
             "--hide-scrollbars",
-            "--window-size=1400,1000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
+        .args(
+            (!args.iter().any(|a| a.starts_with("--window-size=")))
+                .then_some("--window-size=1400,1000"),
+        )
         .arg(format!("file://{}{fragment}", page.display()))
         .output()
         .expect("the browser starts");
@@ -87,6 +90,17 @@ struct Status {
     /// After the first frame (layout and paint included), when the browser got that far
     /// before dumping the DOM.
     painted_ms: Option<u64>,
+    /// The `#render-status` tag itself, for its other `data-*` attributes.
+    tag: String,
+}
+
+impl Status {
+    /// A numeric `data-*` attribute of the status (`lease-lanes`, `drawn-pods`, ...).
+    fn count(&self, name: &str) -> usize {
+        attr(&self.tag, &format!("data-{name}"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no data-{name} in {}", self.tag))
+    }
 }
 
 fn attr(tag: &str, name: &str) -> Option<String> {
@@ -102,7 +116,11 @@ fn load(page: &Path) -> Status {
 
 /// The status and the whole DOM after the script ran, the page opened at `fragment`.
 fn load_at(page: &Path, fragment: &str) -> (Status, String) {
-    let out = chromium_at(&["--dump-dom"], page, fragment);
+    load_with(&["--dump-dom"], page, fragment)
+}
+
+fn load_with(args: &[&str], page: &Path, fragment: &str) -> (Status, String) {
+    let out = chromium_at(args, page, fragment);
     let dom = String::from_utf8_lossy(&out.stdout).into_owned();
     let at = dom
         .find("id=\"render-status\"")
@@ -117,13 +135,24 @@ fn load_at(page: &Path, fragment: &str) -> (Status, String) {
         lanes: attr(tag, "data-lanes").map_or(0, |n| n.parse().unwrap()),
         ms: attr(tag, "data-ms").and_then(|n| n.parse().ok()),
         painted_ms: attr(tag, "data-painted-ms").and_then(|n| n.parse().ok()),
+        tag: tag.to_string(),
     };
     (status, dom)
 }
 
 fn screenshot(page: &Path) -> PathBuf {
+    screenshot_sized(page, "1400,1000")
+}
+
+fn screenshot_sized(page: &Path, size: &str) -> PathBuf {
     let png = page.with_extension("png");
-    chromium(&[&format!("--screenshot={}", png.display())], page);
+    chromium(
+        &[
+            &format!("--screenshot={}", png.display()),
+            &format!("--window-size={size}"),
+        ],
+        page,
+    );
     let bytes = std::fs::read(&png).expect("the screenshot was written");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     assert!(bytes.len() > 10_000, "a drawn page, not a blank one");
@@ -158,14 +187,57 @@ fn the_tour_report_draws_its_timeline() {
         "step 5 is highlighted"
     );
     assert_eq!(dom.matches(r#"class="step sel""#).count(), 1);
-    // 5 node lanes, the etcd lane, faults, steps.
-    assert_eq!(status.lanes, 5 + 1 + 2, "{}", status.text);
+    // 5 node lanes, the etcd lane, the two leader-election Leases, faults, steps, a pods
+    // strip per node with pods, and a chart per kind of series.
+    let pod_lanes = timeline.pods.len();
+    let charts: std::collections::BTreeSet<&str> =
+        timeline.series.iter().map(|s| s.chart.as_str()).collect();
+    assert!(pod_lanes >= 3, "the control planes' static pods");
+    assert_eq!(status.count("lease-lanes"), 2, "{}", status.tag);
+    assert_eq!(status.count("pod-lanes"), pod_lanes, "{}", status.tag);
+    assert_eq!(status.count("charts"), charts.len(), "{}", status.tag);
+    assert_eq!(
+        status.lanes,
+        5 + 1 + 2 + 2 + pod_lanes + charts.len(),
+        "{}",
+        status.text
+    );
+    assert!(status.count("drawn-leases") >= 2, "{}", status.tag);
+    assert!(status.count("drawn-pods") >= pod_lanes, "{}", status.tag);
     assert!(status.text.contains(&format!(
         "{} faults, {} steps",
         timeline.faults.len(),
         timeline.steps.len()
     )));
     screenshot(&page);
+}
+
+/// The DESIGN example: every kind of lane is drawn, on a window tall enough to show them all
+/// without scrolling (the canvas draws only what is visible).
+#[test]
+fn the_worker_loss_report_draws_every_kind_of_lane() {
+    let dir = scratch_dir("report-worker-loss");
+    let loaded =
+        kubesim::scenario::load(&root().join("scenarios/nginx-survives-worker-loss.ron")).unwrap();
+    let timeline = report::run_recorded(&loaded, None, None).unwrap().timeline;
+    let page = write_page(&dir, "worker-loss.html", &timeline);
+    let (status, _) = load_with(&["--dump-dom", "--window-size=1400,2600"], &page, "");
+    assert_eq!(status.state, "ok", "{}", status.text);
+    assert_eq!(status.count("lease-lanes"), 2, "{}", status.tag);
+    assert_eq!(status.count("pod-lanes"), 4, "{}", status.tag);
+    // The Deployments' chart and the Service's.
+    assert_eq!(status.count("charts"), 2, "{}", status.tag);
+    // Shapes drawn: both Leases held, every node up (worker2 then crashed) and Ready (then
+    // not), pods on every node, the etcd leader, the crash and the restart, and the lines:
+    // the Deployment's ready and desired counts, requests answered, timed out and rejected.
+    assert_eq!(status.count("drawn-leases"), 2, "{}", status.tag);
+    assert!(status.count("drawn-hosts") >= 5, "{}", status.tag);
+    assert!(status.count("drawn-ready") >= 5, "{}", status.tag);
+    assert!(status.count("drawn-pods") >= 4, "{}", status.tag);
+    assert!(status.count("drawn-etcd") >= 1, "{}", status.tag);
+    assert_eq!(status.count("drawn-faults"), 2, "{}", status.tag);
+    assert!(status.count("drawn-chart-lines") >= 2 + 3, "{}", status.tag);
+    screenshot_sized(&page, "1400,1500");
 }
 
 #[test]
@@ -198,7 +270,7 @@ fn a_script_error_is_caught_and_shown() {
 }
 
 /// A 100-node, one-hour run with what a busy cluster records: host faults every few minutes,
-/// leader changes, two Leases, pods on every node changing every ~10 s, Deployments and
+/// node Ready conditions, leader changes, two Leases, pods on every node changing every ~10 s, Deployments and
 /// Services sampled every second, 240 steps with output.
 fn big_timeline() -> Timeline {
     let nodes = 100u32;
@@ -231,9 +303,15 @@ fn big_timeline() -> Timeline {
         due.retain(|(at, name)| {
             if *at == s {
                 r.host_state(t, name, EngineState::Up);
+                r.node_ready(t, name, Some("True"));
             }
             *at != s
         });
+        if s == 10 {
+            for name in &names {
+                r.node_ready(t, name, Some("True"));
+            }
+        }
         if let Some((at, leader, term)) = due_leader.take() {
             if at == s {
                 r.etcd_leader(t, Some((leader, term)));
@@ -247,6 +325,7 @@ fn big_timeline() -> Timeline {
                 0 => {
                     r.on_fault_label(t, &format!("Crash({victim})"), &[victim]);
                     r.host_state(t, victim, EngineState::Crashed);
+                    r.node_ready(t, victim, Some("Unknown"));
                     due.push((s + 40, victim.clone()));
                 }
                 1 => {
@@ -289,6 +368,8 @@ fn big_timeline() -> Timeline {
                 r.pods(t, name, "Running", 20 + rand(10) as u32);
                 r.pods(t, name, "Pending", rand(3) as u32);
                 r.pods(t, name, "Failed", (rand(20) == 0) as u32);
+                r.pods(t, name, "Terminating", (rand(10) == 0) as u32);
+                r.pods(t, name, "Running (not ready)", (rand(8) == 0) as u32);
             }
         }
         if s.is_multiple_of(15) {

@@ -271,6 +271,7 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
         name: Some(name.to_string()),
         ..ObjectMeta::default()
     };
+    // A Running pod here is ready; `ready` below makes one that is not.
     let pod = |name: &str, node: Option<&str>, phase: Option<&str>| {
         api::Object::Pod(core::Pod {
             metadata: meta("default", name),
@@ -280,9 +281,21 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
             }),
             status: Some(core::PodStatus {
                 phase: phase.map(str::to_string),
+                conditions: Some(vec![core::PodCondition {
+                    type_: "Ready".to_string(),
+                    status: "True".to_string(),
+                    ..core::PodCondition::default()
+                }]),
                 ..core::PodStatus::default()
             }),
         })
+    };
+    let unready = |name: &str, node: &str| match pod(name, Some(node), Some("Running")) {
+        api::Object::Pod(mut p) => {
+            p.status.as_mut().unwrap().conditions = None;
+            api::Object::Pod(p)
+        }
+        _ => unreachable!(),
     };
     let deployment = |ready: Option<i32>| {
         api::Object::Deployment(apps::Deployment {
@@ -317,6 +330,7 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
     let second = [
         pod("a", Some("kubesim-worker"), Some("Running")),
         pod("c", Some("kubesim-worker2"), Some("Running")),
+        unready("e", "kubesim-worker2"),
         deployment(Some(2)),
         lease("kube-system", "kube-scheduler", "kubesim-control-plane2_7"),
     ];
@@ -338,17 +352,21 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
         phases("kubesim-worker2"),
         [
             ("Pending".to_string(), vec![(s(1), 1.0), (s(2), 0.0)]),
-            ("Running".to_string(), vec![(s(2), 1.0)])
+            ("Running".to_string(), vec![(s(2), 1.0)]),
+            ("Running (not ready)".to_string(), vec![(s(2), 1.0)])
         ]
     );
     assert_eq!(
         phases(report::UNSCHEDULED),
         [("Pending".to_string(), vec![(s(1), 1.0), (s(2), 0.0)])]
     );
-    assert_eq!(t.series.len(), 1);
+    // Ready replicas, and the desired count next to them (spec.replicas defaults to 1).
+    assert_eq!(t.series.len(), 2);
     assert_eq!(t.series[0].chart, report::DEPLOYMENT_CHART);
     assert_eq!(t.series[0].name, "default/web");
     assert_eq!(t.series[0].points, [(s(1), 0.0), (s(2), 2.0)]);
+    assert_eq!(t.series[1].name, "default/web (desired)");
+    assert_eq!(t.series[1].points, [(s(1), 1.0)]);
     assert_eq!(t.leases.len(), 1, "node heartbeats are not leader election");
     assert_eq!(t.leases[0].name, "kube-system/kube-scheduler");
     let holders: Vec<_> = t.leases[0]
@@ -364,6 +382,214 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
             (s(2), Some("kubesim-control-plane2_7".to_string()))
         ]
     );
+}
+
+fn series<'t>(t: &'t report::Timeline, chart: &str, name: &str) -> &'t report::Series {
+    t.series
+        .iter()
+        .find(|s| s.chart == chart && s.name == name)
+        .unwrap_or_else(|| panic!("no series {chart}/{name} in {:?}", series_names(t)))
+}
+
+fn series_names(t: &report::Timeline) -> Vec<String> {
+    t.series
+        .iter()
+        .map(|s| format!("{}/{}", s.chart, s.name))
+        .collect()
+}
+
+/// The value a step function holds at `at`.
+fn value_at(points: &[(u64, f64)], at: u64) -> f64 {
+    points
+        .iter()
+        .take_while(|p| p.0 <= at)
+        .last()
+        .map_or(0.0, |p| p.1)
+}
+
+/// The DESIGN example, recorded: the lanes the issue asks for show what the transcript says.
+#[test]
+fn the_worker_loss_report_has_leases_pods_deployments_and_traffic() {
+    let loaded = load("nginx-survives-worker-loss.ron");
+    let recorded = report::run_recorded(&loaded, None, None).expect("records");
+    let t = &recorded.timeline;
+    let crash = t
+        .faults
+        .iter()
+        .find(|f| f.label == "Crash(kubesim-worker2)")
+        .expect("the crash")
+        .at;
+    let end = t.meta.duration;
+    let s = |v: u64| v * 1_000_000_000;
+    // Leader election: one control plane, so it holds both Leases all along once acquired.
+    let lanes: Vec<&str> = t.leases.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        lanes,
+        [
+            "kube-system/kube-controller-manager",
+            "kube-system/kube-scheduler"
+        ]
+    );
+    for lane in &t.leases {
+        let held = lane.spans.last().unwrap();
+        assert!(
+            held.state
+                .as_deref()
+                .is_some_and(|h| h.starts_with("kubesim-control-plane_")),
+            "{lane:?}"
+        );
+        assert_eq!(held.to, end);
+        assert!(held.from < s(15), "{lane:?}");
+    }
+    // The node's Ready condition: True before the crash, not True from the node monitor's
+    // grace period on (F12: 50 s, checked every 5 s), while the engine says crashed.
+    let worker2 = t
+        .hosts
+        .iter()
+        .find(|h| h.name == "kubesim-worker2")
+        .unwrap();
+    let ready_at = |at: u64| {
+        worker2
+            .ready
+            .iter()
+            .find(|i| i.from <= at && at < i.to)
+            .and_then(|i| i.state.clone())
+    };
+    assert_eq!(
+        ready_at(crash - 1).as_deref(),
+        Some("True"),
+        "{:?}",
+        worker2.ready
+    );
+    assert_eq!(ready_at(crash + s(40)).as_deref(), Some("True"));
+    assert_eq!(ready_at(crash + s(60)).as_deref(), Some("Unknown"));
+    // Pods per node: worker2's nginx pod runs, is marked not ready after the grace period,
+    // and is Terminating (it cannot be confirmed on a dead node) after the 300 s toleration.
+    let states = |node: &str, at: u64| -> Vec<(String, f64)> {
+        t.pods
+            .iter()
+            .find(|n| n.node == node)
+            .map(|n| {
+                n.phases
+                    .iter()
+                    .map(|(p, pts)| (p.clone(), value_at(pts, at)))
+                    .filter(|(_, v)| *v > 0.0)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let running_before = states("kubesim-worker2", crash - 1);
+    assert!(
+        running_before
+            .iter()
+            .any(|(p, n)| p == "Running" && *n >= 1.0),
+        "{running_before:?}"
+    );
+    let later = states("kubesim-worker2", crash + s(120));
+    assert!(
+        later.iter().any(|(p, _)| p == "Running (not ready)"),
+        "{later:?}"
+    );
+    assert!(!later.iter().any(|(p, _)| p == "Running"), "{later:?}");
+    let at_end = states("kubesim-worker2", end - 1);
+    assert!(at_end.iter().any(|(p, _)| p == "Terminating"), "{at_end:?}");
+    // The Deployment: 3 ready before the crash, 2 while the pod is not ready, 3 at the end
+    // (the replacement), against 3 desired all along.
+    let ready = series(t, report::DEPLOYMENT_CHART, "default/nginx-deployment");
+    assert_eq!(
+        value_at(&ready.points, crash - 1),
+        3.0,
+        "{:?}",
+        ready.points
+    );
+    assert_eq!(value_at(&ready.points, crash + s(120)), 2.0);
+    assert_eq!(value_at(&ready.points, end), 3.0);
+    let desired = series(
+        t,
+        report::DEPLOYMENT_CHART,
+        "default/nginx-deployment (desired)",
+    );
+    assert_eq!(value_at(&desired.points, end), 3.0);
+    // Traffic: 50 requests/s answered before the crash; timeouts after it (clients still
+    // routed to the dead pod until its endpoint goes), none at the start.
+    let chart = format!("{}: default/nginx", report::SERVICE_CHART);
+    // Clients on three live nodes (worker2's stopped with it) at 50/4 requests/s each.
+    let answered = series(t, &chart, "answered");
+    let most = answered.points.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!((30.0..=60.0).contains(&most), "{:?}", answered.points);
+    assert!(value_at(&answered.points, end - s(10)) > 25.0);
+    // Requests routed to the dead pod time out from the crash until its endpoint is removed
+    // (the node monitor's 50 s grace period, then the EndpointSlice and proxy syncs), and
+    // never again.
+    let timeouts = series(t, &chart, "timed out");
+    assert!(
+        value_at(&timeouts.points, crash + s(30)) > 0.0,
+        "{:?}",
+        timeouts.points
+    );
+    let (last_at, last) = *timeouts.points.last().unwrap();
+    assert_eq!(last, 0.0);
+    assert!(
+        (crash + s(50)..=crash + s(75)).contains(&last_at),
+        "{:?}",
+        timeouts.points
+    );
+    // The counters agree with what `Expect(traffic_errors)` judged: the run fails at ~5.6%.
+    assert_eq!(t.meta.verdict, "fail");
+}
+
+/// `Crash(Leader("kube-controller-manager"))` on three control planes: the Lease stays with
+/// the crashed holder until it expires (15 s after its last renewal), then another replica
+/// takes it.
+#[test]
+fn a_controller_manager_leader_crash_hands_the_lease_over() {
+    let text = r#"Scenario(
+        cluster: (control_planes: 3, workers: 0),
+        steps: [
+            Sleep("10s"),
+            Fault(Crash(Leader("kube-controller-manager"))),
+            Sleep("30s"),
+        ],
+    )"#;
+    let loaded = scenario::load_str(text, Path::new("lease-handover.ron")).expect("loads");
+    let recorded = report::run_recorded(&loaded, None, None).expect("records");
+    let t = &recorded.timeline;
+    let crash = &t.faults[0];
+    let crashed = &crash.hosts[0];
+    let lane = t
+        .leases
+        .iter()
+        .find(|l| l.name == "kube-system/kube-controller-manager")
+        .expect("the Lease lane");
+    let holders: Vec<(u64, Option<String>)> = lane
+        .spans
+        .iter()
+        .map(|i| {
+            let node = i
+                .state
+                .as_deref()
+                .map(|h| h.split('_').next().unwrap().to_string());
+            (i.from, node)
+        })
+        .collect();
+    let held_by = |node: &str| {
+        holders
+            .iter()
+            .filter(|h| h.1.as_deref() == Some(node))
+            .count()
+    };
+    // Held by the crashed node before the crash, and still for a while after it.
+    let before = holders.iter().rev().find(|h| h.0 <= crash.at).unwrap();
+    assert_eq!(before.1.as_deref(), Some(crashed.as_str()), "{holders:?}");
+    let (last_from, last) = holders.last().unwrap().clone();
+    let successor = last.expect("someone holds it at the end");
+    assert_ne!(&successor, crashed, "{holders:?}");
+    assert_eq!(held_by(&successor), 1);
+    // Taken over within the lease duration (15 s) and a retry period (2 s) or so, not before
+    // the old lease could have expired.
+    let s = |v: u64| v * 1_000_000_000;
+    assert!(last_from > crash.at + s(3), "{holders:?}");
+    assert!(last_from <= crash.at + s(20), "{holders:?}");
 }
 
 #[test]

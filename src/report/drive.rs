@@ -1,17 +1,16 @@
 //! `run_recorded`: runs a scenario through the real runner ([`runner::run_narrated`]) and
 //! records its [`Timeline`] from what the runner's public hooks show: the [`Narrator`] calls
-//! (the cluster at the start; before/after views of etcd, the resolved fault targets, the
-//! leader changes seen at the runner's 10 ms poll, for every executed step) and the text the
-//! runner prints (split into steps at their header lines). So the run, its output, its verdict
-//! and its trace hash are exactly `kubesim run`'s.
-//!
-//! It exists until the runner makes the [`Recorder`] calls itself (see [`crate::report`]);
-//! what it cannot see from outside: engine host states other than those its faults cause
-//! (none today), and series the components add later.
+//! (the cluster at the start; a read-only look at the cluster at every 10 ms poll of a
+//! `Sleep` and after every step, sampled once per [`OBJECT_SAMPLE_PERIOD`]; before/after
+//! views of etcd, the resolved fault targets and the leader changes, for every executed
+//! step), the nodes' traffic counters at the end, and the text the runner prints (split into
+//! steps at their header lines). Looking changes nothing: the run, its output, its verdict and
+//! its trace hash are exactly `kubesim run`'s.
 
 use std::collections::BTreeMap;
 
 use cluster::Cluster;
+use proxy::TrafficSink;
 use sim::{HostId, Time};
 
 use super::recorder::Recorder;
@@ -61,6 +60,9 @@ pub fn run_recorded_with(
         steps: &loaded.scenario.steps,
         recorder: None,
         hosts: BTreeMap::new(),
+        sinks: Vec::new(),
+        next_sample: Time::ZERO,
+        step_ended: false,
         ran: vec![None; loaded.scenario.steps.len()],
         inner: narrator,
     };
@@ -80,6 +82,7 @@ pub fn run_recorded_with(
         )
     });
     record_steps(&mut recorder, &transcript, observer.steps, &observer.ran);
+    record_traffic(&mut recorder, &observer.sinks);
     Ok(Recorded {
         timeline: recorder.finish(&outcome),
         outcome,
@@ -95,6 +98,13 @@ struct Observer<'a, 'n> {
     steps: &'a [Step],
     recorder: Option<Recorder>,
     hosts: BTreeMap<String, HostId>,
+    /// Every node's kube-proxy traffic counters (shared with the run, read at its end).
+    sinks: Vec<TrafficSink>,
+    /// When the objects are sampled next.
+    next_sample: Time,
+    /// A step just ended: the next look samples whatever the time (a step's effects, e.g. a
+    /// `kubectl wait` that took seconds, are placed at its end, not up to a second later).
+    step_ended: bool,
     /// When each executed step began and ended.
     ran: Vec<Option<(Time, Time)>>,
     inner: Option<&'n mut dyn Narrator>,
@@ -114,7 +124,14 @@ impl Narrator for Observer<'_, '_> {
             .iter()
             .filter_map(|n| cluster.host(&n.name).map(|h| (n.name.clone(), h)))
             .collect();
+        self.sinks = cluster
+            .node_agents()
+            .iter()
+            .map(|a| a.traffic.clone())
+            .collect();
         self.recorder = Some(recorder);
+        self.next_sample = Time::ZERO;
+        self.sample_objects(cluster);
         self.inner
             .as_mut()
             .map(|n| n.start(cluster, view))
@@ -132,6 +149,7 @@ impl Narrator for Observer<'_, '_> {
         if let Some(i) = self.steps.iter().position(|s| std::ptr::eq(s, step)) {
             self.ran[i] = Some((before.at, after.at));
         }
+        self.step_ended = true;
         if let Some(rec) = self.recorder.as_mut() {
             rec.etcd_leader(before.at, before.leader.clone());
             if let Step::Fault(fault) = step {
@@ -148,6 +166,56 @@ impl Narrator for Observer<'_, '_> {
             .as_mut()
             .map(|n| n.after_step(step, before, after, facts))
             .unwrap_or_default()
+    }
+
+    fn observe(&mut self, cluster: &Cluster) {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.observe(cluster);
+        }
+        self.sample_objects(cluster);
+    }
+}
+
+impl Observer<'_, '_> {
+    /// Samples the objects at the end of every step and at most once per
+    /// [`OBJECT_SAMPLE_PERIOD`] of virtual time otherwise (the runner calls
+    /// [`Narrator::observe`] every 10 ms of a `Sleep` and at the end of every step).
+    fn sample_objects(&mut self, cluster: &Cluster) {
+        let now = cluster.sim().now();
+        let step_ended = std::mem::take(&mut self.step_ended);
+        if now < self.next_sample && !step_ended {
+            return;
+        }
+        self.next_sample = now.saturating_add(OBJECT_SAMPLE_PERIOD);
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.sample(now, cluster);
+            let objects: Vec<api::SharedObject> = SAMPLED_KINDS
+                .iter()
+                .flat_map(|kind| cluster.stored_objects(*kind))
+                .collect();
+            rec.observe_objects(now, objects.iter().map(|o| &**o));
+        }
+    }
+}
+
+/// How often the objects (pods, Deployments, Leases, Nodes) are read during a run: often
+/// enough to place a change within a second on a timeline of minutes, rarely enough that a
+/// 100-node hour costs 3,600 reads of each kind.
+pub const OBJECT_SAMPLE_PERIOD: sim::Duration = sim::Duration::from_secs(1);
+
+/// The kinds [`Recorder::observe_objects`] draws.
+const SAMPLED_KINDS: [api::Kind; 4] = [
+    api::Kind::Pod,
+    api::Kind::Deployment,
+    api::Kind::Lease,
+    api::Kind::Node,
+];
+
+/// Every Service that saw traffic, from the nodes' kube-proxy counters.
+fn record_traffic(rec: &mut Recorder, sinks: &[TrafficSink]) {
+    for service in TrafficSink::merged_totals(sinks).into_keys() {
+        let merged = TrafficSink::merged_service(sinks, &service);
+        rec.service_per_second(&service, &merged.per_second);
     }
 }
 

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::objects::POD_STATES;
+use super::recorder::{DEPLOYMENT_CHART, DESIRED_SUFFIX, SERVICE_CHART, TRAFFIC_LINES};
 use super::timeline::{HostBand, Nanos, Timeline};
 
 const PAGE: &str = include_str!("page.html");
@@ -30,13 +32,18 @@ const STATES: [HostBand; 4] = [
     HostBand::Paused,
     HostBand::Crashed,
 ];
-/// Phases in the order Kubernetes' pod lifecycle goes through them.
-const PHASE_ORDER: [&str; 5] = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+/// A node's Ready condition values, as indexes in the page.
+const READY: [&str; 3] = ["True", "False", "Unknown"];
+/// Line colours, in order of first use within a chart.
+const PALETTE: [&str; 8] = [
+    "#2a62c9", "#2e8b57", "#8e44ad", "#e67e22", "#16a085", "#c2185b", "#7f8c8d", "#b7950b",
+];
 
 #[derive(Serialize)]
 struct Page<'a> {
     meta: MetaView<'a>,
     states: Vec<&'static str>,
+    ready: [&'static str; 3],
     hosts: Vec<HostView<'a>>,
     etcd: Vec<(f64, f64, Option<&'a str>, u64)>,
     leases: Vec<LeaseView<'a>>,
@@ -65,6 +72,9 @@ struct HostView<'a> {
     e: bool,
     /// `from, to, state index` triples.
     iv: Vec<f64>,
+    /// The Node's Ready condition: `from, to, index in READY` triples (none before it
+    /// registered).
+    rd: Vec<f64>,
 }
 
 #[derive(Serialize)]
@@ -104,6 +114,10 @@ struct ChartView<'a> {
 #[derive(Serialize)]
 struct LineView<'a> {
     n: &'a str,
+    /// Colour.
+    c: &'static str,
+    /// Drawn dashed (a Deployment's desired replicas).
+    d: bool,
     /// `time, value` pairs.
     p: Vec<f64>,
 }
@@ -164,6 +178,7 @@ fn page(t: &Timeline) -> Page<'_> {
             trace_hash: format!("{:016x}", t.meta.trace_hash),
         },
         states: STATES.iter().map(|s| s.as_str()).collect(),
+        ready: READY,
         hosts: t
             .hosts
             .iter()
@@ -178,6 +193,16 @@ fn page(t: &Timeline) -> Page<'_> {
                         let state = STATES.iter().position(|s| *s == i.state).unwrap_or(0);
                         [ms(i.from), ms(i.to), state as f64]
                     })
+                    .collect(),
+                rd: h
+                    .ready
+                    .iter()
+                    .filter_map(|i| {
+                        let state = i.state.as_deref()?;
+                        let k = READY.iter().position(|r| *r == state).unwrap_or(2);
+                        Some([ms(i.from), ms(i.to), k as f64])
+                    })
+                    .flatten()
                     .collect(),
             })
             .collect(),
@@ -249,14 +274,30 @@ fn charts(t: &Timeline, end: Nanos) -> Vec<ChartView<'_>> {
         if !lines.contains_key(s.chart.as_str()) {
             order.push(&s.chart);
         }
-        lines.entry(s.chart.as_str()).or_default().push(LineView {
+        let chart = lines.entry(s.chart.as_str()).or_default();
+        let (c, d) = line_style(&s.chart, &s.name, chart);
+        chart.push(LineView {
             n: &s.name,
+            c,
+            d,
             p: downsample(&s.points, end, MAX_SERIES_POINTS, SERIES_BUCKETS)
                 .into_iter()
                 .flat_map(|(at, v)| [ms(at), v])
                 .collect(),
         });
     }
+    // Deployments first, then the Services' traffic, then anything else, each in order of
+    // first appearance.
+    let rank = |title: &str| {
+        if title == DEPLOYMENT_CHART {
+            0
+        } else if title.starts_with(SERVICE_CHART) {
+            1
+        } else {
+            2
+        }
+    };
+    order.sort_by_key(|title| rank(title));
     order
         .into_iter()
         .map(|title| ChartView {
@@ -264,6 +305,31 @@ fn charts(t: &Timeline, end: Nanos) -> Vec<ChartView<'_>> {
             lines: lines.remove(title).unwrap_or_default(),
         })
         .collect()
+}
+
+/// A line's colour and dash: a Deployment's desired replicas dashed in its ready line's
+/// colour; a Service's answered requests green and each kind of failure its own warm colour;
+/// other lines from the palette in order.
+fn line_style(chart: &str, name: &str, earlier: &[LineView<'_>]) -> (&'static str, bool) {
+    if chart.starts_with(SERVICE_CHART) {
+        let colour = match TRAFFIC_LINES.iter().position(|l| *l == name) {
+            Some(0) => "#2e8b57",
+            Some(1) => "#d9534f",
+            Some(2) => "#e67e22",
+            Some(3) => "#8e44ad",
+            Some(4) => "#7f8c8d",
+            Some(_) => "#b03a2e",
+            None => PALETTE[earlier.len() % PALETTE.len()],
+        };
+        return (colour, false);
+    }
+    if let Some(base) = name.strip_suffix(DESIRED_SUFFIX)
+        && let Some(line) = earlier.iter().find(|l| l.n == base)
+    {
+        return (line.c, true);
+    }
+    let solid = earlier.iter().filter(|l| !l.d).count();
+    (PALETTE[solid % PALETTE.len()], false)
 }
 
 /// A step function with at most about `3 * buckets` points: within each time bucket, the
@@ -320,10 +386,10 @@ fn pods(t: &Timeline, end: Nanos) -> PodsView<'_> {
         }
     }
     let rank = |p: &str| {
-        PHASE_ORDER
+        POD_STATES
             .iter()
             .position(|q| *q == p)
-            .unwrap_or(PHASE_ORDER.len())
+            .unwrap_or(POD_STATES.len())
     };
     present.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
     if present.is_empty() {

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use cluster::{Cluster, NodeRole};
 use sim::{Fault, HostId, HostState, Time};
 
+use super::objects;
 use super::timeline::{
     FaultMark, HostBand, HostLane, Interval, LeaderSpan, LeaseLane, Nanos, NodePods, RunMeta,
     Series, StepRecord, Timeline,
@@ -102,6 +103,8 @@ struct HostTrack {
     pause_until: Option<Nanos>,
     cut: bool,
     track: Track<HostBand>,
+    /// The Node object's Ready condition (`None` until the node registers).
+    ready: Track<Option<String>>,
 }
 
 impl HostTrack {
@@ -159,6 +162,7 @@ pub struct Recorder {
     seen_pods: std::collections::BTreeSet<(String, String)>,
     seen_deployments: std::collections::BTreeSet<String>,
     seen_leases: std::collections::BTreeSet<String>,
+    seen_nodes: std::collections::BTreeSet<String>,
     /// Pauses to end, by end time and lane (an entry whose lane's `pause_until` differs is
     /// stale: the pause was extended, or a crash or a sample ended it).
     pauses: std::collections::BTreeSet<(Nanos, usize)>,
@@ -168,8 +172,20 @@ pub struct Recorder {
 pub const UNSCHEDULED: &str = "(unscheduled)";
 /// The chart Deployment ready replicas are drawn in.
 pub const DEPLOYMENT_CHART: &str = "Deployment ready replicas";
-/// The chart Service request and error rates are drawn in.
+/// The chart Service request and error rates are drawn in; a Service's own chart (from
+/// [`Recorder::service_per_second`]) is titled `Service requests/s: <namespace>/<name>`.
 pub const SERVICE_CHART: &str = "Service requests/s";
+/// The line of a Deployment's `spec.replicas`, next to its ready replicas: `<name> (desired)`.
+pub const DESIRED_SUFFIX: &str = " (desired)";
+/// The lines of a Service's chart: requests answered, then each way a request failed.
+pub const TRAFFIC_LINES: [&str; 6] = [
+    "answered",
+    "timed out",
+    "refused",
+    "rejected (no endpoints)",
+    "unresolved",
+    "5xx",
+];
 
 impl Recorder {
     /// A recorder with no hosts yet (add them with [`Recorder::add_host`]).
@@ -197,6 +213,7 @@ impl Recorder {
             seen_pods: std::collections::BTreeSet::new(),
             seen_deployments: std::collections::BTreeSet::new(),
             seen_leases: std::collections::BTreeSet::new(),
+            seen_nodes: std::collections::BTreeSet::new(),
         }
     }
 
@@ -240,6 +257,7 @@ impl Recorder {
             pause_until: None,
             cut: false,
             track: Track::new(HostBand::Up, 0),
+            ready: Track::new(None, 0),
         });
     }
 
@@ -475,21 +493,76 @@ impl Recorder {
         self.series_in(SERVICE_CHART, &format!("{service} errors"), time, errors);
     }
 
-    /// Reads the objects the cluster holds at `time` (every Pod, Deployment and Lease, e.g.
-    /// from an apiserver's watch cache): pods per node by phase (`status.phase`, `Pending`
-    /// until set; a pod not bound yet counts on the lane `(unscheduled)`), each Deployment's
-    /// `status.readyReplicas` and each leader-election Lease's `spec.holderIdentity` (node
-    /// heartbeat Leases in `kube-node-lease` are not leader election and are skipped; the
-    /// holder is shown as the Lease names it, without judging its expiry). Counts that were
-    /// seen before and are gone now drop to 0; other kinds are ignored.
+    /// A Deployment's desired replicas (`spec.replicas`) from `time` on, drawn dashed next to
+    /// its ready replicas.
+    pub fn deployment_desired(&mut self, time: Time, deployment: &str, desired: u32) {
+        let line = format!("{deployment}{DESIRED_SUFFIX}");
+        self.series_in(DEPLOYMENT_CHART, &line, time, f64::from(desired));
+    }
+
+    /// A node's Ready condition (`True`, `False`, `Unknown`) from `time` on.
+    pub fn node_ready(&mut self, time: Time, node: &str, ready: Option<&str>) {
+        let at = self.at(time);
+        let i = self.lane(node);
+        self.hosts[i].ready.set(at, ready.map(str::to_string));
+    }
+
+    /// A Service's whole traffic history, from kube-proxy's per-second counters (requests by
+    /// the second they started in, merged over every node): one chart for the Service with
+    /// the requests answered per second and, for each way requests failed at least once, the
+    /// failures per second. Seconds without requests count 0; the lines drop to 0 after the
+    /// last second with requests.
+    pub fn service_per_second(
+        &mut self,
+        service: &str,
+        per_second: &BTreeMap<u64, proxy::TrafficCounts>,
+    ) {
+        let (Some((&first, _)), Some((&last, _))) =
+            (per_second.first_key_value(), per_second.last_key_value())
+        else {
+            return;
+        };
+        let value = |c: &proxy::TrafficCounts, line: usize| match line {
+            0 => c.ok,
+            1 => c.timed_out,
+            2 => c.refused,
+            3 => c.rejected,
+            4 => c.unresolved,
+            _ => c.server_errors,
+        };
+        let chart = format!("{SERVICE_CHART}: {service}");
+        let zero = proxy::TrafficCounts::default();
+        for (line, name) in TRAFFIC_LINES.iter().enumerate() {
+            if line > 0 && per_second.values().all(|c| value(c, line) == 0) {
+                continue;
+            }
+            // Bounded by the counters' own bound (`proxy::MAX_SECONDS` buckets) plus the gaps
+            // between them, at most the run's length in seconds.
+            for second in first..=last.saturating_add(1) {
+                let counts = per_second.get(&second).unwrap_or(&zero);
+                let v = value(counts, line) as f64;
+                self.series_in(&chart, name, Time::from_secs(second), v);
+            }
+        }
+    }
+
+    /// Reads the objects the cluster holds at `time` (every Pod, Deployment, Lease and Node,
+    /// e.g. from `Cluster::stored_objects`): pods per node by state
+    /// ([`super::objects::pod_state`]; a pod not bound yet counts on the lane
+    /// `(unscheduled)`), each Deployment's ready and desired replicas, the holder of each
+    /// leader-election Lease while it is valid (node heartbeat Leases in `kube-node-lease`
+    /// are not leader election and are skipped) and each Node's Ready condition. Counts that
+    /// were seen before and are gone now drop to 0, Leases that are gone are not held, and
+    /// Nodes that are gone have no condition; other kinds are ignored.
     pub fn observe_objects<'o>(
         &mut self,
         time: Time,
         objects: impl IntoIterator<Item = &'o api::Object>,
     ) {
         let mut pods: BTreeMap<(String, String), u32> = BTreeMap::new();
-        let mut deployments: BTreeMap<String, u32> = BTreeMap::new();
+        let mut deployments: BTreeMap<String, (u32, u32)> = BTreeMap::new();
         let mut leases: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut nodes: BTreeMap<String, Option<String>> = BTreeMap::new();
         let key = |m: &api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             format!(
                 "{}/{}",
@@ -500,29 +573,20 @@ impl Recorder {
         for object in objects {
             match object {
                 api::Object::Pod(pod) => {
-                    let node = pod
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.node_name.clone())
-                        .unwrap_or_else(|| UNSCHEDULED.to_string());
-                    let phase = pod
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.phase.clone())
-                        .unwrap_or_else(|| "Pending".to_string());
-                    *pods.entry((node, phase)).or_default() += 1;
+                    let node = objects::pod_node(pod).unwrap_or(UNSCHEDULED).to_string();
+                    *pods.entry((node, objects::pod_state(pod))).or_default() += 1;
                 }
                 api::Object::Deployment(d) => {
-                    let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
-                    let ready = u32::try_from(ready.unwrap_or(0)).unwrap_or(0);
-                    deployments.insert(key(&d.metadata), ready);
+                    deployments.insert(key(&d.metadata), objects::deployment_replicas(d));
                 }
                 api::Object::Lease(l)
                     if l.metadata.namespace.as_deref() != Some("kube-node-lease") =>
                 {
-                    let holder = l.spec.as_ref().and_then(|s| s.holder_identity.clone());
-                    let holder = holder.filter(|h| !h.is_empty());
-                    leases.insert(key(&l.metadata), holder);
+                    leases.insert(key(&l.metadata), objects::lease_holder(l, time));
+                }
+                api::Object::Node(n) => {
+                    let name = n.metadata.name.clone().unwrap_or_default();
+                    nodes.insert(name, Some(objects::node_ready(n).to_string()));
                 }
                 _ => {}
             }
@@ -531,23 +595,31 @@ impl Recorder {
             pods.entry(gone).or_insert(0);
         }
         for gone in self.seen_deployments.clone() {
-            deployments.entry(gone).or_insert(0);
+            deployments.entry(gone).or_insert((0, 0));
         }
         for gone in self.seen_leases.clone() {
             leases.entry(gone).or_insert(None);
         }
-        for ((node, phase), n) in &pods {
-            self.pods(time, node, phase, *n);
+        for gone in self.seen_nodes.clone() {
+            nodes.entry(gone).or_insert(None);
         }
-        for (name, ready) in &deployments {
+        for ((node, state), n) in &pods {
+            self.pods(time, node, state, *n);
+        }
+        for (name, (ready, desired)) in &deployments {
             self.deployment_ready(time, name, *ready);
+            self.deployment_desired(time, name, *desired);
         }
         for (name, holder) in &leases {
             self.lease(time, name, holder.as_deref());
         }
+        for (name, ready) in &nodes {
+            self.node_ready(time, name, ready.as_deref());
+        }
         self.seen_pods = pods.into_keys().collect();
         self.seen_deployments = deployments.into_keys().collect();
         self.seen_leases = leases.into_keys().collect();
+        self.seen_nodes = nodes.into_keys().collect();
     }
 
     /// Closes every open interval at the run's end and hands the timeline over.
@@ -603,6 +675,7 @@ impl Recorder {
                     role: h.role,
                     etcd: h.etcd,
                     intervals: h.track.finish(end),
+                    ready: h.ready.finish(end),
                 })
                 .collect(),
             etcd,

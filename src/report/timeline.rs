@@ -90,6 +90,9 @@ pub struct HostLane {
     /// Whether the host runs an etcd member.
     pub etcd: bool,
     pub intervals: Vec<Interval<HostBand>>,
+    /// The Node object's Ready condition (`True`, `False`, `Unknown`) as the apiserver holds
+    /// it; `None` before the node registered (or when nothing observed Node objects).
+    pub ready: Vec<Interval<Option<String>>>,
 }
 
 /// A stretch of etcd leadership.
@@ -130,7 +133,9 @@ pub struct Series {
     pub points: Vec<(Nanos, f64)>,
 }
 
-/// Pods on one node, per phase (`Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`).
+/// Pods on one node, per state: the phase (`Pending`, `Running`, `Succeeded`, `Failed`,
+/// `Unknown`) refined as kubectl's STATUS column refines it (`Terminating`,
+/// `Running (not ready)`; see `report::objects`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodePods {
     pub node: String,

@@ -42,6 +42,8 @@ pub mod cluster;
 pub mod components;
 pub mod etcdctl;
 pub mod etcdctl_client;
+// Read-only accessors on `Cluster` (what etcd stores), for run reports.
+mod inspect;
 pub mod kubectl_client;
 pub mod logs;
 pub mod message;
