@@ -17,12 +17,14 @@
 pub mod age;
 pub mod columns;
 pub mod command;
+pub mod describe;
 pub mod error;
 pub mod jsonpath;
 pub mod outcome;
 pub mod print;
 pub mod rollout;
 pub mod table;
+pub mod watch;
 pub mod yaml;
 
 pub use command::{KubectlCommand, parse};

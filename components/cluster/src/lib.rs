@@ -48,6 +48,7 @@ pub mod kubectl_client;
 pub mod logs;
 pub mod message;
 pub mod topology;
+pub mod watch;
 
 pub use cluster::{
     ApiServerHandle, Cluster, ClusterError, EtcdLeader, EtcdMemberHandle, LeaderError, RequestError,
