@@ -236,12 +236,15 @@ impl Cluster {
                     .filter(|(j, _)| *j != i)
                     .map(|(_, b)| b.actor),
             );
-            let kcm = ControllerManagerConfig::new(endpoints.clone(), a.node.clone());
+            let mut kcm = ControllerManagerConfig::new(endpoints.clone(), a.node.clone());
+            kcm.planted_bug_replicaset_without_expectations =
+                topology.planted_bug_replicaset_without_expectations;
             let controller_manager =
                 sim.add_actor(a.host, CONTROLLER_MANAGER_ACTOR, move |_| {
                     KubeControllerManager::<ClusterMsg>::new(kcm.clone())
                 })?;
-            let sched = SchedulerConfig::new(endpoints, &a.node);
+            let mut sched = SchedulerConfig::new(endpoints, &a.node);
+            sched.planted_bug_ignore_assumed_pods = topology.planted_bug_ignore_assumed_pods;
             let scheduler = sim.add_actor(a.host, SCHEDULER_ACTOR, move |_| {
                 KubeScheduler::new(sched.clone())
             })?;

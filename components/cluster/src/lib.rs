@@ -42,6 +42,7 @@ pub mod cluster;
 pub mod components;
 pub mod etcdctl;
 pub mod etcdctl_client;
+pub mod invariants;
 // Read-only accessors on `Cluster` (what etcd stores), for run reports.
 mod inspect;
 pub mod kubectl_client;

@@ -86,6 +86,12 @@ pub struct Topology {
     /// Plants the fuzzer's self-test bug in every etcd member
     /// (`store::server::EtcdConfig::planted_bug_ack_before_fsync`). Off unless a test asks.
     pub planted_bug_ack_before_fsync: bool,
+    /// Plants `ControllerManagerConfig::planted_bug_replicaset_without_expectations` in every
+    /// kube-controller-manager. Off unless a test asks.
+    pub planted_bug_replicaset_without_expectations: bool,
+    /// Plants `SchedulerConfig::planted_bug_ignore_assumed_pods` in every kube-scheduler. Off
+    /// unless a test asks.
+    pub planted_bug_ignore_assumed_pods: bool,
     /// Runtimes, kubelets and kube-proxies on every node. `None`: no node agents (etcd and
     /// the control plane only).
     pub components: Option<ComponentOptions>,
@@ -100,6 +106,8 @@ impl Topology {
             zones: Vec::new(),
             seed: 0,
             planted_bug_ack_before_fsync: false,
+            planted_bug_replicaset_without_expectations: false,
+            planted_bug_ignore_assumed_pods: false,
             components: None,
         }
     }
@@ -107,6 +115,19 @@ impl Topology {
     /// Members acknowledge before their fsync: the bug `fuzz`'s self-test must find.
     pub fn with_planted_bug_ack_before_fsync(mut self) -> Topology {
         self.planted_bug_ack_before_fsync = true;
+        self
+    }
+
+    /// ReplicaSet syncs ignore their expectations: the over-creation `fuzz` must find.
+    pub fn with_planted_bug_replicaset_without_expectations(mut self) -> Topology {
+        self.planted_bug_replicaset_without_expectations = true;
+        self
+    }
+
+    /// The scheduler forgets assumed pods once their binding is sent: the over-commitment
+    /// `fuzz` must find.
+    pub fn with_planted_bug_ignore_assumed_pods(mut self) -> Topology {
+        self.planted_bug_ignore_assumed_pods = true;
         self
     }
 
