@@ -29,6 +29,7 @@ use client::api_client::{
 };
 use client::indexer::Indexer;
 use client::informer::{Informer, InformerConfig, Notification};
+use client::klog;
 use client::rate_limiter::BucketRateLimiter;
 use client::wakeup::Wakeup;
 use runtime::{
@@ -295,7 +296,21 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         });
         let now = ctx.now();
         let node = self.cfg.node_name.clone();
-        ctx.log(format!("event {reason} {}: {message}", w.key()));
+        let object = w.key();
+        klog::info(
+            ctx,
+            "event.go:389",
+            "Event occurred",
+            &[
+                ("object", object.as_str()),
+                ("fieldPath", field_path.as_deref().unwrap_or("")),
+                ("kind", "Pod"),
+                ("apiVersion", "v1"),
+                ("type", type_),
+                ("reason", reason),
+                ("message", message.as_str()),
+            ],
+        );
         self.stats.events += 1;
         match self
             .recorder
@@ -333,6 +348,13 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
     // ---- node registration, status, lease --------------------------------------------------
 
     fn register(&mut self, ctx: &mut Ctx<'_, M>) {
+        let name = self.cfg.node_name.clone();
+        klog::info(
+            ctx,
+            "kubelet_node_status.go:75",
+            "Attempting to register node",
+            &[("node", name.as_str())],
+        );
         let mut node = initial_node(&self.cfg, ctx.now());
         node.metadata.resource_version = None;
         self.api(
@@ -352,10 +374,13 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         self.registered = true;
         self.node_uid = node.metadata.uid.clone().unwrap_or_default();
         if first {
-            ctx.log(format!(
-                "Successfully registered node {}",
-                self.cfg.node_name
-            ));
+            let name = self.cfg.node_name.clone();
+            klog::info(
+                ctx,
+                "kubelet_node_status.go:78",
+                "Successfully registered node",
+                &[("node", name.as_str())],
+            );
             self.report_node_status(ctx, true);
             self.renew_lease(ctx);
             let uids: Vec<String> = self.pods.keys().cloned().collect();
@@ -524,13 +549,8 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 }
             }
             ApiOp::PodDelete { uid } => {
-                // Gone: forget it now rather than on the watch's DELETED event (which a
-                // broken or lagging watch may not bring).
-                if matches!(result, Ok(ApiReply::Deleted { gone: true, .. })) {
-                    self.forget(ctx, &uid);
-                    self.rearm(ctx);
-                    return;
-                }
+                // A pod that is gone is forgotten when the watch brings its DELETED event (or
+                // a relist finds it missing), as the kubelet's pod config source does.
                 if result.is_err()
                     && status_reason != Some(StatusReason::NotFound)
                     && let Some(w) = self.pods.get_mut(&uid)
@@ -590,6 +610,21 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let arc = Arc::new(pod.clone());
+        let op = if deleted {
+            "SyncLoop REMOVE"
+        } else if !self.pods.contains_key(&uid) {
+            "SyncLoop ADD"
+        } else if pod.metadata.deletion_timestamp.is_some()
+            && self.pods.get(&uid).is_some_and(|w| w.terminating.is_none())
+        {
+            "SyncLoop DELETE"
+        } else {
+            "SyncLoop UPDATE"
+        };
+        // klog.KObjSlice prints the pods as a bare list.
+        ctx.log(format!(
+            "Ikubelet.go:2468] \"{op}\" source=\"api\" pods=[\"{key}\"]"
+        ));
         if deleted {
             if let Some(w) = self.pods.get_mut(&uid) {
                 if w.terminated || w.is_finished() {
@@ -625,7 +660,16 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 .collect();
             w.admission = admit(&self.cfg, &self.node, pod, running.into_iter());
             if let Err((reason, message)) = &w.admission {
-                ctx.log(format!("pod {key} rejected: {reason}: {message}"));
+                klog::info(
+                    ctx,
+                    "predicate.go:212",
+                    "Predicate failed on Pod",
+                    &[
+                        ("pod", key.as_str()),
+                        ("err", message.as_str()),
+                        ("reason", reason.as_str()),
+                    ],
+                );
             }
         }
         self.by_key.insert(key, uid.clone());
@@ -1108,6 +1152,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 "Killing",
                 format!("Stopping container {name}"),
             );
+            log_kill(ctx, w, &name, &container_id, remaining);
             self.call(
                 ctx,
                 &uid,
@@ -1444,6 +1489,20 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                     }
                 }
                 if !success {
+                    let (pod, pod_uid) = (w.key(), w.uid.clone());
+                    klog::info(
+                        ctx,
+                        "prober.go:107",
+                        "Probe failed",
+                        &[
+                            ("probeType", kind.as_str()),
+                            ("pod", pod.as_str()),
+                            ("podUID", pod_uid.as_str()),
+                            ("containerName", name.as_str()),
+                            ("probeResult", "failure"),
+                            ("output", output.as_str()),
+                        ],
+                    );
                     self.event(
                         ctx,
                         w,
@@ -1502,6 +1561,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 kind.as_str().to_lowercase()
             ),
         );
+        log_kill(ctx, w, &name, &container_id, grace);
         self.call(
             ctx,
             &uid,
@@ -1773,13 +1833,46 @@ fn deletion_grace(pod: &Pod) -> Option<Duration> {
     Some(Duration::from_secs(u64::try_from(secs.max(0)).unwrap_or(0)))
 }
 
+/// `kuberuntime_container.go`'s line when it stops a container (SIGTERM, then SIGKILL once
+/// `grace` has passed).
+fn log_kill<M: sim::Message>(
+    ctx: &mut Ctx<'_, M>,
+    w: &PodWorker,
+    container: &str,
+    container_id: &str,
+    grace: Duration,
+) {
+    let pod = w.key();
+    let id = format!("containerd://{container_id}");
+    let grace = format!("{}", grace.as_secs_f64().round());
+    klog::info(
+        ctx,
+        "kuberuntime_container.go:808",
+        "Killing container with a grace period",
+        &[
+            ("pod", pod.as_str()),
+            ("podUID", w.uid.as_str()),
+            ("containerName", container),
+            ("containerID", id.as_str()),
+            ("gracePeriod", grace.as_str()),
+        ],
+    );
+}
+
 impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
-        ctx.log(format!(
-            "Starting kubelet on node {} (version {})",
-            self.cfg.node_name,
-            crate::config::KUBERNETES_VERSION
-        ));
+        klog::info(
+            ctx,
+            "server.go:530",
+            "Kubelet version",
+            &[("kubeletVersion", crate::config::KUBERNETES_VERSION)],
+        );
+        klog::info(
+            ctx,
+            "kubelet.go:2450",
+            "Starting kubelet main sync loop",
+            &[],
+        );
         self.informer.start(ctx, &mut self.client);
         self.register(ctx);
         ctx.set_timer(self.cfg.node_status_update_frequency, TAG_NODE_STATUS);

@@ -35,6 +35,7 @@ use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_
 use client::indexer::Indexer;
 use client::indexer::object_key;
 use client::informer::{Informer, InformerConfig, Notification};
+use client::klog;
 use client::wakeup::Wakeup;
 use net::{Endpoint, Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
@@ -337,10 +338,20 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             }
         }
         if !was.0 && self.services.has_synced() {
-            ctx.log("Caches are synced for service config");
+            klog::info(
+                ctx,
+                "shared_informer.go:357",
+                "Caches are synced",
+                &[("controller", "service config")],
+            );
         }
         if !was.1 && self.slices.has_synced() {
-            ctx.log("Caches are synced for endpoint slice config");
+            klog::info(
+                ctx,
+                "shared_informer.go:357",
+                "Caches are synced",
+                &[("controller", "endpoint slice config")],
+            );
         }
         self.arm_sync(ctx);
     }
@@ -377,6 +388,11 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         if !self.has_synced() || !self.runner.try_run(ctx.now()) {
             return;
         }
+        let (file, what) = match self.cfg.mode {
+            ProxyMode::Iptables => ("proxier.go:805", "Syncing iptables rules"),
+            ProxyMode::Ipvs => ("proxier.go:1005", "Syncing ipvs rules"),
+        };
+        klog::info(ctx, file, what, &[]);
         let mut changed = false;
         for key in std::mem::take(&mut self.changed) {
             let Some((namespace, name)) = key.split_once('/') else {
@@ -561,12 +577,41 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
 impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
         // What kube-proxy logs at its default verbosity (server_linux.go, config.go).
-        ctx.log(match self.cfg.mode {
-            ProxyMode::Iptables => "Using iptables Proxier",
-            ProxyMode::Ipvs => "Using ipvs Proxier",
-        });
-        ctx.log("Starting service config controller");
-        ctx.log("Starting endpoint slice config controller");
+        let version = ("version", crate::KUBE_PROXY_VERSION);
+        klog::info(ctx, "server.go:530", "Version info", &[version]);
+        klog::info(
+            ctx,
+            "server_linux.go:263",
+            match self.cfg.mode {
+                ProxyMode::Iptables => "Using iptables Proxier",
+                ProxyMode::Ipvs => "Using ipvs Proxier",
+            },
+            &[],
+        );
+        klog::info(
+            ctx,
+            "config.go:199",
+            "Starting service config controller",
+            &[],
+        );
+        klog::info(
+            ctx,
+            "shared_informer.go:350",
+            "Waiting for caches to sync",
+            &[("controller", "service config")],
+        );
+        klog::info(
+            ctx,
+            "config.go:105",
+            "Starting endpoint slice config controller",
+            &[],
+        );
+        klog::info(
+            ctx,
+            "shared_informer.go:350",
+            "Waiting for caches to sync",
+            &[("controller", "endpoint slice config")],
+        );
         // Ids must not repeat across restarts (a late answer to the previous incarnation's
         // request must not be taken for a new one's): start from the clock.
         self.next_request_id = ctx.now().as_nanos().max(1);

@@ -71,6 +71,10 @@ pub mod sync_runner;
 pub mod testdata;
 pub mod traffic;
 
+/// The release kube-proxy reports (`Version info`), the cluster's Kubernetes version: keep it
+/// in step with the kubelet's `KUBERNETES_VERSION` and the DaemonSet's image tag.
+pub const KUBE_PROXY_VERSION: &str = "v1.33.1";
+
 pub use kube_proxy::{KubeProxy, KubeProxyConfig, TrafficSink};
 pub use rules::{ProxyMode, RuleTable};
 pub use traffic::{Arrivals, TrafficCounts, TrafficSpec};

@@ -37,7 +37,8 @@ pub struct ImageBehaviour {
     pub unhealthy_after: Option<Duration>,
     /// Time it takes to answer one request.
     pub serve_latency: Duration,
-    /// Time it takes to shut down after SIGTERM; past the grace period it is SIGKILLed.
+    /// Time it takes to shut down after SIGTERM, answering the requests that still reach it
+    /// (a graceful drain); past the grace period it is SIGKILLed.
     pub shutdown_after: Duration,
     /// Lines it prints when it starts (what `kubectl logs` shows).
     pub logs: Vec<String>,

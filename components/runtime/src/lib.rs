@@ -8,6 +8,7 @@
 //! | [`state`] | sandboxes (pod addresses from the node's /24), containers, logs |
 //! | [`runtime`] | the actor ([`ContainerRuntime`]): calls, SIGTERM/SIGKILL, exits, probes, Service traffic |
 //! | [`crictl`] | `crictl ps`, `crictl pods`, `crictl images` over the state |
+//! | [`containerd_log`] | containerd's logrus lines (CRI calls, pulls, exits) and their rendering |
 //!
 //! # Wiring it into the cluster
 //! - **Message type**: the cluster's enum implements [`RuntimeEnvelope`] (a variant holding a
@@ -33,6 +34,7 @@
 //! included); the kubelet recreates what its pods need.
 
 pub mod behaviour;
+pub mod containerd_log;
 pub mod crictl;
 pub mod images;
 pub mod message;

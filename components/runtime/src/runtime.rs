@@ -19,6 +19,7 @@ use net::{Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, Time};
 
 use crate::behaviour::ImageCatalog;
+use crate::containerd_log;
 use crate::images::{Enqueued, ImageName, pull_duration};
 use crate::message::{
     ContainerEvent, ExitCause, ProbeKind, RuntimeCall, RuntimeEnvelope, RuntimeError,
@@ -160,6 +161,10 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         self.calls += 1;
         self.subscriber = Some(from);
         let now = ctx.now();
+        let begun = call_line(&call);
+        if let Some(line) = &begun {
+            containerd_log::info(ctx, line);
+        }
         let result = match call {
             RuntimeCall::ImageStatus { image } => Ok(RuntimeReply::ImageStatus {
                 image_id: self.state.images.get(&image).map(|i| i.id.clone()),
@@ -215,6 +220,24 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
                 probe,
             } => self.probe(now, &container_id, probe),
         };
+        if let Some(line) = &begun {
+            match &result {
+                Ok(RuntimeReply::SandboxReady { sandbox_id, .. }) => containerd_log::info(
+                    ctx,
+                    &format!("{line} returns sandbox id \"{sandbox_id}\""),
+                ),
+                Ok(RuntimeReply::ContainerCreated { container_id }) => containerd_log::info(
+                    ctx,
+                    &format!(
+                        "{} returns container id \"{container_id}\"",
+                        line.replacen(" for container &", " for &", 1)
+                    ),
+                ),
+                Ok(RuntimeReply::ContainerStopped { .. }) => {}
+                Ok(_) => containerd_log::info(ctx, &format!("{line} returns successfully")),
+                Err(e) => containerd_log::error(ctx, &format!("{line} failed"), &e.to_string()),
+            }
+        }
         let delay = match &result {
             Ok(RuntimeReply::SandboxReady { .. }) => self.cfg.sandbox_setup,
             Ok(RuntimeReply::ContainerStarted { .. }) => self.cfg.container_start,
@@ -536,6 +559,10 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
             }
             None => Vec::new(),
         };
+        let exited = format!(
+            "received exit event container_id:\"{id}\" id:\"{id}\" exit_status:{exit_code}",
+            id = c.id
+        );
         let event = ContainerEvent::Exited {
             container_id: c.id.clone(),
             sandbox_id: c.sandbox_id.clone(),
@@ -544,6 +571,7 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
             started_at: c.started_at.unwrap_or(now),
             finished_at: now,
         };
+        containerd_log::info(ctx, &exited);
         // The event first: a kubelet that sees the stop answered already knows the exit.
         if let Some(sub) = self.subscriber {
             ctx.send(sub, M::wrap_runtime(RuntimeMessage::Event(event)));
@@ -566,7 +594,9 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         let server = self.state.sandbox_at(to.ip).and_then(|s| {
             self.state
                 .containers_of(&s.id)
-                .filter(|c| c.state == ContainerState::Running && c.stopping.is_none())
+                // A process shutting down after SIGTERM keeps answering until it exits (its
+                // `shutdown_after` is a graceful drain); one with no drain exits at once.
+                .filter(|c| c.state == ContainerState::Running)
                 .find(|c| c.behaviour.listening(c.running_for(now)))
         });
         let Some(c) = server else {
@@ -708,6 +738,14 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
             return;
         };
         let name = ImageName::parse(&job.full);
+        let pulled = format!("PullImage \"{}\"", job.full);
+        match &b.pull_error {
+            Some(message) => containerd_log::error(ctx, &format!("{pulled} failed"), message),
+            None => containerd_log::info(
+                ctx,
+                &format!("{pulled} returns image reference \"{}\"", name.image_id()),
+            ),
+        }
         for (to, id) in job.waiters {
             let called = self.pull_called.remove(&(to, id)).unwrap_or(now);
             let result = match &b.pull_error {
@@ -725,4 +763,49 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         }
         self.start_pull(ctx);
     }
+}
+
+/// containerd's line when a CRI call begins (`internal/cri/server/*.go`); `None` for calls it
+/// does not log at info (image status, probes: exec probes log nothing at info).
+fn call_line(call: &RuntimeCall) -> Option<String> {
+    Some(match call {
+        RuntimeCall::ImageStatus { .. } | RuntimeCall::Probe { .. } => return None,
+        RuntimeCall::PullImage { image } => format!("PullImage \"{image}\""),
+        RuntimeCall::RunPodSandbox {
+            pod_uid,
+            namespace,
+            name,
+            attempt,
+            ..
+        } => format!(
+            "RunPodSandbox for &PodSandboxMetadata{{Name:{name},Uid:{pod_uid},Namespace:{namespace},Attempt:{attempt},}}"
+        ),
+        RuntimeCall::StopPodSandbox { sandbox_id } => {
+            format!("StopPodSandbox for \"{sandbox_id}\"")
+        }
+        RuntimeCall::RemovePodSandbox { sandbox_id } => {
+            format!("RemovePodSandbox for \"{sandbox_id}\"")
+        }
+        RuntimeCall::CreateContainer {
+            sandbox_id,
+            name,
+            attempt,
+            ..
+        } => format!(
+            "CreateContainer within sandbox \"{sandbox_id}\" for container &ContainerMetadata{{Name:{name},Attempt:{attempt},}}"
+        ),
+        RuntimeCall::StartContainer { container_id } => {
+            format!("StartContainer for \"{container_id}\"")
+        }
+        RuntimeCall::StopContainer {
+            container_id,
+            timeout,
+        } => format!(
+            "StopContainer for \"{container_id}\" with timeout {} (s)",
+            timeout.as_secs_f64().round()
+        ),
+        RuntimeCall::RemoveContainer { container_id } => {
+            format!("RemoveContainer for \"{container_id}\"")
+        }
+    })
 }
