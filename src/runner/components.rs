@@ -1,5 +1,6 @@
 //! What the scenario says about the node components, in the terms the cluster builds them
-//! with: each image's behaviour for the container runtime, kube-proxy's mode, node capacity.
+//! with: each image's behaviour for the container runtime, kube-proxy's mode, node capacity;
+//! and kind's kube-system addons, which every scenario's cluster has.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -61,5 +62,6 @@ pub fn component_options(scenario: &Scenario) -> ComponentOptions {
             ProxyMode::Ipvs => proxy::ProxyMode::Ipvs,
         },
         capacity: Some(capacity),
+        kube_system_addons: true,
     }
 }
