@@ -4,8 +4,10 @@
 //!
 //! Follows `staging/src/k8s.io/client-go/util/jsonpath` as `kubectl get` uses it: missing keys
 //! print nothing (`--allow-missing-template-keys` defaults to true), several results are joined
-//! by a space, maps and lists print as JSON. Simplifications: no slices `[a:b]`, no unions
-//! `[a,b]`, filters compare with `==`/`!=` only, and numbers print as serde_json writes them.
+//! by a space, maps and lists print as JSON. Filters compare with `==`, `!=`, `<`, `<=`, `>`,
+//! `>=` (numbers by value, strings in byte order), as client-go's `evalFilter` does.
+//! Simplifications: no slices `[a:b]`, no unions `[a,b]`, and numbers print as serde_json
+//! writes them.
 
 use serde_json::Value;
 
@@ -26,9 +28,44 @@ enum Step {
     All,
     Filter {
         path: Vec<Step>,
-        negate: bool,
+        op: FilterOp,
         literal: Value,
     },
+}
+
+/// A filter's comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl FilterOp {
+    /// Whether `value OP literal` holds; ordering compares numbers with numbers and strings
+    /// with strings, anything else never matches.
+    fn holds(self, value: &Value, literal: &Value) -> bool {
+        use std::cmp::Ordering;
+        let order = match (value, literal) {
+            (Value::Number(a), Value::Number(b)) => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            _ => None,
+        };
+        match self {
+            FilterOp::Eq => value == literal,
+            FilterOp::Ne => value != literal,
+            FilterOp::Lt => order == Some(Ordering::Less),
+            FilterOp::Le => matches!(order, Some(Ordering::Less | Ordering::Equal)),
+            FilterOp::Gt => order == Some(Ordering::Greater),
+            FilterOp::Ge => matches!(order, Some(Ordering::Greater | Ordering::Equal)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -222,11 +259,18 @@ fn parse_bracket(inner: &str) -> Result<Step, String> {
         return Ok(Step::Field(q.to_string()));
     }
     if let Some(f) = inner.strip_prefix("?(").and_then(|s| s.strip_suffix(')')) {
-        let (lhs, rhs, negate) = if let Some((l, r)) = f.split_once("!=") {
-            (l, r, true)
-        } else if let Some((l, r)) = f.split_once("==") {
-            (l, r, false)
-        } else {
+        let ops = [
+            ("!=", FilterOp::Ne),
+            ("==", FilterOp::Eq),
+            ("<=", FilterOp::Le),
+            (">=", FilterOp::Ge),
+            ("<", FilterOp::Lt),
+            (">", FilterOp::Gt),
+        ];
+        let Some((lhs, rhs, op)) = ops
+            .iter()
+            .find_map(|(text, op)| f.split_once(text).map(|(l, r)| (l, r, *op)))
+        else {
             return Err(format!("unsupported filter {f}"));
         };
         let lhs = lhs.trim();
@@ -245,7 +289,7 @@ fn parse_bracket(inner: &str) -> Result<Step, String> {
         };
         return Ok(Step::Filter {
             path: parse_path(path)?,
-            negate,
+            op,
             literal,
         });
     }
@@ -288,15 +332,16 @@ fn apply<'a>(step: &Step, v: &'a Value, out: &mut Vec<&'a Value>) {
             _ => {}
         },
         Step::Recursive(name) => recurse(name, v, out),
-        Step::Filter {
-            path,
-            negate,
-            literal,
-        } => {
+        Step::Filter { path, op, literal } => {
             if let Value::Array(a) = v {
                 for item in a {
-                    let hit = select(path, item).contains(&literal);
-                    if hit != *negate {
+                    let found = select(path, item);
+                    let hit = match op {
+                        FilterOp::Eq => found.contains(&literal),
+                        FilterOp::Ne => !found.contains(&literal),
+                        _ => found.iter().any(|x| op.holds(x, literal)),
+                    };
+                    if hit {
                         out.push(item);
                     }
                 }
