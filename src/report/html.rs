@@ -103,6 +103,8 @@ struct PodNodeView<'a> {
     n: &'a str,
     /// `column, count per phase...` records, one where the counts change.
     v: Vec<u32>,
+    /// The most pods on the node at any one moment (its strip's scale).
+    m: u32,
 }
 
 #[derive(Serialize)]
@@ -376,6 +378,29 @@ pub fn downsample(
     out
 }
 
+/// The largest sum of the phases' counts at any instant (the columns' per-phase maxima can
+/// add up to more where a pod changes phase within a column).
+fn most_at_once(phases: &[(String, Vec<(Nanos, f64)>)]) -> u32 {
+    let mut changes: Vec<(Nanos, usize, f64)> = phases
+        .iter()
+        .enumerate()
+        .flat_map(|(q, (_, points))| points.iter().map(move |&(at, v)| (at, q, v)))
+        .collect();
+    changes.sort_by_key(|&(at, q, _)| (at, q));
+    let mut now = vec![0.0f64; phases.len()];
+    let mut most = 0.0f64;
+    let mut k = 0;
+    while k < changes.len() {
+        let at = changes[k].0;
+        while k < changes.len() && changes[k].0 == at {
+            now[changes[k].1] = changes[k].2.max(0.0);
+            k += 1;
+        }
+        most = most.max(now.iter().sum());
+    }
+    most.min(f64::from(u32::MAX)) as u32
+}
+
 fn pods(t: &Timeline, end: Nanos) -> PodsView<'_> {
     let mut present: Vec<&str> = Vec::new();
     for node in &t.pods {
@@ -437,7 +462,11 @@ fn pods(t: &Timeline, end: Nanos) -> PodsView<'_> {
                     prev = Some(cell);
                 }
             }
-            PodNodeView { n: &node.node, v }
+            PodNodeView {
+                n: &node.node,
+                v,
+                m: most_at_once(&node.phases),
+            }
         })
         .collect();
     PodsView {
