@@ -108,6 +108,27 @@ fn kube_system_has_kinds_addons() {
         assert_eq!(phase, "Running", "{name}");
         assert!(ip.starts_with("10.244."), "{name} has a pod IP: {ip}");
     }
+    // The DaemonSets' pods: one per node, on the node's own address (hostNetwork).
+    for prefix in ["kube-proxy-", "kindnet-"] {
+        let mut daemons: Vec<(String, String)> = pods
+            .iter()
+            .filter(|p| p.0.starts_with(prefix))
+            .map(|p| {
+                assert_eq!(p.2, "Running", "{p:?}");
+                (p.1.clone(), p.3.clone())
+            })
+            .collect();
+        daemons.sort();
+        assert_eq!(
+            daemons,
+            [
+                ("kubesim-control-plane".into(), "172.18.0.2".into()),
+                ("kubesim-worker".into(), "172.18.0.3".into()),
+                ("kubesim-worker2".into(), "172.18.0.4".into()),
+            ],
+            "{prefix}"
+        );
+    }
     let provisioner = pod_rows(&list(&mut c, api::Kind::Pod, "local-path-storage"));
     assert_eq!(provisioner.len(), 1, "{provisioner:?}");
     assert_eq!(provisioner[0].2, "Running");
