@@ -74,6 +74,21 @@ pub struct RunOutcome {
     pub trace_hash: u64,
     /// Why the verdict is fail, one line per failed step or finding.
     pub failures: Vec<String>,
+    /// The failures that are not the scenario's own checks: engine findings (Raft safety, the
+    /// cluster's invariants, panics), the event budget, and liveness in [`run_fuzzed`]. What
+    /// `kubesim fuzz` judges, since a scenario's mid-run expectations need not hold under
+    /// injected faults.
+    pub findings: Vec<String>,
+}
+
+/// Liveness after faults heal, for [`run_fuzzed`]: after the last step the cluster must
+/// converge (`Cluster::converged`) and the scenario's closing expectations (the `Expect`
+/// steps after its last `Sleep` or `Fault`) must hold within `settle`, polled every second.
+#[derive(Clone, Copy, Debug)]
+pub struct Liveness {
+    pub settle: sim::Duration,
+    /// A pod Pending for longer than this has not converged.
+    pub pending_for: sim::Duration,
 }
 
 impl RunOutcome {
@@ -266,7 +281,11 @@ pub fn build(loaded: &Loaded, seed: u64) -> Result<Cluster, RunError> {
     if let Some(members) = spec.etcd_members {
         topology = topology.with_etcd_members(members);
     }
-    Ok(Cluster::build(topology)?)
+    let mut cluster = Cluster::build(topology)?;
+    // No pod bound twice, no node over-committed, no ReplicaSet over-creation: checked as
+    // etcd applies each write (`cluster::invariants`).
+    cluster.install_invariants();
+    Ok(cluster)
 }
 
 struct Runner<'a> {
@@ -283,6 +302,8 @@ struct Runner<'a> {
     step_manifests: &'a [Vec<crate::manifest::Manifest>],
     /// `Always` checks in force: the step that set each (index, position) and the check.
     always: Vec<(usize, String, Check)>,
+    /// See [`RunOutcome::findings`].
+    findings: Vec<String>,
 }
 
 /// Runs a loaded scenario, writing what the steps print to `out`, the summary line last.
@@ -300,6 +321,26 @@ pub fn run_narrated<'a>(
     options: &RunOptions,
     out: &'a mut dyn Write,
     narrator: Option<&'a mut dyn Narrator>,
+) -> Result<RunOutcome, RunError> {
+    run_inner(loaded, options, out, narrator, None)
+}
+
+/// [`run`] as `kubesim fuzz` judges it: then [`Liveness`] after the last step.
+pub fn run_fuzzed(
+    loaded: &Loaded,
+    options: &RunOptions,
+    out: &mut dyn Write,
+    liveness: Liveness,
+) -> Result<RunOutcome, RunError> {
+    run_inner(loaded, options, out, None, Some(liveness))
+}
+
+fn run_inner<'a>(
+    loaded: &'a Loaded,
+    options: &RunOptions,
+    out: &'a mut dyn Write,
+    narrator: Option<&'a mut dyn Narrator>,
+    liveness: Option<Liveness>,
 ) -> Result<RunOutcome, RunError> {
     let seed = options.seed.unwrap_or(loaded.scenario.seed);
     let mut cluster = build(loaded, seed)?;
@@ -323,6 +364,7 @@ pub fn run_narrated<'a>(
         seed,
         step_manifests: &loaded.step_manifests,
         always: Vec::new(),
+        findings: Vec::new(),
     };
     if runner.start(loaded)? {
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
@@ -341,13 +383,35 @@ pub fn run_narrated<'a>(
                         panic_message(panic.as_ref())
                     );
                     runner.say(&format!("error: {message}"))?;
-                    runner.failures.push(message);
+                    runner.failures.push(message.clone());
+                    runner.findings.push(message);
                     break;
                 }
             }
         }
+        if let Some(liveness) = liveness
+            && runner.cluster.sim().finding().is_none()
+        {
+            runner.settle(liveness, &closing_expectations(&loaded.scenario.steps))?;
+        }
     }
     runner.finish(seed)
+}
+
+/// The `Expect` checks among the steps after the scenario's last `Sleep` or `Fault` that is
+/// followed by other steps: what its final state must satisfy (a fuzzed scenario ends with
+/// the fuzzer's own faults and settle `Sleep`, which are skipped first).
+fn closing_expectations(steps: &[Step]) -> Vec<Check> {
+    let clock = |s: &Step| matches!(s, Step::Sleep(_) | Step::Fault(_));
+    let end = steps.len() - steps.iter().rev().take_while(|s| clock(s)).count();
+    let start = steps[..end].iter().rposition(clock).map_or(0, |i| i + 1);
+    steps[start..end]
+        .iter()
+        .filter_map(|s| match s {
+            Step::Expect(check) => Some(check.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -540,7 +604,8 @@ impl<'a> Runner<'a> {
     fn finding(&mut self, finding: &sim::Finding) -> Result<(), RunError> {
         let message = format!("the engine stopped the run: {finding}");
         self.say(&format!("error: {message}"))?;
-        self.failures.push(message);
+        self.failures.push(message.clone());
+        self.findings.push(message);
         Ok(())
     }
 
@@ -654,6 +719,46 @@ impl<'a> Runner<'a> {
         Ok(true)
     }
 
+    /// Liveness after the last step: polls convergence and the closing expectations every
+    /// second for at most `liveness.settle`; a cluster that has not converged by then is a
+    /// finding.
+    fn settle(&mut self, liveness: Liveness, closing: &[Check]) -> Result<(), RunError> {
+        let poll = sim::Duration::from_secs(1);
+        let deadline = self.cluster.sim().now().saturating_add(liveness.settle);
+        // Bounded: each turn advances the clock by up to `poll` until the deadline.
+        loop {
+            let mut why = self.cluster.converged(liveness.pending_for).err();
+            for check in closing {
+                if why.is_some() {
+                    break;
+                }
+                why = self.check(check)?;
+            }
+            if let Some(finding) = self.cluster.sim().finding().cloned() {
+                return self.finding(&finding);
+            }
+            let Some(why) = why else { return Ok(()) };
+            let now = self.cluster.sim().now();
+            if now >= deadline {
+                let message = format!(
+                    "liveness: the cluster did not converge within {} after the last step (seed {}): {why}",
+                    liveness.settle, self.seed
+                );
+                self.say(&format!("error: {message}"))?;
+                self.failures.push(message.clone());
+                self.findings.push(message);
+                return Ok(());
+            }
+            if let Err(finding) = self
+                .cluster
+                .sim_mut()
+                .run_until(now.saturating_add(poll).min(deadline))
+            {
+                return self.finding(&finding);
+            }
+        }
+    }
+
     /// Advances virtual time by `d`, event by event within the run's event budget, noting
     /// every change of etcd leader; then prints those changes and etcd's status.
     fn sleep(&mut self, d: Duration, facts: &mut StepFacts) -> Result<(), RunError> {
@@ -673,7 +778,8 @@ impl<'a> Runner<'a> {
                         clock_stamp(sim.now())
                     );
                     self.say(&format!("error: {message}"))?;
-                    self.failures.push(message);
+                    self.failures.push(message.clone());
+                    self.findings.push(message);
                     break 'run;
                 }
                 if sim.step().is_err() {
@@ -827,6 +933,7 @@ impl<'a> Runner<'a> {
             },
             trace_hash: sim.trace_hash(),
             failures: self.failures,
+            findings: self.findings,
         };
         if !self.quiet && !outcome.failures.is_empty() {
             writeln!(self.out, "verdict: fail")?;
