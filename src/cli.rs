@@ -70,6 +70,18 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run a scenario, then show how kube-scheduler placed one pod: every node's filter
+    /// verdict, each plugin's score with its weight, the totals and the chosen node.
+    Explain {
+        file: PathBuf,
+        /// The pod's name.
+        pod: String,
+        #[arg(long, short = 'n', default_value = "default")]
+        namespace: String,
+        /// Root seed; overrides the scenario's `seed:`.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Measure performance.
     Bench {
         #[arg(value_enum)]
@@ -167,6 +179,18 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
             };
             crate::fuzz::fuzz(&file, &options, out)
         }
+        Command::Explain {
+            file,
+            pod,
+            namespace,
+            seed,
+        } => match crate::explain::explain(&file, &pod, &namespace, seed, out) {
+            Ok(()) => EXIT_PASS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                err.exit_code()
+            }
+        },
         Command::Bench { what } => match what {
             BenchTarget::Engine => crate::bench::engine(out),
         },

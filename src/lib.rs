@@ -7,6 +7,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod etcdctl;
+pub mod explain;
 pub mod exec;
 pub mod fuzz;
 pub mod kubectl;

@@ -48,6 +48,8 @@ mod inspect;
 pub mod kubectl_client;
 pub mod logs;
 pub mod message;
+// `impl Cluster`: the kube-scheduler replicas and their recorded decisions.
+mod scheduler_view;
 pub mod topology;
 pub mod watch;
 
