@@ -173,11 +173,12 @@ Events:
 
 #[test]
 fn several_kinds_have_no_describer_yet() {
-    let cm = obj(
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}}),
-    );
-    let err = describe(&cm, &Related::default(), NOW).unwrap_err();
-    assert_eq!(err.to_string(), "kubesim does not describe ConfigMap yet");
+    let job = obj(json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "j", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}],
+                                       "restartPolicy": "Never"}}}}));
+    let err = describe(&job, &Related::default(), NOW).unwrap_err();
+    assert_eq!(err.to_string(), "kubesim does not describe Job yet");
 }
 
 #[test]
@@ -257,13 +258,41 @@ fn deployment_tells_the_new_replica_set_from_the_old() {
         ..Related::default()
     };
     let text = describe(&d, &related, NOW).unwrap();
-    assert!(text.contains("\nReplicas:           2 desired | 2 updated | 2 total | 1 available | 1 unavailable\n"), "{text}");
     assert!(
-        text.contains("\nStrategyType:       Recreate\n"),
+        text.contains(
+            "\nReplicas:           2 desired | 2 updated | 2 total | 1 available | 1 unavailable\n"
+        ),
         "{text}"
     );
+    assert!(text.contains("\nStrategyType:       Recreate\n"), "{text}");
     assert!(!text.contains("RollingUpdateStrategy"), "{text}");
     assert!(text.contains("\nOldReplicaSets:    web-aaa (0/0 replicas created)\nNewReplicaSet:     web-bbb (2/2 replicas created)\n"), "{text}");
     // No events were asked for (several objects described): no Events section.
     assert!(!text.contains("Events:"), "{text}");
+}
+
+#[test]
+fn config_map_values_and_secret_sizes() {
+    let cm = obj(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "site", "namespace": "default"}, "data": {"index.html": "hello"}}));
+    assert_eq!(
+        describe(
+            &cm,
+            &Related {
+                events: Some(vec![]),
+                ..Related::default()
+            },
+            NOW
+        )
+        .unwrap(),
+        "Name:         site\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\nData\n====\nindex.html:\n----\nhello\n\n\nBinaryData\n====\n\nEvents:  <none>\n"
+    );
+    let secret = obj(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "s", "namespace": "default"}, "data": {"password": "c2VjcmV0"}}),
+    );
+    assert_eq!(
+        describe(&secret, &Related::default(), NOW).unwrap(),
+        "Name:         s\nNamespace:    default\nLabels:       <none>\nAnnotations:  <none>\n\nType:  Opaque\n\nData\n====\npassword:  6 bytes\n"
+    );
 }

@@ -1,7 +1,8 @@
 //! What `kubectl describe` prints for one object, and which other objects it reads to say it.
 //!
 //! Follows `staging/src/k8s.io/kubectl/pkg/describe/describe.go` (kubectl v1.33): the
-//! describers of Pod, Node, Namespace, Service, Deployment, ReplicaSet and DaemonSet, and the
+//! describers of Pod, Node, Namespace, Service, Deployment, ReplicaSet, DaemonSet, ConfigMap,
+//! Secret and ServiceAccount, and the
 //! generic describer for the kinds kubectl has none for (Lease, Event). The layout is Go's
 //! tabwriter as describe sets it up ([`tabwriter`]); times are RFC 1123 with the numeric
 //! zone, ages are `HumanDuration` at the virtual clock.
@@ -11,13 +12,16 @@
 //! it; the pods a controller or a node has; a Deployment's ReplicaSets; a node's Lease; a
 //! Service's EndpointSlices); the runner fetches them into [`Related`] and [`describe`] prints.
 //!
-//! Not done: the describers of ServiceAccount, ConfigMap, Secret, Endpoints, EndpointSlice,
+//! Also ConfigMap, Secret and ServiceAccount ([`config`]).
+//!
+//! Not done: the describers of Endpoints, EndpointSlice,
 //! StatefulSet, Job, RBAC kinds, PriorityClass and PodDisruptionBudget ([`describe`] answers
 //! [`Unsupported`] for them rather than printing something kubectl would not); volume types
 //! other than hostPath, emptyDir, secret, configMap, projected, downwardAPI and
 //! persistentVolumeClaim print `<unknown>`.
 
 pub mod common;
+pub mod config;
 pub mod generic;
 pub mod node;
 pub mod pod;
@@ -209,6 +213,9 @@ pub fn describe(obj: &Object, related: &Related, now_secs: i64) -> Result<String
         }
         Object::ReplicaSet(rs) => workloads::describe_replica_set(rs, &pods, events, now_secs),
         Object::DaemonSet(ds) => workloads::describe_daemon_set(ds, &pods, events, now_secs),
+        Object::ConfigMap(cm) => config::describe_config_map(cm, events, now_secs),
+        Object::Secret(sec) => config::describe_secret(sec),
+        Object::ServiceAccount(sa) => config::describe_service_account(sa, events, now_secs),
         Object::Lease(_) | Object::Event(_) | Object::EventsV1Event(_) => {
             generic::describe(obj, events, now_secs)
         }
