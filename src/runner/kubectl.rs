@@ -310,14 +310,6 @@ impl<'a> Session<'a> {
         self.failed = true;
     }
 
-    /// A verb this kubectl parses but the cluster cannot answer yet (the runner normally
-    /// reports such steps before running them, see [`needs`]).
-    fn not_simulated(&mut self, verb: &str) {
-        self.fail(KubectlError::Usage(format!(
-            "kubesim does not run `kubectl {verb}` yet"
-        )));
-    }
-
     fn ns(&self) -> &str {
         self.namespace.as_deref().unwrap_or("default")
     }
