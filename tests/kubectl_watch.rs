@@ -35,7 +35,13 @@ spec:
     std::fs::write(&file, text).expect("scenario written");
     let out = kubesim(&["run", file.to_str().expect("utf-8 path")]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     stdout(&out)
 }
 
@@ -62,21 +68,51 @@ fn watch_streams_the_pods_a_scale_up_creates_until_the_request_timeout() {
         Kubectl("get pods -l app=web -w --request-timeout=15s"),
         Kubectl("get deployment web"),"#,
     );
-    let lines = step_output(&out, "$ kubectl get pods -l app=web -w --request-timeout=15s");
+    let lines = step_output(
+        &out,
+        "$ kubectl get pods -l app=web -w --request-timeout=15s",
+    );
     assert!(lines.len() >= 4, "{out}");
     // Every line carries the virtual time it was printed at, in order.
-    assert!(lines.iter().all(|l| l.starts_with('[') && l.as_bytes()[9] == b']'), "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with('[') && l.as_bytes()[9] == b']'),
+        "{out}"
+    );
     let times: Vec<u64> = lines.iter().map(|l| stamp_secs(l)).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{out}");
     // One header, then the running pod, then the new pod's changes.
-    assert!(lines[0].ends_with("NAME                   READY   STATUS    RESTARTS   AGE"), "{out}");
-    assert_eq!(lines.iter().filter(|l| l.contains("NAME")).count(), 1, "{out}");
+    assert!(
+        lines[0].ends_with("NAME                   READY   STATUS    RESTARTS   AGE"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("NAME")).count(),
+        1,
+        "{out}"
+    );
     assert!(lines[1].contains("1/1     Running"), "{out}");
-    let new_pod = lines[2].split_whitespace().nth(1).expect("a pod name").to_string();
+    let new_pod = lines[2]
+        .split_whitespace()
+        .nth(1)
+        .expect("a pod name")
+        .to_string();
     let of_new: Vec<&&str> = lines[2..].iter().filter(|l| l.contains(&new_pod)).collect();
-    assert!(of_new.first().is_some_and(|l| l.contains("Pending")), "{out}");
-    assert!(of_new.iter().any(|l| l.contains("ContainerCreating")), "{out}");
-    assert!(of_new.last().is_some_and(|l| l.contains("1/1") && l.contains("Running")), "{out}");
+    assert!(
+        of_new.first().is_some_and(|l| l.contains("Pending")),
+        "{out}"
+    );
+    assert!(
+        of_new.iter().any(|l| l.contains("ContainerCreating")),
+        "{out}"
+    );
+    assert!(
+        of_new
+            .last()
+            .is_some_and(|l| l.contains("1/1") && l.contains("Running")),
+        "{out}"
+    );
     // The next step starts when the request timeout has passed, 15 s after the watch began.
     let start = times[0];
     let next = out
