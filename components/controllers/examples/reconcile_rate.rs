@@ -3,7 +3,8 @@
 //! 10 replicas are created, scaled to 20, then to 5 (no kubelet: pods stay Pending, so no
 //! rollout waits on readiness). The figure is `ManagerStats::reconciles` over the thread's
 //! on-CPU time (`sim::bench::thread_cpu_seconds`, robust on a shared machine), median of 5
-//! runs with seeds 1..=5; the wall-clock rate is printed beside it.
+//! runs with seeds 1..=5. No wall clock is read: under `components/` only virtual time and
+//! the thread's CPU time exist (time a run waits for a core is not the simulation's).
 //!
 //! `cargo run --release -p controllers --example reconcile_rate`
 
@@ -22,7 +23,6 @@ const DEPLOYMENTS: usize = 20;
 struct Run {
     reconciles: u64,
     cpu_secs: f64,
-    wall_secs: f64,
     pods: usize,
 }
 
@@ -30,12 +30,6 @@ fn deployment(i: usize) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web{i}, namespace: default}}\nspec:\n  replicas: 10\n  selector: {{matchLabels: {{app: web{i}}}}}\n  template:\n    metadata: {{labels: {{app: web{i}}}}}\n    spec: {{containers: [{{name: c, image: \"nginx:1.25\"}}]}}\n"
     )
-}
-
-// A benchmark reads the wall clock beside the CPU clock; nothing simulated depends on it.
-#[allow(clippy::disallowed_methods)]
-fn wall() -> std::time::Instant {
-    std::time::Instant::now()
 }
 
 fn one(seed: u64) -> Run {
@@ -59,7 +53,7 @@ fn one(seed: u64) -> Run {
     let before = sim
         .actor::<KubeControllerManager<TestMsg>>(kcm)
         .map_or(0, |k| k.stats.reconciles);
-    let (cpu0, wall0) = (thread_cpu_seconds().unwrap_or(0.0), wall());
+    let cpu0 = thread_cpu_seconds().unwrap_or(0.0);
     let mut id = 1u64;
     let mut send = |sim: &mut Sim<TestMsg>, req: ApiRequest| {
         id += 1;
@@ -99,7 +93,6 @@ fn one(seed: u64) -> Run {
         sim.run_for(Duration::from_secs(30)).expect("runs");
     }
     let cpu_secs = (thread_cpu_seconds().unwrap_or(0.0) - cpu0).max(1e-9);
-    let wall_secs = wall0.elapsed().as_secs_f64().max(1e-9);
     let reconciles = sim
         .actor::<KubeControllerManager<TestMsg>>(kcm)
         .map_or(0, |k| k.stats.reconciles)
@@ -118,7 +111,6 @@ fn one(seed: u64) -> Run {
     Run {
         reconciles,
         cpu_secs,
-        wall_secs,
         pods,
     }
 }
@@ -132,24 +124,18 @@ fn main() {
     let runs: Vec<Run> = (1..=5).map(one).collect();
     for (i, r) in runs.iter().enumerate() {
         println!(
-            "seed {}: {} reconciles, {} live pods at the end, {:.3} s on CPU, {:.3} s wall",
+            "seed {}: {} reconciles, {} live pods at the end, {:.3} s on CPU",
             i + 1,
             r.reconciles,
             r.pods,
-            r.cpu_secs,
-            r.wall_secs
+            r.cpu_secs
         );
     }
     println!(
-        "ReplicaSet + Deployment reconciles per second, median of 5: {:.0} per on-CPU second, {:.0} per wall second",
+        "ReplicaSet + Deployment reconciles per on-CPU second, median of 5: {:.0}",
         median(
             runs.iter()
                 .map(|r| r.reconciles as f64 / r.cpu_secs)
-                .collect()
-        ),
-        median(
-            runs.iter()
-                .map(|r| r.reconciles as f64 / r.wall_secs)
                 .collect()
         ),
     );
