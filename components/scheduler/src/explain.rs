@@ -35,7 +35,7 @@ impl fmt::Display for Explanation<'_> {
             "pod {}: {} node(s) in the cluster, {} evaluated",
             d.pod,
             d.num_all_nodes,
-            d.nodes.len()
+            d.evaluated.len()
         )?;
         match &d.outcome {
             Ok(node) => writeln!(f, "result: scheduled to {node}")?,
@@ -71,7 +71,7 @@ impl fmt::Display for Explanation<'_> {
         }
         header.push("TOTAL".into());
         let mut rows = vec![header];
-        for v in &d.nodes {
+        for v in &d.nodes() {
             let mut row = vec![v.node.to_string()];
             match &v.rejected {
                 Some(s) => {

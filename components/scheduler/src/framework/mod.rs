@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod spread_counts;
 #[cfg(test)]
 mod tests;
+pub mod topology;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -239,6 +240,13 @@ pub trait Plugin: fmt::Debug {
         Status::success()
     }
 
+    /// Whether Filter may reject any node for this pod; `false` leaves it out of the per-node
+    /// loop, where it would pass every node. Unlike a PreFilter Skip this is not recorded:
+    /// the decision is the same with or without it.
+    fn may_reject(&self, _pod: &PodInfo) -> bool {
+        true
+    }
+
     /// `feasible` are snapshot slots.
     fn pre_score(
         &self,
@@ -258,6 +266,24 @@ pub trait Plugin: fmt::Debug {
         _snap: &Snapshot,
     ) -> i64 {
         0
+    }
+
+    /// The score of every feasible node (snapshot slots), in order, appended to `out`. The
+    /// default calls [`Plugin::score`] per node; a plugin overrides it to read its cycle
+    /// state once per cycle rather than once per node.
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+    ) {
+        out.extend(
+            feasible
+                .iter()
+                .map(|slot| self.score(state, pod, snap.node(*slot), snap)),
+        );
     }
 
     /// Scores in the order of the feasible nodes; upstream plugins without normalization

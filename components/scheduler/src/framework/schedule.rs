@@ -19,6 +19,7 @@ use sim::SimRng;
 
 use super::fit_error::{Diagnosis, FitError};
 use super::profile::{Profile, num_feasible_nodes_to_find};
+use super::snapshot::NodeNames;
 use super::{Code, CycleState, NodeInfo, PodInfo, Snapshot, Status};
 use crate::plugins::default_preemption::{self, Preemption};
 
@@ -84,7 +85,7 @@ impl PluginScore {
     }
 }
 
-/// What happened to one node in a cycle.
+/// What happened to one node in a cycle (materialised from a [`Decision`] for explanations).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeVerdict {
     pub node: Arc<str>,
@@ -100,15 +101,25 @@ impl NodeVerdict {
     }
 }
 
-/// The record of one cycle, for explanations.
+/// The record of one cycle, for explanations. Kept dense, since a cycle evaluates hundreds of
+/// nodes: nodes are snapshot slots (names resolve through the cache's slot → name table as of
+/// the cycle, shared, not copied), rejections are listed apart (most nodes pass), and scores
+/// are one column per scorer. [`Decision::nodes`] gives the per-node view.
 #[derive(Clone, Debug)]
 pub struct Decision {
     pub pod: String,
     pub num_all_nodes: usize,
-    /// Nodes in the order they were evaluated.
-    pub nodes: Vec<NodeVerdict>,
+    /// Snapshot slots of the nodes, in the order they were evaluated.
+    pub evaluated: Vec<u32>,
+    /// (position in `evaluated`, the rejecting plugin's status), in evaluation order.
+    pub rejected: Vec<(u32, Status)>,
+    /// Slot → node name at the time of the cycle.
+    pub names: NodeNames,
     /// Score plugins that took part (PreScore did not skip them), with weights.
     pub scorers: Vec<(&'static str, i64)>,
+    /// Per scorer (as `scorers`): raw and normalized scores of the nodes that passed, in
+    /// evaluation order; empty when nothing was scored.
+    pub score_columns: Vec<(Vec<i64>, Vec<i64>)>,
     /// Plugins whose PreFilter skipped (their Filter did not run).
     pub skipped_filters: Vec<&'static str>,
     /// Plugins whose PreScore skipped (they did not score).
@@ -127,8 +138,11 @@ impl Default for Decision {
         Decision {
             pod: String::new(),
             num_all_nodes: 0,
-            nodes: Vec::new(),
+            evaluated: Vec::new(),
+            rejected: Vec::new(),
+            names: NodeNames::default(),
             scorers: Vec::new(),
+            score_columns: Vec::new(),
             skipped_filters: Vec::new(),
             skipped_scores: Vec::new(),
             outcome: Err(String::new()),
@@ -136,6 +150,53 @@ impl Default for Decision {
             victims: Vec::new(),
             unscored_because: None,
         }
+    }
+}
+
+impl Decision {
+    /// Every evaluated node's verdict and scores, in evaluation order.
+    pub fn nodes(&self) -> Vec<NodeVerdict> {
+        let mut rejected = self.rejected.iter().peekable();
+        let mut passed = 0;
+        let mut out = Vec::with_capacity(self.evaluated.len());
+        for (pos, slot) in self.evaluated.iter().enumerate() {
+            let node = self.names.name(*slot as usize);
+            if let Some((_, s)) = rejected.next_if(|(p, _)| *p as usize == pos) {
+                out.push(NodeVerdict {
+                    node,
+                    rejected: Some(s.clone()),
+                    scores: Vec::new(),
+                });
+                continue;
+            }
+            let scores = self
+                .scorers
+                .iter()
+                .zip(&self.score_columns)
+                .filter_map(|((plugin, weight), (raw, normalized))| {
+                    Some(PluginScore {
+                        plugin,
+                        raw: *raw.get(passed)?,
+                        normalized: *normalized.get(passed)?,
+                        weight: *weight,
+                    })
+                })
+                .collect();
+            passed += 1;
+            out.push(NodeVerdict {
+                node,
+                rejected: None,
+                scores,
+            });
+        }
+        out
+    }
+
+    fn push_verdict(&mut self, slot: usize, status: Option<Status>) {
+        if let Some(s) = status {
+            self.rejected.push((self.evaluated.len() as u32, s));
+        }
+        self.evaluated.push(slot as u32);
     }
 }
 
@@ -271,7 +332,9 @@ impl Algorithm {
             .iter()
             .enumerate()
             .filter(|(_, e)| {
-                e.plugin.points().filter && !state.skip_filter.contains(&e.plugin.name())
+                e.plugin.points().filter
+                    && !state.skip_filter.contains(&e.plugin.name())
+                    && e.plugin.may_reject(pod)
             })
             .map(|(i, _)| i)
             .collect();
@@ -290,6 +353,7 @@ impl Algorithm {
         let mut decision = Decision {
             pod: pod.key(),
             num_all_nodes: n,
+            names: snap.names(),
             ..Decision::default()
         };
         if n == 0 {
@@ -327,19 +391,18 @@ impl Algorithm {
         {
             let node = snap.node(slot);
             let s = self.run_filters_with_nominated(&state, pod, node, snap, nominator);
-            decision.nodes.push(NodeVerdict {
-                node: node.name.clone(),
-                rejected: (!s.is_success()).then(|| s.clone()),
-                scores: Vec::new(),
-            });
             if s.is_success() {
                 feasible.push(slot);
+                decision.push_verdict(slot, None);
+            } else {
+                decision.push_verdict(slot, Some(s));
             }
         }
         if feasible.is_empty() {
-            decision.nodes.clear();
+            decision.evaluated.clear();
+            decision.rejected.clear();
             let want = num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, n);
-            decision.nodes.reserve(want.min(n));
+            decision.evaluated.reserve(want.min(n));
             let order = snap.ordered();
             let start = self.next_start_node_index % n;
             let mut processed = 0;
@@ -353,21 +416,15 @@ impl Algorithm {
                 let s = self.run_filters_with_nominated(&state, pod, node, snap, nominator);
                 if s.is_success() {
                     feasible.push(slot);
-                    decision.nodes.push(NodeVerdict {
-                        node: node.name.clone(),
-                        rejected: None,
-                        scores: Vec::new(),
-                    });
+                    decision.push_verdict(slot, None);
                 } else {
                     if s.is_rejected() {
                         diagnosis.unschedulable_plugins.insert(s.plugin);
                     }
-                    decision.nodes.push(NodeVerdict {
-                        node: node.name.clone(),
-                        rejected: Some(s.clone()),
-                        scores: Vec::new(),
-                    });
-                    diagnosis.node_to_status.insert(node.name.to_string(), s);
+                    diagnosis
+                        .node_to_status
+                        .insert(node.name.to_string(), s.clone());
+                    decision.push_verdict(slot, Some(s));
                 }
             }
             self.next_start_node_index = (start + processed) % n;
@@ -375,7 +432,7 @@ impl Algorithm {
         if feasible.is_empty() {
             return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
         }
-        let evaluated = decision.nodes.len();
+        let evaluated = decision.evaluated.len();
         if feasible.len() == 1 {
             let node = snap.node(feasible[0]).name.to_string();
             decision.unscored_because = Some("only one node fits");
@@ -419,7 +476,7 @@ impl Algorithm {
     }
 
     /// PreScore, Score, NormalizeScore and weights; returns each feasible node's total and
-    /// fills the decision's verdicts.
+    /// records the score columns in the decision.
     fn prioritize(
         &self,
         state: &mut CycleState,
@@ -429,10 +486,6 @@ impl Algorithm {
         decision: &mut Decision,
     ) -> Vec<i64> {
         let mut totals = vec![0i64; feasible.len()];
-        let scorers = self.profile.scorers().count();
-        let mut per_node: Vec<Vec<PluginScore>> = (0..feasible.len())
-            .map(|_| Vec::with_capacity(scorers))
-            .collect();
         for e in self.profile.scorers() {
             let p = e.plugin.as_ref();
             if p.points().pre_score {
@@ -442,29 +495,15 @@ impl Algorithm {
                     continue;
                 }
             }
-            let raw: Vec<i64> = feasible
-                .iter()
-                .map(|slot| p.score(state, pod, snap.node(*slot), snap))
-                .collect();
+            let mut raw = Vec::with_capacity(feasible.len());
+            p.score_nodes(state, pod, snap, feasible, &mut raw);
             let mut normalized = raw.clone();
             p.normalize_score(state, pod, &mut normalized);
             decision.scorers.push((p.name(), e.weight));
-            for (i, (r, nz)) in raw.iter().zip(&normalized).enumerate() {
-                totals[i] += nz * e.weight;
-                per_node[i].push(PluginScore {
-                    plugin: p.name(),
-                    raw: *r,
-                    normalized: *nz,
-                    weight: e.weight,
-                });
+            for (t, nz) in totals.iter_mut().zip(&normalized) {
+                *t += nz * e.weight;
             }
-        }
-        // Verdicts of feasible nodes, in the order they were found feasible.
-        let mut passed = decision.nodes.iter_mut().filter(|v| v.rejected.is_none());
-        for scores in per_node {
-            if let Some(v) = passed.next() {
-                v.scores = scores;
-            }
+            decision.score_columns.push((raw, normalized));
         }
         totals
     }

@@ -19,10 +19,38 @@ use api::SharedObject;
 
 use super::node_info::{NodeInfo, PodInfo};
 use super::spread_counts::{CountKey, DomainCounts, SpreadCounts};
+use super::topology::TopologyIndex;
 
 pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
 pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
 pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+
+/// Node names by slot, shared by the cache and the decisions that name nodes by slot; the
+/// table is copied only when a slot is named while a decision still holds it (a node added).
+#[derive(Clone, Default)]
+pub struct NodeNames(Arc<Vec<Arc<str>>>);
+
+impl NodeNames {
+    /// The node in `slot` when the table was taken.
+    pub fn name(&self, slot: usize) -> Arc<str> {
+        self.0.get(slot).cloned().unwrap_or_else(|| Arc::from(""))
+    }
+
+    fn set(&mut self, slot: usize, name: Arc<str>) {
+        let v = Arc::make_mut(&mut self.0);
+        if slot < v.len() {
+            v[slot] = name;
+        } else {
+            v.push(name);
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeNames({} slots)", self.0.len())
+    }
+}
 
 #[derive(Clone, Debug)]
 struct PodState {
@@ -38,6 +66,7 @@ pub struct Snapshot {
     slots: Vec<NodeInfo>,
     free: Vec<usize>,
     by_name: BTreeMap<String, usize>,
+    names: NodeNames,
     /// Node-tree order of the slots with a Node object; rebuilt by `refresh`.
     order: Vec<usize>,
     /// zone key → slots, zones in order of appearance.
@@ -52,6 +81,8 @@ pub struct Snapshot {
     /// removed; a cycle reading a set not kept yet builds it (hence the cell: cycles read
     /// the cache through `&self`).
     spread: RefCell<SpreadCounts>,
+    /// Topology domain ids per label key, built on first use, dropped when nodes change.
+    topology: RefCell<Vec<(String, Arc<TopologyIndex>)>>,
 }
 
 fn zone_key(obj: &SharedObject) -> String {
@@ -92,6 +123,11 @@ impl Snapshot {
         &self.slots[slot]
     }
 
+    /// The slot → name table (cheap to keep: shared until a slot is renamed).
+    pub fn names(&self) -> NodeNames {
+        self.names.clone()
+    }
+
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
@@ -122,7 +158,25 @@ impl Snapshot {
     /// Matching pods per topology domain for a set of spread constraints (built from every
     /// node on first use, then maintained incrementally).
     pub fn spread_counts(&self, key: &CountKey) -> Arc<Vec<DomainCounts>> {
-        self.spread.borrow_mut().get(key, self.iter())
+        self.spread.borrow_mut().get(key, self)
+    }
+
+    /// Every node slot's domain id for a label key.
+    pub fn topology(&self, key: &str) -> Arc<TopologyIndex> {
+        if let Some((_, t)) = self.topology.borrow().iter().find(|(k, _)| k == key) {
+            return t.clone();
+        }
+        let t = Arc::new(TopologyIndex::build(key, &self.slots));
+        self.topology
+            .borrow_mut()
+            .push((key.to_string(), t.clone()));
+        t
+    }
+
+    /// Nodes were added, removed or relabelled: drop what was derived from their labels.
+    fn nodes_changed(&mut self) {
+        self.spread.get_mut().clear();
+        self.topology.get_mut().clear();
     }
 
     /// How many nodes hold the image (normalized name).
@@ -155,6 +209,7 @@ impl Snapshot {
             }
         };
         self.by_name.insert(name.to_string(), i);
+        self.names.set(i, self.slots[i].name.clone());
         i
     }
 
@@ -177,7 +232,7 @@ impl Snapshot {
             .as_ref()
             .is_none_or(|o| o.labels() != obj.labels())
         {
-            self.spread.get_mut().clear();
+            self.nodes_changed();
         }
         if old_zone.is_some() {
             self.count_images(slot, -1);
@@ -215,7 +270,7 @@ impl Snapshot {
             return;
         };
         self.count_images(slot, -1);
-        self.spread.get_mut().clear();
+        self.nodes_changed();
         self.remove_from_zone(&zone_key(&obj), slot);
         let info = &mut self.slots[slot];
         info.node = None;
@@ -242,7 +297,9 @@ impl Snapshot {
         self.pods_with_required_anti_affinity +=
             usize::from(!pod.required_anti_affinity.is_empty());
         let slot = self.slot_for(node);
-        self.spread.get_mut().on_pod(&pod, &self.slots[slot], 1);
+        self.spread
+            .get_mut()
+            .on_pod(&pod, slot, &self.slots[slot], 1);
         self.slots[slot].add_pod(pod);
         self.pods.insert(
             key,
@@ -259,7 +316,7 @@ impl Snapshot {
         };
         let info = &mut self.slots[slot];
         if let Some(i) = info.pods.iter().position(|p| p.key() == key) {
-            self.spread.get_mut().on_pod(&info.pods[i], info, -1);
+            self.spread.get_mut().on_pod(&info.pods[i], slot, info, -1);
             let uid = info.pods[i].uid.clone();
             self.pods_with_affinity -= usize::from(info.pods[i].has_affinity());
             self.pods_with_required_anti_affinity -=

@@ -19,30 +19,35 @@ use std::sync::Arc;
 use api::selector::Selector;
 
 use super::node_info::{NodeInfo, PodInfo};
+use super::snapshot::Snapshot;
+use super::topology::TopologyIndex;
 
 /// Count sets kept at once (a set per distinct workload being scheduled).
 pub const MAX_SETS: usize = 64;
 
-/// One constraint's counts: domain value → matching pods, and count → domains.
+/// One constraint's counts: domain id ([`TopologyIndex`]) → matching pods, and count →
+/// domains.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DomainCounts {
-    counts: BTreeMap<String, i64>,
+    /// By domain id; `None`: no counted node has this domain.
+    counts: Vec<Option<i64>>,
+    domains: usize,
     histogram: BTreeMap<i64, usize>,
 }
 
 impl DomainCounts {
     /// Matching pods in the domain (`None`: no counted node has this domain).
-    pub fn get(&self, domain: &str) -> Option<i64> {
-        self.counts.get(domain).copied()
+    pub fn get(&self, domain: u32) -> Option<i64> {
+        self.counts.get(domain as usize).copied().flatten()
     }
 
     /// Domains seen.
     pub fn len(&self) -> usize {
-        self.counts.len()
+        self.domains
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.domains == 0
     }
 
     /// The smallest count over the domains (0 with no domain).
@@ -51,14 +56,14 @@ impl DomainCounts {
     }
 
     /// The smallest count and the number of domains once `delta` (domain → change) applies.
-    pub fn min_with(&self, delta: &BTreeMap<String, i64>) -> (i64, usize) {
+    pub fn min_with(&self, delta: &BTreeMap<u32, i64>) -> (i64, usize) {
         if delta.is_empty() {
             return (self.min(), self.len());
         }
         let mut histogram = self.histogram.clone();
         let mut len = self.len();
         for (domain, d) in delta {
-            let old = self.get(domain);
+            let old = self.get(*domain);
             match old {
                 Some(o) => dec(&mut histogram, o),
                 None => len += 1,
@@ -69,20 +74,16 @@ impl DomainCounts {
     }
 
     /// Adds `n` to the domain (creating it at 0 first).
-    pub fn bump(&mut self, domain: &str, n: i64) {
-        let old = match self.counts.get_mut(domain) {
-            Some(c) => {
-                let old = *c;
-                *c += n;
-                Some(old)
-            }
-            None => {
-                self.counts.insert(domain.to_string(), n);
-                None
-            }
-        };
-        if let Some(o) = old {
-            dec(&mut self.histogram, o);
+    pub fn bump(&mut self, domain: u32, n: i64) {
+        let d = domain as usize;
+        if self.counts.len() <= d {
+            self.counts.resize(d + 1, None);
+        }
+        let old = self.counts[d];
+        self.counts[d] = Some(old.unwrap_or(0) + n);
+        match old {
+            Some(o) => dec(&mut self.histogram, o),
+            None => self.domains += 1,
         }
         *self.histogram.entry(old.unwrap_or(0) + n).or_insert(0) += 1;
     }
@@ -109,13 +110,10 @@ pub struct CountKey {
 }
 
 impl CountKey {
-    fn node_counts(&self, node: &NodeInfo) -> bool {
+    /// Whether the node in `slot` counts, given the set's topology indexes.
+    fn node_counts(&self, topo: &[Arc<TopologyIndex>], slot: usize, node: &NodeInfo) -> bool {
         node.node.is_some()
-            && (!self.require_all_keys
-                || self
-                    .constraints
-                    .iter()
-                    .all(|(k, _)| node.labels().contains_key(k)))
+            && (!self.require_all_keys || topo.iter().all(|t| t.domain(slot).is_some()))
     }
 
     fn pod_matches(&self, i: usize, pod: &PodInfo) -> bool {
@@ -127,19 +125,31 @@ impl CountKey {
                 .all(|s| s.matches(pod.labels()))
     }
 
-    /// Counts every node.
-    fn build<'a>(&self, nodes: impl Iterator<Item = &'a NodeInfo>) -> Vec<DomainCounts> {
+    fn topology(&self, snap: &Snapshot) -> Vec<Arc<TopologyIndex>> {
+        self.constraints
+            .iter()
+            .map(|(k, _)| snap.topology(k))
+            .collect()
+    }
+
+    /// Counts every node of the snapshot.
+    pub fn build(&self, snap: &Snapshot) -> Vec<DomainCounts> {
+        self.build_with(&self.topology(snap), snap)
+    }
+
+    fn build_with(&self, topo: &[Arc<TopologyIndex>], snap: &Snapshot) -> Vec<DomainCounts> {
         let mut out = vec![DomainCounts::default(); self.constraints.len()];
-        for node in nodes {
-            if !self.node_counts(node) {
+        for slot in snap.ordered() {
+            let node = snap.node(*slot);
+            if !self.node_counts(topo, *slot, node) {
                 continue;
             }
-            for (i, (key, _)) in self.constraints.iter().enumerate() {
-                let Some(v) = node.labels().get(key) else {
+            for (i, t) in topo.iter().enumerate() {
+                let Some(d) = t.domain(*slot) else {
                     continue;
                 };
                 let n = node.pods.iter().filter(|p| self.pod_matches(i, p)).count() as i64;
-                out[i].bump(v, n);
+                out[i].bump(d, n);
             }
         }
         out
@@ -149,6 +159,7 @@ impl CountKey {
 #[derive(Clone, Debug)]
 struct CountSet {
     key: CountKey,
+    topo: Vec<Arc<TopologyIndex>>,
     counts: Arc<Vec<DomainCounts>>,
     used: u64,
 }
@@ -161,18 +172,15 @@ pub struct SpreadCounts {
 }
 
 impl SpreadCounts {
-    /// The counts for `key`, built from `nodes` when not kept yet.
-    pub fn get<'a>(
-        &mut self,
-        key: &CountKey,
-        nodes: impl Iterator<Item = &'a NodeInfo>,
-    ) -> Arc<Vec<DomainCounts>> {
+    /// The counts for `key`, built from the snapshot's nodes when not kept yet.
+    pub fn get(&mut self, key: &CountKey, snap: &Snapshot) -> Arc<Vec<DomainCounts>> {
         self.clock += 1;
         if let Some(s) = self.sets.iter_mut().find(|s| s.key == *key) {
             s.used = self.clock;
             return s.counts.clone();
         }
-        let counts = Arc::new(key.build(nodes));
+        let topo = key.topology(snap);
+        let counts = Arc::new(key.build_with(&topo, snap));
         if self.sets.len() >= MAX_SETS
             && let Some(i) = (0..self.sets.len()).min_by_key(|i| self.sets[*i].used)
         {
@@ -180,24 +188,25 @@ impl SpreadCounts {
         }
         self.sets.push(CountSet {
             key: key.clone(),
+            topo,
             counts: counts.clone(),
             used: self.clock,
         });
         counts
     }
 
-    /// A pod arrived on (`sign` 1) or left (-1) `node`.
-    pub fn on_pod(&mut self, pod: &PodInfo, node: &NodeInfo, sign: i64) {
+    /// A pod arrived on (`sign` 1) or left (-1) the node in `slot`.
+    pub fn on_pod(&mut self, pod: &PodInfo, slot: usize, node: &NodeInfo, sign: i64) {
         for s in &mut self.sets {
-            if !s.key.node_counts(node) || s.key.namespace != pod.namespace {
+            if s.key.namespace != pod.namespace || !s.key.node_counts(&s.topo, slot, node) {
                 continue;
             }
             for i in 0..s.key.constraints.len() {
                 if !s.key.pod_matches(i, pod) {
                     continue;
                 }
-                if let Some(v) = node.labels().get(&s.key.constraints[i].0) {
-                    Arc::make_mut(&mut s.counts)[i].bump(v, sign);
+                if let Some(d) = s.topo[i].domain(slot) {
+                    Arc::make_mut(&mut s.counts)[i].bump(d, sign);
                 }
             }
         }
@@ -270,10 +279,11 @@ mod tests {
         };
         let check = |s: &Snapshot, zones: [i64; 3]| {
             let kept = s.spread_counts(&key);
-            assert_eq!(*kept, key.build(s.iter()));
+            assert_eq!(*kept, key.build(s));
+            let zone = s.topology("topology.kubernetes.io/zone");
             let got: Vec<i64> = ["a", "b", "c"]
                 .iter()
-                .map(|z| kept[0].get(z).unwrap())
+                .map(|z| kept[0].get(zone.id(z).unwrap()).unwrap())
                 .collect();
             assert_eq!(got, zones);
             assert_eq!(kept[0].min(), *zones.iter().min().unwrap());
@@ -296,7 +306,9 @@ mod tests {
         ));
         s.refresh();
         let kept = s.spread_counts(&key);
-        assert_eq!(*kept, key.build(s.iter()));
-        assert_eq!((kept[0].get("b"), kept[0].get("c")), (None, Some(1)));
+        assert_eq!(*kept, key.build(&s));
+        let zone = s.topology("topology.kubernetes.io/zone");
+        assert_eq!(zone.id("b"), None);
+        assert_eq!(kept[0].get(zone.id("c").unwrap()), Some(1));
     }
 }

@@ -58,7 +58,7 @@ fn run(snap: &Snapshot, p: &PodInfo) -> Decision {
 }
 
 fn total(d: &Decision, node: &str) -> Option<i64> {
-    d.nodes
+    d.nodes()
         .iter()
         .find(|v| &*v.node == node && v.rejected.is_none())
         .map(|v| v.total())
@@ -81,8 +81,8 @@ fn placement_matches_hand_computed_scores() {
     assert_eq!(total(&d, "kubesim-worker2"), Some(300 + 50 + 75));
     assert_eq!(total(&d, "kubesim-worker3"), Some(300 + 62 + 87));
     assert_eq!(d.outcome, Ok("kubesim-worker".to_string()));
-    let cp = d
-        .nodes
+    let nodes = d.nodes();
+    let cp = nodes
         .iter()
         .find(|v| &*v.node == "kubesim-control-plane")
         .unwrap();
@@ -273,8 +273,8 @@ fn anti_affinity_and_topology_spread_filter_by_zone() {
     );
     let d = run(&snap, &anti);
     assert_eq!(d.outcome, Ok("c1".to_string()));
-    let rejected: Vec<(&str, String)> = d
-        .nodes
+    let nodes = d.nodes();
+    let rejected: Vec<(&str, String)> = nodes
         .iter()
         .filter_map(|v| v.rejected.as_ref().map(|s| (&*v.node, s.message())))
         .collect();
@@ -303,7 +303,7 @@ fn anti_affinity_and_topology_spread_filter_by_zone() {
     let d = run(&snap, &spread);
     assert_eq!(d.outcome, Ok("c1".to_string()));
     let reasons: Vec<String> = d
-        .nodes
+        .nodes()
         .iter()
         .filter_map(|v| v.rejected.as_ref().map(|s| s.message()))
         .collect();
@@ -331,7 +331,7 @@ fn system_default_spread_prefers_the_emptier_zone_and_node() {
     // a1: 1*ln4 + 4 + 1*ln4 + 2 = 8.77 -> 9; b1: 0 + 4 + 0 + 2 = 6.
     // Normalized: 100 * (9 + 6 - s) / 9: a1 66, b1 100; x2.
     let spread = |node: &str| {
-        d.nodes
+        d.nodes()
             .iter()
             .find(|v| &*v.node == node)
             .and_then(|v| v.scores.iter().find(|s| s.plugin == "PodTopologySpread"))
@@ -363,9 +363,9 @@ fn node_list_interleaves_zones_and_the_window_rotates() {
     // where this one stopped.
     let (r, d) = alg.schedule(&p, &snap, &Nominator::default(), &mut rng);
     assert_eq!(r.unwrap().evaluated_nodes, 100);
-    assert_eq!(&*d.nodes[0].node, "n000");
+    assert_eq!(&*d.nodes()[0].node, "n000");
     assert_eq!(alg.next_start_node_index(), 100);
     let (_, d) = alg.schedule(&p, &snap, &Nominator::default(), &mut rng);
-    assert_eq!(&*d.nodes[0].node, &*snap.node(snap.ordered()[100]).name);
+    assert_eq!(&*d.nodes()[0].node, &*snap.node(snap.ordered()[100]).name);
     assert_eq!(alg.next_start_node_index(), 0);
 }

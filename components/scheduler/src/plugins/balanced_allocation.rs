@@ -13,22 +13,24 @@ pub const NAME: &str = "NodeResourcesBalancedAllocation";
 #[derive(Debug, Default)]
 pub struct BalancedAllocation;
 
-/// `balancedResourceScorer` for (requested, allocatable) pairs.
+/// `balancedResourceScorer` for (requested, allocatable) pairs (no allocation: it runs for
+/// every feasible node).
 pub fn balanced_score(pairs: &[(i64, i64)]) -> i64 {
-    let fractions: Vec<f64> = pairs
-        .iter()
-        .filter(|(_, a)| *a != 0)
-        .map(|(r, a)| (*r as f64 / *a as f64).min(1.0))
-        .collect();
-    let std = match fractions.len() {
-        2 => ((fractions[0] - fractions[1]) / 2.0).abs(),
+    let fractions = || {
+        pairs
+            .iter()
+            .filter(|(_, a)| *a != 0)
+            .map(|(r, a)| (*r as f64 / *a as f64).min(1.0))
+    };
+    let std = match fractions().count() {
+        2 => {
+            let mut f = fractions();
+            let (a, b) = (f.next().unwrap_or(0.0), f.next().unwrap_or(0.0));
+            ((a - b) / 2.0).abs()
+        }
         n if n > 2 => {
-            let mean = fractions.iter().sum::<f64>() / n as f64;
-            let var = fractions
-                .iter()
-                .map(|f| (f - mean) * (f - mean))
-                .sum::<f64>()
-                / n as f64;
+            let mean = fractions().sum::<f64>() / n as f64;
+            let var = fractions().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n as f64;
             var.sqrt()
         }
         _ => 0.0,

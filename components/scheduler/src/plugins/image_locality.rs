@@ -26,6 +26,20 @@ pub fn priority(sum: i64, containers: usize) -> i64 {
     MAX_NODE_SCORE * (sum - MIN_THRESHOLD) / (max - MIN_THRESHOLD)
 }
 
+fn node_score(Images(images): &Images, node: &NodeInfo, snap: &Snapshot) -> i64 {
+    let total = snap.num_nodes().max(1);
+    let mut sum = 0;
+    if !node.images.is_empty() {
+        for name in images {
+            if let Some(size) = node.images.get(name) {
+                let spread = snap.nodes_with_image(name) as f64 / total as f64;
+                sum += (*size as f64 * spread) as i64;
+            }
+        }
+    }
+    priority(sum, images.len())
+}
+
 impl Plugin for ImageLocality {
     fn name(&self) -> &'static str {
         NAME
@@ -51,19 +65,23 @@ impl Plugin for ImageLocality {
         Status::success()
     }
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> i64 {
-        let Some(Images(images)) = state.read::<Images>(NAME) else {
-            return 0;
-        };
-        let total = snap.num_nodes().max(1);
-        let mut sum = 0;
-        if !node.images.is_empty() {
-            for name in images {
-                if let Some(size) = node.images.get(name) {
-                    let spread = snap.nodes_with_image(name) as f64 / total as f64;
-                    sum += (*size as f64 * spread) as i64;
-                }
-            }
-        }
-        priority(sum, images.len())
+        state
+            .read::<Images>(NAME)
+            .map_or(0, |images| node_score(images, node, snap))
+    }
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        _: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+    ) {
+        let images = state.read::<Images>(NAME);
+        out.extend(
+            feasible
+                .iter()
+                .map(|slot| images.map_or(0, |i| node_score(i, snap.node(*slot), snap))),
+        );
     }
 }

@@ -50,6 +50,9 @@ impl Plugin for NodeAffinity {
             ClusterEvent::UnscheduledPodUpdate,
         ]
     }
+    fn may_reject(&self, pod: &PodInfo) -> bool {
+        pod.has_node_constraints
+    }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if !pod.has_node_constraints {
             return Status::success();

@@ -21,6 +21,9 @@ impl Plugin for NodeName {
     fn events(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdd]
     }
+    fn may_reject(&self, pod: &PodInfo) -> bool {
+        !pod.node_name.is_empty()
+    }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if pod.node_name.is_empty() || *pod.node_name == *node.name {
             Status::success()

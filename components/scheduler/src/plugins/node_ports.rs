@@ -22,6 +22,9 @@ impl Plugin for NodePorts {
     fn events(&self) -> &'static [ClusterEvent] {
         &[ClusterEvent::NodeAdd, ClusterEvent::AssignedPodDelete]
     }
+    fn may_reject(&self, pod: &PodInfo) -> bool {
+        !pod.host_ports.is_empty()
+    }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         let conflict = pod
             .host_ports

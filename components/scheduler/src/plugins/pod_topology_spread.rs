@@ -29,6 +29,7 @@ use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 
 use crate::framework::snapshot::{LABEL_HOSTNAME, LABEL_ZONE};
 use crate::framework::spread_counts::{CountKey, DomainCounts};
+use crate::framework::topology::TopologyIndex;
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, PreFilterResult,
     Snapshot, Status,
@@ -173,19 +174,31 @@ fn cached_counts(
     })
 }
 
+fn topology(cs: &[Constraint], snap: &Snapshot) -> Vec<Arc<TopologyIndex>> {
+    cs.iter().map(|c| snap.topology(&c.topology_key)).collect()
+}
+
+/// The node in `slot` carries every constraint's key.
+fn has_all_domains(topo: &[Arc<TopologyIndex>], slot: usize) -> bool {
+    topo.iter().all(|t| t.domain(slot).is_some())
+}
+
 #[derive(Clone, Debug, Default)]
 struct FilterState {
     constraints: Vec<Constraint>,
-    /// Per constraint: domain value → matching pods (shared with the cache).
+    topo: Vec<Arc<TopologyIndex>>,
+    /// Per constraint: domain → matching pods (shared with the cache).
     base: Arc<Vec<DomainCounts>>,
     /// Per constraint: changes by preemption's what-ifs (AddPod/RemovePod).
-    delta: Vec<BTreeMap<String, i64>>,
+    delta: Vec<BTreeMap<u32, i64>>,
     min: Vec<i64>,
 }
 
 impl FilterState {
-    fn count(&self, i: usize, domain: &str) -> i64 {
-        self.base[i].get(domain).unwrap_or(0) + self.delta[i].get(domain).copied().unwrap_or(0)
+    fn count(&self, i: usize, value: &str) -> i64 {
+        self.topo[i].id(value).map_or(0, |d| {
+            self.base[i].get(d).unwrap_or(0) + self.delta[i].get(&d).copied().unwrap_or(0)
+        })
     }
 
     fn recompute_min(&mut self) {
@@ -212,8 +225,13 @@ impl FilterState {
             if !c.includes_node(pod, node) || !c.matches(other) {
                 continue;
             }
-            if let Some(v) = node.labels().get(&c.topology_key) {
-                *self.delta[i].entry(v.clone()).or_insert(0) += sign;
+            // A node of the snapshot: its value has an id.
+            if let Some(d) = node
+                .labels()
+                .get(&c.topology_key)
+                .and_then(|v| self.topo[i].id(v))
+            {
+                *self.delta[i].entry(d).or_insert(0) += sign;
             }
         }
         self.recompute_min();
@@ -223,10 +241,41 @@ impl FilterState {
 #[derive(Clone, Debug, Default)]
 struct ScoreState {
     constraints: Vec<Constraint>,
-    /// Per constraint (not hostname): domain → matching pods.
-    counts: Vec<BTreeMap<String, i64>>,
+    topo: Vec<Arc<TopologyIndex>>,
+    /// Nodes lacking a key are not scored (the pod's own constraints).
+    require_all: bool,
+    /// The cache's counts, when every node counts for these constraints.
+    cached: Option<Arc<Vec<DomainCounts>>>,
+    /// Else, per constraint (not hostname): matching pods by domain.
+    counts: Vec<Vec<i64>>,
     weights: Vec<f64>,
-    ignored: Vec<usize>,
+}
+
+impl ScoreState {
+    fn node_score(&self, pod: &PodInfo, slot: usize, node: &NodeInfo) -> i64 {
+        if self.require_all && !has_all_domains(&self.topo, slot) {
+            return IGNORED;
+        }
+        let mut score = 0.0;
+        for (i, c) in self.constraints.iter().enumerate() {
+            let Some(d) = self.topo[i].domain(slot) else {
+                continue;
+            };
+            let count = match &self.cached {
+                // Hostname counts the node's own pods: the cache's count when no other node
+                // shares the hostname.
+                Some(cached)
+                    if c.topology_key != LABEL_HOSTNAME || self.topo[i].nodes_in(d) == 1 =>
+                {
+                    cached[i].get(d).unwrap_or(0)
+                }
+                _ if c.topology_key == LABEL_HOSTNAME => c.count_on(pod, node),
+                _ => self.counts[i][d as usize],
+            };
+            score += count as f64 * self.weights[i] + (c.max_skew - 1) as f64;
+        }
+        score.round() as i64
+    }
 }
 
 #[derive(Debug, Default)]
@@ -268,15 +317,19 @@ impl Plugin for PodTopologySpread {
         if cs.is_empty() {
             return (Status::skip(), PreFilterResult::default());
         }
+        let topo = topology(&cs, snap);
         let base = cached_counts(pod, &cs, true, snap).unwrap_or_else(|| {
             let mut counts = vec![DomainCounts::default(); cs.len()];
-            for node in snap.iter() {
-                if !has_all_keys(node, &cs) {
+            for slot in snap.ordered() {
+                if !has_all_domains(&topo, *slot) {
                     continue;
                 }
+                let node = snap.node(*slot);
                 for (i, c) in cs.iter().enumerate() {
-                    if c.includes_node(pod, node) {
-                        counts[i].bump(&node.labels()[&c.topology_key], c.count_on(pod, node));
+                    if let Some(d) = topo[i].domain(*slot)
+                        && c.includes_node(pod, node)
+                    {
+                        counts[i].bump(d, c.count_on(pod, node));
                     }
                 }
             }
@@ -285,6 +338,7 @@ impl Plugin for PodTopologySpread {
         let mut s = FilterState {
             delta: vec![BTreeMap::new(); cs.len()],
             constraints: cs,
+            topo,
             base,
             min: Vec::new(),
         };
@@ -350,61 +404,60 @@ impl Plugin for PodTopologySpread {
             return Status::skip();
         }
         let require_all = own;
-        let mut ignored = Vec::new();
-        let mut counts: Vec<BTreeMap<String, i64>> = vec![BTreeMap::new(); cs.len()];
+        let topo = topology(&cs, snap);
+        // Domains among the scored nodes (not hostname: its size is the nodes scored).
+        let mut seen: Vec<Vec<bool>> = cs
+            .iter()
+            .zip(&topo)
+            .map(|(c, t)| {
+                let n = if c.topology_key == LABEL_HOSTNAME {
+                    0
+                } else {
+                    t.len()
+                };
+                vec![false; n]
+            })
+            .collect();
+        let mut scored = 0;
         for slot in feasible {
-            let node = snap.node(*slot);
-            if require_all && !has_all_keys(node, &cs) {
-                ignored.push(*slot);
+            if require_all && !has_all_domains(&topo, *slot) {
                 continue;
             }
-            for (i, c) in cs.iter().enumerate() {
-                if c.topology_key == LABEL_HOSTNAME {
-                    continue;
-                }
-                if let Some(v) = node.labels().get(&c.topology_key)
-                    && !counts[i].contains_key(v)
-                {
-                    counts[i].insert(v.clone(), 0);
+            scored += 1;
+            for (t, seen) in topo.iter().zip(seen.iter_mut()) {
+                if let Some(b) = t.domain(*slot).and_then(|d| seen.get_mut(d as usize)) {
+                    *b = true;
                 }
             }
         }
         let weights = cs
             .iter()
-            .zip(&counts)
+            .zip(&seen)
             .map(|(c, domains)| {
                 let size = if c.topology_key == LABEL_HOSTNAME {
-                    feasible.len() - ignored.len()
+                    scored
                 } else {
-                    domains.len()
+                    domains.iter().filter(|b| **b).count()
                 };
                 sim::rng::portable_ln(size as f64 + 2.0)
             })
             .collect();
-        match cached_counts(pod, &cs, require_all, snap) {
-            Some(cached) => {
-                for (i, domains) in counts.iter_mut().enumerate() {
-                    for (v, n) in domains.iter_mut() {
-                        *n = cached[i].get(v).unwrap_or(0);
-                    }
+        let cached = cached_counts(pod, &cs, require_all, snap);
+        let mut counts: Vec<Vec<i64>> = Vec::new();
+        if cached.is_none() {
+            counts = seen.iter().map(|s| vec![0; s.len()]).collect();
+            for slot in snap.ordered() {
+                let node = snap.node(*slot);
+                // A node without pods adds nothing to any domain.
+                if node.pods.is_empty() || (require_all && !has_all_domains(&topo, *slot)) {
+                    continue;
                 }
-            }
-            None => {
-                for node in snap.iter() {
-                    // A node without pods adds nothing to any domain.
-                    if node.pods.is_empty() || (require_all && !has_all_keys(node, &cs)) {
+                for (i, c) in cs.iter().enumerate() {
+                    if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, node) {
                         continue;
                     }
-                    for (i, c) in cs.iter().enumerate() {
-                        if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, node) {
-                            continue;
-                        }
-                        let Some(v) = node.labels().get(&c.topology_key) else {
-                            continue;
-                        };
-                        if let Some(n) = counts[i].get_mut(v) {
-                            *n += c.count_on(pod, node);
-                        }
+                    if let Some(d) = topo[i].domain(*slot) {
+                        counts[i][d as usize] += c.count_on(pod, node);
                     }
                 }
             }
@@ -413,39 +466,40 @@ impl Plugin for PodTopologySpread {
             SCORE_KEY,
             ScoreState {
                 constraints: cs,
+                topo,
+                require_all,
+                cached,
                 counts,
                 weights,
-                ignored,
             },
         );
         Status::success()
     }
 
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo, snap: &Snapshot) -> i64 {
-        let Some(s) = state.read::<ScoreState>(SCORE_KEY) else {
-            return 0;
-        };
-        if !s.ignored.is_empty()
-            && snap
-                .index_of(&node.name)
-                .is_some_and(|i| s.ignored.contains(&i))
-        {
-            return IGNORED;
+        match (
+            state.read::<ScoreState>(SCORE_KEY),
+            snap.index_of(&node.name),
+        ) {
+            (Some(s), Some(slot)) => s.node_score(pod, slot, node),
+            _ => 0,
         }
-        let labels = node.labels();
-        let mut score = 0.0;
-        for (i, c) in s.constraints.iter().enumerate() {
-            let Some(v) = labels.get(&c.topology_key) else {
-                continue;
-            };
-            let count = if c.topology_key == LABEL_HOSTNAME {
-                c.count_on(pod, node)
-            } else {
-                s.counts[i].get(v).copied().unwrap_or(0)
-            };
-            score += count as f64 * s.weights[i] + (c.max_skew - 1) as f64;
-        }
-        score.round() as i64
+    }
+
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+    ) {
+        let s = state.read::<ScoreState>(SCORE_KEY);
+        out.extend(
+            feasible
+                .iter()
+                .map(|slot| s.map_or(0, |s| s.node_score(pod, *slot, snap.node(*slot)))),
+        );
     }
 
     fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {

@@ -32,6 +32,14 @@ struct PreScoreState {
     prefer_no_schedule: Vec<Toleration>,
 }
 
+fn untolerated_prefer_no_schedule(s: &PreScoreState, node: &NodeInfo) -> i64 {
+    node.taints
+        .iter()
+        .filter(|t| t.effect == PREFER_NO_SCHEDULE)
+        .filter(|t| !api::taints::tolerations_tolerate_taint(&s.prefer_no_schedule, t))
+        .count() as i64
+}
+
 impl Plugin for TaintToleration {
     fn name(&self) -> &'static str {
         NAME
@@ -78,14 +86,24 @@ impl Plugin for TaintToleration {
         Status::success()
     }
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo, _: &Snapshot) -> i64 {
-        let Some(s) = state.read::<PreScoreState>(NAME) else {
-            return 0;
-        };
-        node.taints
-            .iter()
-            .filter(|t| t.effect == PREFER_NO_SCHEDULE)
-            .filter(|t| !api::taints::tolerations_tolerate_taint(&s.prefer_no_schedule, t))
-            .count() as i64
+        state
+            .read::<PreScoreState>(NAME)
+            .map_or(0, |s| untolerated_prefer_no_schedule(s, node))
+    }
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        _: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+    ) {
+        let s = state.read::<PreScoreState>(NAME);
+        out.extend(
+            feasible
+                .iter()
+                .map(|slot| s.map_or(0, |s| untolerated_prefer_no_schedule(s, snap.node(*slot)))),
+        );
     }
     fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, true, scores);

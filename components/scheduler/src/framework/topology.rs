@@ -1,0 +1,81 @@
+//! Topology domains as small numbers: for one node label key (a topology key such as
+//! `topology.kubernetes.io/zone`), every node slot's value interned to a domain id, so the
+//! plugins that count pods per domain (PodTopologySpread) index arrays instead of looking
+//! labels up in each node's label map for every node of every cycle.
+//!
+//! The cache builds an index on the first cycle that asks for a key and drops every index
+//! when a node is added, removed or relabelled (as it drops the spread counts). Ids follow
+//! slot order, so they are the same in every run.
+
+use std::collections::BTreeMap;
+
+use super::node_info::NodeInfo;
+
+const NONE: u32 = u32::MAX;
+
+/// One label key's domains.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopologyIndex {
+    /// Domain id → label value.
+    values: Vec<String>,
+    ids: BTreeMap<String, u32>,
+    /// Slot → domain id (`NONE`: no Node object, or the node lacks the key).
+    of_slot: Vec<u32>,
+    /// Domain id → nodes carrying that value.
+    nodes_in: Vec<u32>,
+}
+
+impl TopologyIndex {
+    /// Indexes `key` over the slots (index = slot).
+    pub fn build(key: &str, slots: &[NodeInfo]) -> TopologyIndex {
+        let mut t = TopologyIndex {
+            of_slot: vec![NONE; slots.len()],
+            ..TopologyIndex::default()
+        };
+        for (slot, info) in slots.iter().enumerate() {
+            if info.node.is_none() {
+                continue;
+            }
+            let Some(v) = info.labels().get(key) else {
+                continue;
+            };
+            let id = match t.ids.get(v) {
+                Some(id) => *id,
+                None => {
+                    let id = t.values.len() as u32;
+                    t.values.push(v.clone());
+                    t.ids.insert(v.clone(), id);
+                    t.nodes_in.push(0);
+                    id
+                }
+            };
+            t.nodes_in[id as usize] += 1;
+            t.of_slot[slot] = id;
+        }
+        t
+    }
+
+    /// The domain of the node in `slot` (`None`: it lacks the key).
+    pub fn domain(&self, slot: usize) -> Option<u32> {
+        self.of_slot.get(slot).copied().filter(|d| *d != NONE)
+    }
+
+    /// The id of a label value.
+    pub fn id(&self, value: &str) -> Option<u32> {
+        self.ids.get(value).copied()
+    }
+
+    /// Number of domains (distinct values).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// How many nodes carry the domain's value.
+    pub fn nodes_in(&self, domain: u32) -> u32 {
+        self.nodes_in[domain as usize]
+    }
+}
