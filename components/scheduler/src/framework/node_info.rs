@@ -314,6 +314,11 @@ impl PodInfo {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// Whether `key` is this pod's `namespace/name` (without building the key).
+    pub fn has_key(&self, key: &str) -> bool {
+        key.split_once('/') == Some((self.namespace.as_str(), self.name.as_str()))
+    }
+
     pub fn has_affinity(&self) -> bool {
         !self.required_affinity.is_empty()
             || !self.required_anti_affinity.is_empty()

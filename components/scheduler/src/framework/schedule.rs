@@ -117,9 +117,9 @@ pub struct Decision {
     pub names: NodeNames,
     /// Score plugins that took part (PreScore did not skip them), with weights.
     pub scorers: Vec<(&'static str, i64)>,
-    /// Per scorer (as `scorers`): raw and normalized scores of the nodes that passed, in
-    /// evaluation order; empty when nothing was scored.
-    pub score_columns: Vec<(Vec<i64>, Vec<i64>)>,
+    /// (raw, normalized) scores, scorer by scorer (as `scorers`), each the nodes that passed
+    /// in evaluation order; empty when nothing was scored.
+    pub scores: Vec<(i64, i64)>,
     /// Plugins whose PreFilter skipped (their Filter did not run).
     pub skipped_filters: Vec<&'static str>,
     /// Plugins whose PreScore skipped (they did not score).
@@ -142,7 +142,7 @@ impl Default for Decision {
             rejected: Vec::new(),
             names: NodeNames::default(),
             scorers: Vec::new(),
-            score_columns: Vec::new(),
+            scores: Vec::new(),
             skipped_filters: Vec::new(),
             skipped_scores: Vec::new(),
             outcome: Err(String::new()),
@@ -157,6 +157,7 @@ impl Decision {
     /// Every evaluated node's verdict and scores, in evaluation order.
     pub fn nodes(&self) -> Vec<NodeVerdict> {
         let mut rejected = self.rejected.iter().peekable();
+        let all_passed = self.evaluated.len() - self.rejected.len();
         let mut passed = 0;
         let mut out = Vec::with_capacity(self.evaluated.len());
         for (pos, slot) in self.evaluated.iter().enumerate() {
@@ -172,12 +173,13 @@ impl Decision {
             let scores = self
                 .scorers
                 .iter()
-                .zip(&self.score_columns)
-                .filter_map(|((plugin, weight), (raw, normalized))| {
+                .enumerate()
+                .filter_map(|(k, (plugin, weight))| {
+                    let (raw, normalized) = *self.scores.get(k * all_passed + passed)?;
                     Some(PluginScore {
                         plugin,
-                        raw: *raw.get(passed)?,
-                        normalized: *normalized.get(passed)?,
+                        raw,
+                        normalized,
                         weight: *weight,
                     })
                 })
@@ -216,11 +218,20 @@ pub struct Failure {
     pub preemption: Option<Preemption>,
 }
 
-/// The scheduling algorithm's state across cycles: the profile and the round-robin index.
+/// The scheduling algorithm's state across cycles: the profile, the round-robin index, and
+/// buffers scoring reuses (nothing is allocated per node or per plugin).
 #[derive(Debug)]
 pub struct Algorithm {
     pub profile: Profile,
     next_start_node_index: usize,
+    scratch: ScoreBuffers,
+}
+
+#[derive(Debug, Default)]
+struct ScoreBuffers {
+    raw: Vec<i64>,
+    normalized: Vec<i64>,
+    totals: Vec<i64>,
 }
 
 impl Algorithm {
@@ -228,6 +239,7 @@ impl Algorithm {
         Algorithm {
             profile,
             next_start_node_index: 0,
+            scratch: ScoreBuffers::default(),
         }
     }
 
@@ -257,6 +269,9 @@ impl Algorithm {
         snap: &Snapshot,
         nominator: &Nominator,
     ) -> Status {
+        if nominator.is_empty() {
+            return self.run_filters(state, pod, node);
+        }
         let nominated: Vec<&Arc<PodInfo>> = nominator
             .pods_on(&node.name)
             .iter()
@@ -476,17 +491,29 @@ impl Algorithm {
     }
 
     /// PreScore, Score, NormalizeScore and weights; returns each feasible node's total and
-    /// records the score columns in the decision.
+    /// records the scores in the decision.
     fn prioritize(
-        &self,
+        &mut self,
         state: &mut CycleState,
         pod: &PodInfo,
         snap: &Snapshot,
         feasible: &[usize],
         decision: &mut Decision,
-    ) -> Vec<i64> {
-        let mut totals = vec![0i64; feasible.len()];
-        for e in self.profile.scorers() {
+    ) -> &[i64] {
+        let Algorithm {
+            profile, scratch, ..
+        } = self;
+        let ScoreBuffers {
+            raw,
+            normalized,
+            totals,
+        } = scratch;
+        totals.clear();
+        totals.resize(feasible.len(), 0);
+        decision
+            .scores
+            .reserve(feasible.len() * profile.scorers().count());
+        for e in profile.scorers() {
             let p = e.plugin.as_ref();
             if p.points().pre_score {
                 let s = p.pre_score(state, pod, snap, feasible);
@@ -495,15 +522,18 @@ impl Algorithm {
                     continue;
                 }
             }
-            let mut raw = Vec::with_capacity(feasible.len());
-            p.score_nodes(state, pod, snap, feasible, &mut raw);
-            let mut normalized = raw.clone();
-            p.normalize_score(state, pod, &mut normalized);
+            raw.clear();
+            p.score_nodes(state, pod, snap, feasible, raw);
+            normalized.clear();
+            normalized.extend_from_slice(raw);
+            p.normalize_score(state, pod, normalized);
             decision.scorers.push((p.name(), e.weight));
-            for (t, nz) in totals.iter_mut().zip(&normalized) {
+            for (t, nz) in totals.iter_mut().zip(normalized.iter()) {
                 *t += nz * e.weight;
             }
-            decision.score_columns.push((raw, normalized));
+            decision
+                .scores
+                .extend(raw.iter().copied().zip(normalized.iter().copied()));
         }
         totals
     }

@@ -12,7 +12,7 @@
 //! being updated); assumed pods never expire (upstream's default since 1.27 is no expiry too).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use api::SharedObject;
@@ -77,6 +77,10 @@ pub struct Snapshot {
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     pods_with_affinity: usize,
     pods_with_required_anti_affinity: usize,
+    /// Slots holding a pod with (anti-)affinity terms, and with required anti-affinity terms:
+    /// InterPodAffinity visits only these for existing pods' terms.
+    affinity_slots: BTreeSet<usize>,
+    anti_affinity_slots: BTreeSet<usize>,
     /// PodTopologySpread's counts per domain, kept up to date by every pod placed or
     /// removed; a cycle reading a set not kept yet builds it (hence the cell: cycles read
     /// the cache through `&self`).
@@ -153,6 +157,40 @@ impl Snapshot {
     /// Some known pod has required anti-affinity terms.
     pub fn any_pod_with_required_anti_affinity(&self) -> bool {
         self.pods_with_required_anti_affinity > 0
+    }
+
+    /// The nodes with a pod that has (anti-)affinity terms, by slot.
+    pub fn nodes_with_affinity_pods(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.with_node(&self.affinity_slots)
+    }
+
+    /// The nodes with a pod that has required anti-affinity terms, by slot.
+    pub fn nodes_with_required_anti_affinity_pods(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.with_node(&self.anti_affinity_slots)
+    }
+
+    fn with_node<'a>(&'a self, slots: &'a BTreeSet<usize>) -> impl Iterator<Item = &'a NodeInfo> {
+        slots
+            .iter()
+            .map(|s| &self.slots[*s])
+            .filter(|n| n.node.is_some())
+    }
+
+    fn track_affinity(&mut self, slot: usize) {
+        let info = &self.slots[slot];
+        for (set, has) in [
+            (&mut self.affinity_slots, info.pods_with_affinity > 0),
+            (
+                &mut self.anti_affinity_slots,
+                info.pods_with_required_anti_affinity > 0,
+            ),
+        ] {
+            if has {
+                set.insert(slot);
+            } else {
+                set.remove(&slot);
+            }
+        }
     }
 
     /// Matching pods per topology domain for a set of spread constraints (built from every
@@ -301,6 +339,7 @@ impl Snapshot {
             .get_mut()
             .on_pod(&pod, slot, &self.slots[slot], 1);
         self.slots[slot].add_pod(pod);
+        self.track_affinity(slot);
         self.pods.insert(
             key,
             PodState {
@@ -315,13 +354,14 @@ impl Snapshot {
             return;
         };
         let info = &mut self.slots[slot];
-        if let Some(i) = info.pods.iter().position(|p| p.key() == key) {
+        if let Some(i) = info.pods.iter().position(|p| p.has_key(key)) {
             self.spread.get_mut().on_pod(&info.pods[i], slot, info, -1);
             let uid = info.pods[i].uid.clone();
             self.pods_with_affinity -= usize::from(info.pods[i].has_affinity());
             self.pods_with_required_anti_affinity -=
                 usize::from(!info.pods[i].required_anti_affinity.is_empty());
             info.remove_pod(&uid);
+            self.track_affinity(slot);
             self.release_if_empty(slot);
         }
     }

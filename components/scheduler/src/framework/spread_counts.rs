@@ -1,7 +1,8 @@
 //! Matching pods per topology domain, kept in the cache for PodTopologySpread: for a set of
 //! spread constraints (topology key and selector each) in a namespace, every domain's count of
 //! pods that match, and how many domains have each count (so the smallest count, the skew's
-//! base, is read without visiting every domain).
+//! base, is read without visiting every domain). Domains are the ids of
+//! [`super::topology::TopologyIndex`], so counts are arrays indexed by domain.
 //!
 //! Upstream's PreFilter/PreScore (`framework/plugins/podtopologyspread/filtering.go`
 //! `calPreFilterState`, `scoring.go` `initPreScoreState`) count the matching pods of every

@@ -14,6 +14,9 @@
 //! existing pods (anti-affinity subtracts), of existing pods' preferred terms matched by the
 //! incoming pod, and `hardPodAffinityWeight` (1) for existing pods' required affinity terms it
 //! matches; a node scores the sum over its labels; normalized min–max onto [0, 100].
+//!
+//! When the incoming pod has no terms of its own, only existing pods' terms count, and only
+//! the nodes the cache lists as holding such pods are visited (upstream visits every node).
 
 use std::collections::BTreeMap;
 
@@ -175,10 +178,13 @@ impl Plugin for InterPodAffinity {
             ..FilterState::default()
         };
         let incoming = !pod.required_affinity.is_empty() || !pod.required_anti_affinity.is_empty();
-        for node in snap.iter() {
-            if !incoming && node.pods_with_required_anti_affinity == 0 {
-                continue;
-            }
+        // The counts are sums: the order nodes are visited in does not matter.
+        let nodes: Box<dyn Iterator<Item = &NodeInfo>> = if incoming {
+            Box::new(snap.iter())
+        } else {
+            Box::new(snap.nodes_with_required_anti_affinity_pods())
+        };
+        for node in nodes {
             for existing in &node.pods {
                 if existing.uid != pod.uid {
                     s.update(pod, existing, node, 1);
@@ -274,10 +280,12 @@ impl Plugin for InterPodAffinity {
         }
         let ns = &snap.namespace_labels;
         let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for node in snap.iter() {
-            if !has_preferred && node.pods_with_affinity == 0 {
-                continue;
-            }
+        let nodes: Box<dyn Iterator<Item = &NodeInfo>> = if has_preferred {
+            Box::new(snap.iter())
+        } else {
+            Box::new(snap.nodes_with_affinity_pods())
+        };
+        for node in nodes {
             for existing in &node.pods {
                 if existing.uid == pod.uid {
                     continue;

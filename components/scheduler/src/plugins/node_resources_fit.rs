@@ -47,6 +47,17 @@ pub fn insufficient(pod: &PodInfo, node: &NodeInfo) -> Vec<String> {
     out
 }
 
+/// The common case, checked without building reasons: room for one more pod and for the
+/// pod's cpu and memory, and nothing else requested (else [`insufficient`] decides).
+fn fits_cpu_memory(pod: &PodInfo, node: &NodeInfo) -> bool {
+    let (r, a, q) = (&pod.requests, &node.allocatable, &node.requested);
+    (node.pods.len() as i64) < a.allowed_pods
+        && r.ephemeral_storage == 0
+        && r.scalar.is_empty()
+        && r.milli_cpu <= a.milli_cpu - q.milli_cpu
+        && r.memory <= a.memory - q.memory
+}
+
 /// `leastRequestedScore`.
 pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
@@ -75,6 +86,9 @@ impl Plugin for NodeResourcesFit {
         ]
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if fits_cpu_memory(pod, node) {
+            return Status::success();
+        }
         let reasons = insufficient(pod, node);
         if reasons.is_empty() {
             Status::success()

@@ -16,6 +16,10 @@
 //! Score (ScheduleAnyway constraints): per constraint `count * ln(domains + 2) + maxSkew - 1`
 //! (hostname counts the node's own pods), rounded; nodes missing a key of explicit
 //! constraints are ignored (score 0); normalized as `100 * (max + min - s) / max`.
+//! Nodes are read through the cache's topology domain ids ([`crate::framework::topology`])
+//! and, for pods whose constraints count every node, its kept per-domain counts
+//! ([`crate::framework::spread_counts`]); the hostname constraint counts the node's own pods,
+//! read from the kept counts when no other node shares the hostname.
 //! Simplification: `matchLabelKeys` is honoured; the NodeInclusionPolicy feature gate is
 //! taken as on (its default).
 

@@ -60,6 +60,9 @@ impl Plugin for TaintToleration {
         ]
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if node.taints.is_empty() {
+            return Status::success();
+        }
         match find_untolerated_taint(&node.taints, tolerations(pod), &[NO_SCHEDULE, NO_EXECUTE]) {
             None => Status::success(),
             Some(_) => Status::unresolvable(REASON),
