@@ -240,6 +240,27 @@ pub trait Plugin: fmt::Debug {
         Status::success()
     }
 
+    /// Filter on several nodes (snapshot slots): sets `verdicts[i]` to the rejection of
+    /// `slots[i]` (tagged with this plugin) unless an earlier plugin rejected it already. The
+    /// default calls [`Plugin::filter`] per node, in one loop per plugin.
+    fn filter_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        slots: &[usize],
+        verdicts: &mut [Option<Status>],
+    ) {
+        for (slot, v) in slots.iter().zip(verdicts.iter_mut()) {
+            if v.is_none() {
+                let s = self.filter(state, pod, snap.node(*slot));
+                if !s.is_success() {
+                    *v = Some(s.with_plugin(self.name()));
+                }
+            }
+        }
+    }
+
     /// Whether Filter may reject any node for this pod; `false` leaves it out of the per-node
     /// loop, where it would pass every node. Unlike a PreFilter Skip this is not recorded:
     /// the decision is the same with or without it.

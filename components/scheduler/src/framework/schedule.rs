@@ -10,7 +10,9 @@
 //! (`RunFilterPluginsWithNominatedPods`: filters run once with the higher-or-equal priority
 //! pods nominated to the node added, then without them).
 //! Simplification: filters and scores run sequentially (upstream runs 16 goroutines), which
-//! changes nothing but wall time.
+//! changes nothing but wall time. Filters run plugin by plugin over a chunk of the window no
+//! larger than the feasible nodes still wanted, so the nodes evaluated, their verdicts and
+//! the first rejection of each are those of a node-by-node loop.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -219,16 +221,19 @@ pub struct Failure {
 }
 
 /// The scheduling algorithm's state across cycles: the profile, the round-robin index, and
-/// buffers scoring reuses (nothing is allocated per node or per plugin).
+/// buffers cycles reuse (nothing is allocated per node or per plugin).
 #[derive(Debug)]
 pub struct Algorithm {
     pub profile: Profile,
     next_start_node_index: usize,
-    scratch: ScoreBuffers,
+    buffers: Buffers,
 }
 
 #[derive(Debug, Default)]
-struct ScoreBuffers {
+struct Buffers {
+    feasible: Vec<usize>,
+    chunk: Vec<usize>,
+    verdicts: Vec<Option<Status>>,
     raw: Vec<i64>,
     normalized: Vec<i64>,
     totals: Vec<i64>,
@@ -239,7 +244,7 @@ impl Algorithm {
         Algorithm {
             profile,
             next_start_node_index: 0,
-            scratch: ScoreBuffers::default(),
+            buffers: Buffers::default(),
         }
     }
 
@@ -258,6 +263,35 @@ impl Algorithm {
             }
         }
         Status::success()
+    }
+
+    /// Filters on several nodes (snapshot slots): `verdicts` gets each node's rejection or
+    /// `None`. With nothing nominated, each filter runs over all the nodes before the next
+    /// ([`Plugin::filter_nodes`]), a node leaving at its first rejection as node by node.
+    fn run_filters_on(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        nominator: &Nominator,
+        slots: &[usize],
+        verdicts: &mut Vec<Option<Status>>,
+    ) {
+        verdicts.clear();
+        if !nominator.is_empty() {
+            verdicts.extend(slots.iter().map(|slot| {
+                let s =
+                    self.run_filters_with_nominated(state, pod, snap.node(*slot), snap, nominator);
+                (!s.is_success()).then_some(s)
+            }));
+            return;
+        }
+        verdicts.resize(slots.len(), None);
+        for i in &state.active_filters {
+            self.profile.plugins[*i]
+                .plugin
+                .filter_nodes(state, pod, snap, slots, verdicts);
+        }
     }
 
     /// `RunFilterPluginsWithNominatedPods`.
@@ -398,7 +432,8 @@ impl Algorithm {
             .skipped_filters
             .extend(state.skip_filter.iter().copied());
 
-        let mut feasible: Vec<usize> = Vec::new();
+        let mut feasible = std::mem::take(&mut self.buffers.feasible);
+        feasible.clear();
         // The nominated node first (`evaluateNominatedNode`).
         if !pod.nominated_node_name.is_empty()
             && let Some(slot) = snap.index_of(&pod.nominated_node_name)
@@ -421,28 +456,37 @@ impl Algorithm {
             let order = snap.ordered();
             let start = self.next_start_node_index % n;
             let mut processed = 0;
-            for i in 0..n {
-                if feasible.len() >= want {
-                    break;
-                }
-                let slot = order[(start + i) % n];
-                let node = snap.node(slot);
-                processed += 1;
-                let s = self.run_filters_with_nominated(&state, pod, node, snap, nominator);
-                if s.is_success() {
-                    feasible.push(slot);
-                    decision.push_verdict(slot, None);
-                } else {
-                    if s.is_rejected() {
-                        diagnosis.unschedulable_plugins.insert(s.plugin);
+            let mut chunk = std::mem::take(&mut self.buffers.chunk);
+            let mut verdicts = std::mem::take(&mut self.buffers.verdicts);
+            while feasible.len() < want && processed < n {
+                // No more nodes than feasible ones still wanted: the node-by-node loop would
+                // have evaluated every one of them too.
+                let take = (want - feasible.len()).min(n - processed);
+                chunk.clear();
+                chunk.extend((processed..processed + take).map(|i| order[(start + i) % n]));
+                self.run_filters_on(&state, pod, snap, nominator, &chunk, &mut verdicts);
+                processed += take;
+                for (slot, v) in chunk.iter().zip(verdicts.drain(..)) {
+                    match v {
+                        None => {
+                            feasible.push(*slot);
+                            decision.push_verdict(*slot, None);
+                        }
+                        Some(s) => {
+                            if s.is_rejected() {
+                                diagnosis.unschedulable_plugins.insert(s.plugin);
+                            }
+                            diagnosis
+                                .node_to_status
+                                .insert(snap.node(*slot).name.to_string(), s.clone());
+                            decision.push_verdict(*slot, Some(s));
+                        }
                     }
-                    diagnosis
-                        .node_to_status
-                        .insert(node.name.to_string(), s.clone());
-                    decision.push_verdict(slot, Some(s));
                 }
             }
             self.next_start_node_index = (start + processed) % n;
+            self.buffers.chunk = chunk;
+            self.buffers.verdicts = verdicts;
         }
         if feasible.is_empty() {
             return self.fail(pod, snap, nominator, rng, state, diagnosis, decision);
@@ -480,11 +524,13 @@ impl Algorithm {
         }
         let node = snap.node(feasible[best]).name.to_string();
         decision.outcome = Ok(node.clone());
+        let feasible_nodes = feasible.len();
+        self.buffers.feasible = feasible;
         (
             Ok(Placement {
                 node,
                 evaluated_nodes: evaluated,
-                feasible_nodes: feasible.len(),
+                feasible_nodes,
             }),
             decision,
         )
@@ -501,13 +547,14 @@ impl Algorithm {
         decision: &mut Decision,
     ) -> &[i64] {
         let Algorithm {
-            profile, scratch, ..
+            profile, buffers, ..
         } = self;
-        let ScoreBuffers {
+        let Buffers {
             raw,
             normalized,
             totals,
-        } = scratch;
+            ..
+        } = buffers;
         totals.clear();
         totals.resize(feasible.len(), 0);
         decision

@@ -278,7 +278,24 @@ impl ScoreState {
             };
             score += count as f64 * self.weights[i] + (c.max_skew - 1) as f64;
         }
-        score.round() as i64
+        round_half_away(score)
+    }
+}
+
+/// `math.Round` (half away from zero) without a libm call on the per-node path.
+fn round_half_away(x: f64) -> i64 {
+    // Below 2^52 the truncation and the difference are exact.
+    if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
+        return x.round() as i64;
+    }
+    let t = x as i64;
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
     }
 }
 
@@ -527,3 +544,29 @@ impl Plugin for PodTopologySpread {
 
 /// A node that lacks a key of the pod's own constraints (upstream's `invalidScore`).
 const IGNORED: i64 = -1;
+
+#[cfg(test)]
+mod tests {
+    use super::round_half_away;
+
+    #[test]
+    fn rounding_matches_f64_round() {
+        for x in [
+            0.0,
+            0.4,
+            0.5,
+            1.5,
+            2.5,
+            2.499_999_999,
+            8.77,
+            -0.5,
+            -1.5,
+            -2.4,
+            1e15,
+            1e300,
+            6.0,
+        ] {
+            assert_eq!(round_half_away(x), x.round() as i64, "{x}");
+        }
+    }
+}
