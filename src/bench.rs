@@ -1,9 +1,22 @@
-//! `kubesim bench engine`: the engine's own benchmark (`sim::bench`), timed here because the
-//! engine never reads a clock. Like `cargo bench -p sim --bench engine`, it times on-CPU time
-//! of the benchmark thread when the kernel reports it (the machine may be shared, and time
-//! spent waiting for a core is not the engine's) and wall time otherwise.
+//! `kubesim bench ...`: figures that are measured, never asserted (docs/performance.md quotes
+//! them with the machine they came from).
+//!
+//! - `engine`: the engine's own benchmark (`sim::bench`), timed here because the engine never
+//!   reads a clock. Like `cargo bench -p sim --bench engine`, it times on-CPU time of the
+//!   benchmark thread when the kernel reports it (the machine may be shared, and time spent
+//!   waiting for a core is not the engine's) and wall time otherwise.
+//! - `cluster` ([`cluster`]): a whole cluster from empty to every pod Running and every
+//!   Service's endpoints ready, at 100, 1,000 and 5,000 nodes by default.
+//! - `steady` ([`steady`]): a converged cluster left running for virtual hours.
+//! - `fuzz` ([`fuzz_rate`]): fuzz runs per second per core.
 
 use std::io::Write;
+
+pub mod cluster;
+pub mod fuzz_rate;
+pub mod measure;
+pub mod steady;
+pub mod workload;
 
 /// Events per run and runs per workload: a quicker table than `cargo bench -p sim`.
 const EVENTS_PER_RUN: u64 = 1_000_000;

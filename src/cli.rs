@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::runner::{self, RunOptions, Verdict};
 use crate::scenario;
@@ -82,17 +82,102 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Measure performance.
+    /// Measure performance (figures, medians of several runs; nothing is asserted).
     Bench {
-        #[arg(value_enum)]
-        what: BenchTarget,
+        #[command(subcommand)]
+        what: BenchCommand,
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BenchTarget {
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
     /// The engine's event throughput and memory per idle actor.
     Engine,
+    /// A whole cluster from empty to every pod Running and every Service's endpoints ready:
+    /// virtual time, events, events/s, wall, CPU and peak RSS per size.
+    Cluster(ClusterBenchArgs),
+    /// A converged cluster left running for virtual hours: virtual/wall ratio and memory.
+    Steady(SteadyBenchArgs),
+    /// Fuzz runs per second per core on a 3 control-plane + 3 worker scenario.
+    Fuzz(FuzzBenchArgs),
+}
+
+/// `kubesim bench cluster`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ClusterBenchArgs {
+    /// Worker counts, one table row each (1 control-plane node besides); default 100,1000,5000.
+    #[arg(long, value_delimiter = ',', value_name = "N[,N...]")]
+    pub nodes: Vec<u32>,
+    /// Total pods (Deployment replicas) per size; default --pods-per-node times the workers.
+    #[arg(long)]
+    pub pods: Option<u64>,
+    #[arg(long, default_value_t = 30)]
+    pub pods_per_node: u32,
+    /// Measurements per size, each in a fresh process; the table shows medians.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Wall time one measurement may take before it is reported as not finished.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub budget: std::time::Duration,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The pod network (`--cluster-cidr`); default kind's 10.244.0.0/16 up to 256 nodes, then
+    /// kube-up's wider 10.64.0.0/14 .. /11 by node count.
+    #[arg(long, value_name = "CIDR")]
+    pub cluster_cidr: Option<net::ClusterCidr>,
+    /// Install kind's kube-system addons (CoreDNS, kube-proxy and kindnet DaemonSets, ...).
+    #[arg(long)]
+    pub addons: bool,
+    /// No progress bar or progress lines.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Internal: run one measurement in this process and print its result line.
+    #[arg(long, hide = true)]
+    pub one: bool,
+}
+
+/// `kubesim bench steady`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SteadyBenchArgs {
+    #[arg(long, default_value_t = 100)]
+    pub nodes: u32,
+    #[arg(long, default_value_t = 3000)]
+    pub pods: u64,
+    /// Virtual hours of steady state after convergence.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Wall time one measurement may take; past it the steady part stops where it is.
+    #[arg(long, default_value = "1800s", value_parser = parse_duration)]
+    pub budget: std::time::Duration,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub addons: bool,
+    #[arg(long)]
+    pub quiet: bool,
+    #[arg(long, hide = true)]
+    pub one: bool,
+}
+
+/// `kubesim bench fuzz`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct FuzzBenchArgs {
+    /// Fuzz runs to time.
+    #[arg(long, default_value_t = 30)]
+    pub runs: u64,
+    /// Campaign seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::units::Duration::parse(text)
+        .map(|d| std::time::Duration::from_nanos(d.as_nanos()))
+        .map_err(|e| e.to_string())
 }
 
 /// `--shard K/N`.
@@ -192,7 +277,12 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
             }
         },
         Command::Bench { what } => match what {
-            BenchTarget::Engine => crate::bench::engine(out),
+            BenchCommand::Engine => crate::bench::engine(out),
+            BenchCommand::Cluster(args) if args.one => crate::bench::cluster::one(&args),
+            BenchCommand::Cluster(args) => crate::bench::cluster::table(&args, out),
+            BenchCommand::Steady(args) if args.one => crate::bench::steady::one(&args),
+            BenchCommand::Steady(args) => crate::bench::steady::report(&args, out),
+            BenchCommand::Fuzz(args) => crate::bench::fuzz_rate::report(&args, out),
         },
     }
 }

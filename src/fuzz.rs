@@ -258,8 +258,13 @@ pub const LIVENESS: runner::Liveness = runner::Liveness {
     pending_for: sim::Duration::from_secs(120),
 };
 
-/// One check: splice, validate, run; `Err` says why the run failed.
-fn check_one(text: &str, path: &Path, schedule: &Schedule, seed: u64) -> Result<(), String> {
+/// One check: splice, validate, run; `Err` says why the run failed (also `kubesim bench fuzz`).
+pub(crate) fn check_one(
+    text: &str,
+    path: &Path,
+    schedule: &Schedule,
+    seed: u64,
+) -> Result<(), String> {
     let original = scenario::load_str(text, path).map_err(|e| e.to_string())?;
     let spliced = splice(text, &original, schedule, seed).map_err(|e| e.to_string())?;
     let loaded = scenario::load_str(&spliced, path)

@@ -258,3 +258,47 @@ fn run_writes_a_self_contained_report() {
     assert!(html.contains("etcd-leader-loss.ron"));
     assert!(html.contains("Crash(Leader(etcd))") || html.contains("Crash(kubesim-control-plane"));
 }
+
+#[test]
+fn bench_cluster_runs_a_tiny_size_and_prints_its_columns() {
+    let output = kubesim(&[
+        "bench", "cluster", "--nodes", "3", "--pods", "10", "--runs", "1", "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains(
+            "| nodes | pods | Services | virtual time | events | events/s (CPU) | wall | CPU | peak RSS | runs |"
+        ),
+        "{out}"
+    );
+    // One finished row: 3 workers, 10 pods in one Deployment, one run, every column filled.
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| 3 | 10 | 1 |"))
+        .unwrap_or_else(|| panic!("no row for 3 nodes: {out}"));
+    assert!(!row.contains("not finished"), "{row}");
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(cells.len(), 10, "{row}");
+    assert!(cells.iter().all(|c| !c.is_empty()), "{row}");
+    assert!(cells[8].ends_with(" MB"), "{row}");
+    assert_eq!(cells[9], "1", "{row}");
+}
+
+#[test]
+fn bench_cluster_reports_a_size_past_its_budget_as_not_finished() {
+    let output = kubesim(&[
+        "bench", "cluster", "--nodes", "3,4", "--pods", "10", "--runs", "1", "--budget", "0s",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("| 3 | 10 | 1 | not finished: 0 of 10 pods Running"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| 4 | 10 | 1 | not finished: skipped"),
+        "{out}"
+    );
+}

@@ -235,13 +235,17 @@ fn links_of(listed: &str, name: &str) -> u32 {
 
 /// The static pod manifests of a control-plane node, by component, as kubeadm wrote them.
 fn manifests(node: &Node<'_>) -> Vec<(String, String)> {
-    kubelet::static_pods::control_plane_manifests(node.name(), node.ip())
-        .into_iter()
-        .filter_map(|pod| {
-            let component = pod.metadata.labels.as_ref()?.get("component")?.clone();
-            Some((component, manifest_yaml(pod)))
-        })
-        .collect()
+    kubelet::static_pods::control_plane_manifests(
+        node.name(),
+        node.ip(),
+        node.cluster.pod_network(),
+    )
+    .into_iter()
+    .filter_map(|pod| {
+        let component = pod.metadata.labels.as_ref()?.get("component")?.clone();
+        Some((component, manifest_yaml(pod)))
+    })
+    .collect()
 }
 
 /// The file kubeadm writes: the Pod without what the kubelet adds when it reads it.

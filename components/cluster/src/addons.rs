@@ -22,7 +22,7 @@
 //!   Pod. Deleting the DaemonSet removes the Pods but not the rules' keeper (on a real node
 //!   the rules would stay as they were and new Services would not be programmed).
 //! - kindnet's container does nothing: pod addresses are routed by their /24
-//!   (`net::PodCidr::of`), as kindnet's routes make them, from the node's start.
+//!   (`net::ClusterCidr::node_of`), as kindnet's routes make them, from the node's start.
 //! - CoreDNS answers Service traffic like any container; names are not resolved.
 //! - The `standard` StorageClass kind installs is left out: kubesim has no storage kinds.
 //! - The objects are written by one client on the terminal host as the cluster admin (kubeadm
@@ -333,7 +333,7 @@ data:
     apiVersion: kubeproxy.config.k8s.io/v1alpha1
     kind: KubeProxyConfiguration
     bindAddress: 0.0.0.0
-    clusterCIDR: 10.244.0.0/16
+    clusterCIDR: {POD_SUBNET}
     configSyncPeriod: 15m0s
     conntrack:
       maxPerCore: 0
@@ -484,7 +484,7 @@ spec:
             fieldRef:
               fieldPath: status.podIP
         - name: POD_SUBNET
-          value: 10.244.0.0/16
+          value: {POD_SUBNET}
         - name: CONTROL_PLANE_ENDPOINT
           value: kubesim-control-plane:6443
         volumeMounts:
@@ -657,8 +657,14 @@ data:
 "#;
 
 /// Every object, in the order kubeadm and kind create them. `version` is the cluster's
-/// Kubernetes version (`v1.33.1`), `mode` kube-proxy's.
-pub fn kind_addons(version: &str, mode: ProxyMode) -> Result<Vec<AddonObject>, AddonError> {
+/// Kubernetes version (`v1.33.1`), `mode` kube-proxy's, `pod_subnet` the cluster CIDR
+/// (kube-proxy's `clusterCIDR`, kindnet's `POD_SUBNET`).
+pub fn kind_addons(
+    version: &str,
+    mode: ProxyMode,
+    pod_subnet: net::ClusterCidr,
+) -> Result<Vec<AddonObject>, AddonError> {
+    let pod_subnet = pod_subnet.to_string();
     let mode = match mode {
         ProxyMode::Iptables => "iptables",
         ProxyMode::Ipvs => "ipvs",
@@ -666,6 +672,7 @@ pub fn kind_addons(version: &str, mode: ProxyMode) -> Result<Vec<AddonObject>, A
     let fill = |text: &str| {
         text.replace("{VERSION}", version)
             .replace("{PROXY_MODE}", mode)
+            .replace("{POD_SUBNET}", &pod_subnet)
             .replace("{COREDNS_IMAGE}", COREDNS_IMAGE)
             .replace("{KUBE_DNS_IP}", KUBE_DNS_IP)
             .replace("{KINDNET_IMAGE}", KINDNET_IMAGE)
@@ -817,7 +824,7 @@ mod tests {
 
     #[test]
     fn manifests_parse_in_kubeadm_then_kind_order() {
-        let objects = kind_addons("v1.33.1", ProxyMode::Iptables).unwrap();
+        let objects = kind_addons("v1.33.1", ProxyMode::Iptables, net::ClusterCidr::KIND).unwrap();
         let names: Vec<String> = objects
             .iter()
             .map(|a| format!("{}/{}", a.object.info().name, a.object.name()))

@@ -152,6 +152,8 @@ pub struct Cluster {
     etcdctl: ActorId,
     /// Node agents (runtime, kubelet, kube-proxy), when the topology asks for them.
     agents: Vec<NodeAgents>,
+    /// The pod network (`--cluster-cidr`).
+    pod_network: net::ClusterCidr,
 }
 
 impl Cluster {
@@ -164,6 +166,11 @@ impl Cluster {
     /// Builds the cluster on an engine configured by the caller (its seed is used as is).
     pub fn build_with(topology: Topology, config: SimConfig) -> Result<Cluster, ClusterError> {
         let nodes = topology.nodes()?;
+        // Only node agents hand out pod addresses: a control plane alone needs no pod network.
+        let pod_network = match &topology.components {
+            Some(_) => topology.pod_network()?,
+            None => topology.pod_network().unwrap_or_default(),
+        };
         let mut sim = Sim::<ClusterMsg>::new(config);
         let mut hosts = BTreeMap::new();
         for node in &nodes {
@@ -276,7 +283,7 @@ impl Cluster {
                     nodes.iter().map(|n| (n.clone(), hosts[&n.name])).collect();
                 let servers: Vec<(HostId, ActorId)> =
                     apiservers.iter().map(|a| (a.host, a.actor)).collect();
-                add_components(&mut sim, &placed, &servers, options)?
+                add_components(&mut sim, &placed, &servers, options, pod_network)?
             }
             None => Vec::new(),
         };
@@ -286,8 +293,12 @@ impl Cluster {
             .as_ref()
             .filter(|o| o.kube_system_addons)
         {
-            let objects: Arc<[AddonObject]> =
-                kind_addons(kubelet::config::KUBERNETES_VERSION, options.proxy_mode)?.into();
+            let objects: Arc<[AddonObject]> = kind_addons(
+                kubelet::config::KUBERNETES_VERSION,
+                options.proxy_mode,
+                pod_network,
+            )?
+            .into();
             let endpoints: Vec<ActorId> = apiservers.iter().map(|a| a.actor).collect();
             sim.add_actor(terminal, ADDONS_ACTOR, move |_| {
                 AddonInstaller::new(endpoints.clone(), objects.clone())
@@ -296,6 +307,7 @@ impl Cluster {
         let ids: Vec<u64> = members.iter().map(|m| m.spec.id).collect();
         Ok(Cluster {
             agents,
+            pod_network,
             sim,
             apiservers,
             control_plane,
@@ -320,6 +332,12 @@ impl Cluster {
 
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// The pod network the nodes' /24s come from (`--cluster-cidr`; see
+    /// [`Topology::pod_network`]).
+    pub fn pod_network(&self) -> net::ClusterCidr {
+        self.pod_network
     }
 
     /// The kind nodes, control planes first (the terminal host is not one).

@@ -5,9 +5,10 @@
 //!
 //! Added after etcd, the control plane and the terminal's clients, so those keep their ids;
 //! all runtimes come first because every kube-proxy routes pod addresses to them (a pod IP's
-//! /24 names its node, `net::PodCidr::of`). Node `i` in kind's order owns 10.244.i.0/24, as the
-//! node IPAM controller hands them out in registration order (simplification: the kubelet is
-//! configured with its podCIDR instead of receiving it from the controller).
+//! /24 names its node, `net::ClusterCidr::node_of`). Node `i` in kind's order owns the `i`-th
+//! /24 of the pod network (10.244.i.0/24 on kind's), as the node IPAM controller hands them out
+//! in registration order (simplification: the kubelet is configured with its podCIDR instead
+//! of receiving it from the controller).
 //!
 //! Each component is generic over the cluster's message type and speaks to the apiservers
 //! through `client::ApiClient`, its own node's apiserver first (kubeadm points local
@@ -32,11 +33,11 @@ pub const PROXY_ACTOR: &str = "kube-proxy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentsError {
-    #[error(
-        "the pod network 10.244.0.0/16 has a /24 for {max} nodes, not {nodes}",
-        max = net::MAX_NODES
-    )]
-    PodNetworkFull { nodes: usize },
+    #[error("the pod network {cidr} has a /24 for {max} nodes, not {nodes}", max = cidr.node_capacity())]
+    PodNetworkFull {
+        cidr: net::ClusterCidr,
+        nodes: usize,
+    },
     #[error(transparent)]
     Engine(#[from] SimError),
 }
@@ -91,17 +92,23 @@ fn apiservers_for(host: HostId, apiservers: &[(HostId, ActorId)]) -> Vec<ActorId
 }
 
 /// Adds every node's runtime, then every kubelet, then every kube-proxy. `nodes` in kind's
-/// order with their hosts; `apiservers` with the hosts they run on.
+/// order with their hosts; `apiservers` with the hosts they run on; `pod_network` the cluster
+/// CIDR the nodes' /24s come from.
 pub fn add_components(
     sim: &mut Sim<ClusterMsg>,
     nodes: &[(NodeSpec, HostId)],
     apiservers: &[(HostId, ActorId)],
     options: &ComponentOptions,
+    pod_network: net::ClusterCidr,
 ) -> Result<Vec<NodeAgents>, ComponentsError> {
     let mut runtimes = Vec::with_capacity(nodes.len());
     for (index, (node, host)) in nodes.iter().enumerate() {
-        let cidr = net::node_pod_cidr(index)
-            .ok_or(ComponentsError::PodNetworkFull { nodes: nodes.len() })?;
+        let cidr = pod_network
+            .node_cidr(index)
+            .ok_or(ComponentsError::PodNetworkFull {
+                cidr: pod_network,
+                nodes: nodes.len(),
+            })?;
         let mut cfg = RuntimeConfig::new(node.name.clone(), ipv4(node.ip), cidr);
         cfg.images = options.images.clone();
         cfg.preloaded_images = kind_preloaded_images();
@@ -119,7 +126,8 @@ pub fn add_components(
             *cidr,
             apiservers_for(*host, apiservers),
             *runtime,
-        );
+        )
+        .with_cluster_cidr(pod_network);
         cfg.zone = node.zone.clone();
         if let Some(capacity) = &options.capacity {
             cfg.capacity.extend(capacity.clone());
@@ -142,6 +150,7 @@ pub fn add_components(
             options.proxy_mode,
         );
         cfg.routes = routes.clone();
+        cfg.cluster_cidr = pod_network;
         cfg.node_ip = Some(ipv4(node.ip));
         let sink = TrafficSink::default();
         let kept = sink.clone();

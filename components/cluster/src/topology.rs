@@ -8,6 +8,11 @@
 //! control-plane node, named after the node, serving clients on `https://<node-ip>:2379` and
 //! peers on `https://<node-ip>:2380` (kubeadm `cmd/phases/init/etcd.go`).
 //!
+//! The pod network is kind's 10.244.0.0/16 (a /24 per node) while the cluster has at most 256
+//! nodes; a larger one gets the wider range kube-up configures for its node count
+//! (`net::ClusterCidr::for_nodes`: 10.64.0.0/14 up to /11), or the one given with
+//! [`Topology::with_cluster_cidr`], as `--cluster-cidr` is set on a real large cluster.
+//!
 //! Simplifications: docker hands out addresses in container start order, which kind does in
 //! parallel, so real clusters get them in any order; here control-plane nodes take .2, .3, …
 //! in name order and workers follow. etcd derives a member ID from a SHA-1 of its peer URLs
@@ -69,6 +74,14 @@ pub enum TopologyError {
     EtcdMembers { members: u32, control_planes: u32 },
     #[error("expected at most {MAX_NODES} nodes, got {nodes}")]
     TooManyNodes { nodes: u64 },
+    #[error(transparent)]
+    PodNetwork(#[from] net::CidrError),
+    #[error("the cluster CIDR {cidr} has a /24 for {capacity} nodes, the topology has {nodes}")]
+    PodNetworkFull {
+        cidr: net::ClusterCidr,
+        capacity: usize,
+        nodes: u64,
+    },
 }
 
 /// What to build. `Topology::new(3, 2)` is kind's config with three control-plane and two
@@ -95,6 +108,9 @@ pub struct Topology {
     /// Runtimes, kubelets and kube-proxies on every node. `None`: no node agents (etcd and
     /// the control plane only).
     pub components: Option<ComponentOptions>,
+    /// The pod network (`--cluster-cidr`); `None`: chosen by node count
+    /// ([`Topology::pod_network`]).
+    pub cluster_cidr: Option<net::ClusterCidr>,
 }
 
 impl Topology {
@@ -109,7 +125,33 @@ impl Topology {
             planted_bug_replicaset_without_expectations: false,
             planted_bug_ignore_assumed_pods: false,
             components: None,
+            cluster_cidr: None,
         }
+    }
+
+    /// A pod network other than the one chosen by node count (`--cluster-cidr`).
+    pub fn with_cluster_cidr(mut self, cidr: net::ClusterCidr) -> Topology {
+        self.cluster_cidr = Some(cidr);
+        self
+    }
+
+    /// The pod network the nodes' /24s come from: the configured one, else kind's
+    /// 10.244.0.0/16 up to 256 nodes and kube-up's wider range beyond; an error when it has
+    /// fewer /24s than the topology has nodes.
+    pub fn pod_network(&self) -> Result<net::ClusterCidr, TopologyError> {
+        let nodes = u64::from(self.control_planes) + u64::from(self.workers);
+        let cidr = match self.cluster_cidr {
+            Some(cidr) => cidr,
+            None => net::ClusterCidr::for_nodes(usize::try_from(nodes).unwrap_or(usize::MAX))?,
+        };
+        if (cidr.node_capacity() as u64) < nodes {
+            return Err(TopologyError::PodNetworkFull {
+                cidr,
+                capacity: cidr.node_capacity(),
+                nodes,
+            });
+        }
+        Ok(cidr)
     }
 
     /// Members acknowledge before their fsync: the bug `fuzz`'s self-test must find.
@@ -297,6 +339,24 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "etcd members are stacked on control-plane nodes: expected 1 to 1 members (at most 7), got 3"
+        );
+    }
+
+    #[test]
+    fn pod_network_is_kinds_until_it_is_full() {
+        assert_eq!(
+            Topology::new(1, 255).pod_network(),
+            Ok(net::ClusterCidr::KIND)
+        );
+        let big = Topology::new(1, 5000).pod_network().unwrap();
+        assert_eq!(big.to_string(), "10.64.0.0/11");
+        let err = Topology::new(1, 300)
+            .with_cluster_cidr(net::ClusterCidr::KIND)
+            .pod_network()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the cluster CIDR 10.244.0.0/16 has a /24 for 256 nodes, the topology has 301"
         );
     }
 

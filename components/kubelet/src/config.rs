@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use net::PodCidr;
+use net::{ClusterCidr, PodCidr};
 use sim::{ActorId, Duration};
 
 /// The Kubernetes version kind's node image runs.
@@ -31,6 +31,9 @@ pub struct KubeletConfig {
     pub zone: Option<String>,
     /// `spec.podCIDR`.
     pub pod_cidr: PodCidr,
+    /// The cluster's pod network, named in the control plane's static pods
+    /// (kube-controller-manager's `--cluster-cidr`); see [`KubeletConfig::with_cluster_cidr`].
+    pub cluster_cidr: ClusterCidr,
     /// `status.capacity` (and allocatable: kind reserves nothing): `cpu`, `memory`, `pods`,
     /// `ephemeral-storage`, as quantities.
     pub capacity: BTreeMap<String, String>,
@@ -65,7 +68,7 @@ impl KubeletConfig {
     ) -> Self {
         let node_name = node_name.into();
         let static_pods = if control_plane {
-            crate::static_pods::control_plane_manifests(&node_name, node_ip)
+            crate::static_pods::control_plane_manifests(&node_name, node_ip, ClusterCidr::KIND)
         } else {
             Vec::new()
         };
@@ -75,6 +78,7 @@ impl KubeletConfig {
             control_plane,
             zone: None,
             pod_cidr,
+            cluster_cidr: ClusterCidr::KIND,
             capacity: [
                 ("cpu", "8"),
                 ("memory", "16Gi"),
@@ -95,6 +99,19 @@ impl KubeletConfig {
             api_burst: 100,
             static_pods,
         }
+    }
+
+    /// A cluster whose pod network is not kind's 10.244.0.0/16 (the static pods name it).
+    pub fn with_cluster_cidr(mut self, cluster_cidr: ClusterCidr) -> Self {
+        self.cluster_cidr = cluster_cidr;
+        if self.control_plane {
+            self.static_pods = crate::static_pods::control_plane_manifests(
+                &self.node_name,
+                self.node_ip,
+                cluster_cidr,
+            );
+        }
+        self
     }
 
     /// The lease is renewed every quarter of its duration (`renewIntervalFraction` 0.25).

@@ -22,7 +22,9 @@
 //!   `runtime::RuntimeConfig::new(node, node_ip, net::node_pod_cidr(i))` with the scenario's
 //!   images and `runtime::kind_preloaded_images()`), then the kubelet (actor `kubelet`) with
 //!   [`KubeletConfig::new`]`(node, node_ip, control_plane, net::node_pod_cidr(i), apiservers,
-//!   runtime_actor_id)`; set `zone` and `capacity` from the topology. Control-plane nodes get
+//!   runtime_actor_id)`; set `zone` and `capacity` from the topology, and
+//!   [`KubeletConfig::with_cluster_cidr`] when the pod network is not kind's (the `i`-th /24
+//!   then comes from `cluster_cidr.node_cidr(i)`). Control-plane nodes get
 //!   kubeadm's four static pods by default (`static_pods`), whose mirror pods appear in
 //!   kube-system as `etcd-<node>`, `kube-apiserver-<node>`, ….
 //! - **Identity**: the kubelet authenticates as `system:node:<node>` (group `system:nodes`).

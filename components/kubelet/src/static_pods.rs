@@ -20,6 +20,7 @@ use api::k8s_openapi::api::core::v1::{
 use api::k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use api::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use net::ClusterCidr;
 use sim::rng::stable_hash;
 
 use crate::config::KUBERNETES_VERSION;
@@ -48,7 +49,7 @@ struct Component {
     probe_scheme: &'static str,
 }
 
-fn components(node_ip: Ipv4Addr) -> Vec<Component> {
+fn components(node_ip: Ipv4Addr, cluster_cidr: ClusterCidr) -> Vec<Component> {
     let ip = node_ip.to_string();
     let k8s = |c: &str| format!("registry.k8s.io/{c}:{KUBERNETES_VERSION}");
     vec![
@@ -89,7 +90,7 @@ fn components(node_ip: Ipv4Addr) -> Vec<Component> {
             command: vec![
                 "kube-controller-manager".into(),
                 "--allocate-node-cidrs=true".into(),
-                "--cluster-cidr=10.244.0.0/16".into(),
+                format!("--cluster-cidr={cluster_cidr}"),
                 "--leader-elect=true".into(),
             ],
             cpu: "200m",
@@ -116,9 +117,14 @@ fn components(node_ip: Ipv4Addr) -> Vec<Component> {
 }
 
 /// The four static pods of a kubeadm control-plane node, as the kubelet's file source hands
-/// them over (annotated, uid from the config hash).
-pub fn control_plane_manifests(node_name: &str, node_ip: Ipv4Addr) -> Vec<Pod> {
-    components(node_ip)
+/// them over (annotated, uid from the config hash). `cluster_cidr` is the pod network
+/// kube-controller-manager allocates node CIDRs from (kind: [`ClusterCidr::KIND`]).
+pub fn control_plane_manifests(
+    node_name: &str,
+    node_ip: Ipv4Addr,
+    cluster_cidr: ClusterCidr,
+) -> Vec<Pod> {
+    components(node_ip, cluster_cidr)
         .into_iter()
         .map(|c| {
             let name = format!("{}-{node_name}", c.name);
@@ -258,7 +264,11 @@ mod tests {
 
     #[test]
     fn kubeadm_names_and_mirror_annotations() {
-        let pods = control_plane_manifests("kubesim-control-plane", Ipv4Addr::new(172, 18, 0, 2));
+        let pods = control_plane_manifests(
+            "kubesim-control-plane",
+            Ipv4Addr::new(172, 18, 0, 2),
+            ClusterCidr::KIND,
+        );
         let names: Vec<_> = pods
             .iter()
             .map(|p| p.metadata.name.clone().unwrap())

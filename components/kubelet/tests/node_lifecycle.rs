@@ -284,7 +284,7 @@ fn a_pod_goes_from_pending_to_running_with_its_conditions_in_order() {
     let st = p.status.clone().unwrap();
     let ip: Ipv4Addr = st.pod_ip.clone().unwrap().parse().unwrap();
     assert_eq!(
-        net::PodCidr::of(ip),
+        net::ClusterCidr::KIND.node_of(ip),
         net::node_pod_cidr(1),
         "pod IP {ip} from the node's /24"
     );

@@ -378,7 +378,7 @@ fn ruleset(t: &RuleTable) -> BTreeMap<Table, Chains> {
             .comment("kubernetes service traffic requiring SNAT"),
     );
 
-    let (cidr_ip, cidr_prefix) = t.cluster_cidr;
+    let (cidr_ip, cidr_prefix) = (t.cluster_cidr.address(), t.cluster_cidr.prefix());
     for r in t.ports() {
         let name = r.info.name.to_string();
         let proto = r.info.protocol;

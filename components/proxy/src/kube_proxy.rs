@@ -37,7 +37,7 @@ use client::indexer::object_key;
 use client::informer::{Informer, InformerConfig, Notification};
 use client::klog;
 use client::wakeup::Wakeup;
-use net::{Endpoint, Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
+use net::{Endpoint, Outcome, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
 
 use crate::dataplane::{Dataplane, Verdict};
@@ -72,7 +72,7 @@ const MAX_ARRIVALS_PER_WAKE: usize = 10_000;
 pub struct KubeProxyConfig {
     /// The node's name (`kubesim-worker`).
     pub node_name: String,
-    /// The node's index in the pod network (its /24 is `net::node_pod_cidr(node_index)`).
+    /// The node's index in the pod network (its /24 is `cluster_cidr.node_cidr(node_index)`).
     pub node_index: usize,
     /// The node's address on the docker network, for IPVS NodePort virtual servers.
     pub node_ip: Option<Ipv4Addr>,
@@ -87,8 +87,9 @@ pub struct KubeProxyConfig {
     pub min_sync_period: Duration,
     /// `--config-sync-period`: the informers' resync (15 min).
     pub config_sync_period: Duration,
-    /// `--cluster-cidr` (kind: 10.244.0.0/16).
-    pub cluster_cidr: (Ipv4Addr, u8),
+    /// `--cluster-cidr` (kind: 10.244.0.0/16): the masquerade rules' source range, and the
+    /// pod network whose /24s name the nodes that `routes` maps.
+    pub cluster_cidr: net::ClusterCidr,
     /// Node index → that node's container runtime actor (which answers for its pod IPs).
     pub routes: BTreeMap<usize, ActorId>,
     /// How long a client waits for an answer.
@@ -118,7 +119,7 @@ impl KubeProxyConfig {
                 ProxyMode::Ipvs => Duration::ZERO,
             },
             config_sync_period: Duration::from_mins(15),
-            cluster_cidr: net::POD_CIDR,
+            cluster_cidr: net::ClusterCidr::KIND,
             routes: BTreeMap::new(),
             request_timeout: Duration::from_secs(1),
             clients: 10,
@@ -513,7 +514,10 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         let clients = u32::from(self.cfg.clients.max(1));
         let client_n = u8::try_from(self.next_client % clients).unwrap_or(0);
         self.next_client = self.next_client.wrapping_add(1);
-        let client_ip = net::node_pod_cidr(self.cfg.node_index)
+        let client_ip = self
+            .cfg
+            .cluster_cidr
+            .node_cidr(self.cfg.node_index)
             .and_then(|c| c.pod_ip(253 - client_n))
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
         let now = ctx.now();
@@ -549,8 +553,8 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             },
         );
         // No route to the pod's /24: the packet goes nowhere and the client times out.
-        if let Some(runtime) = PodCidr::of(to.ip).and_then(|c| self.cfg.routes.get(&c.node_index()))
-        {
+        let owner = self.cfg.cluster_cidr.node_of(to.ip);
+        if let Some(runtime) = owner.and_then(|c| self.cfg.routes.get(&c.node_index())) {
             ctx.send(
                 *runtime,
                 M::wrap_traffic(TrafficMessage::Request { id, to, service }),

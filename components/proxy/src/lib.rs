@@ -29,11 +29,12 @@
 //!   routing table can name them.
 //! - **Config** ([`KubeProxyConfig::new`]`(node_name, node_index, apiservers, mode)`):
 //!   `node_index` is the node's index in the pod network (its /24 is
-//!   `net::node_pod_cidr(node_index)`; clients on the node get source addresses from it);
+//!   `cluster_cidr.node_cidr(node_index)`; clients on the node get source addresses from it);
 //!   `apiservers` the kube-apiserver actors; `mode` from the scenario's `proxy_mode`
 //!   (iptables by default). Then set `routes` (node index → that node's runtime `ActorId`,
-//!   for every node: `net::PodCidr::of(pod_ip).node_index()` picks the entry) and, for IPVS
-//!   NodePort virtual servers, `node_ip`. Defaults follow kube-proxy: syncPeriod 30 s,
+//!   for every node: `cluster_cidr.node_of(pod_ip).node_index()` picks the entry), the
+//!   cluster's `cluster_cidr` when it is not kind's, and, for IPVS NodePort virtual servers,
+//!   `node_ip`. Defaults follow kube-proxy: syncPeriod 30 s,
 //!   minSyncPeriod 1 s (iptables) / 0 (IPVS), configSyncPeriod 15 min, cluster CIDR
 //!   10.244.0.0/16; the client timeout is 1 s and each node has 10 client addresses.
 //! - **Factory and restarts**: make one [`TrafficSink`] per node, keep a clone, and build the

@@ -66,7 +66,7 @@ impl ServiceRules {
 pub struct RuleTable {
     pub mode: ProxyMode,
     /// kube-proxy's `--cluster-cidr` (kind: 10.244.0.0/16), for the masquerade rules.
-    pub cluster_cidr: (Ipv4Addr, u8),
+    pub cluster_cidr: net::ClusterCidr,
     /// The node's own address, for IPVS NodePort virtual servers (`None`: not shown).
     pub node_ip: Option<Ipv4Addr>,
     ports: BTreeMap<ServicePortName, ServiceRules>,
@@ -77,7 +77,7 @@ impl RuleTable {
     pub fn empty(mode: ProxyMode) -> Self {
         RuleTable {
             mode,
-            cluster_cidr: net::POD_CIDR,
+            cluster_cidr: net::ClusterCidr::KIND,
             node_ip: None,
             ports: BTreeMap::new(),
         }

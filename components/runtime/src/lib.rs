@@ -24,7 +24,7 @@
 //!   container start keep their defaults (50 MiB/s, 300 ms, 400 ms, 50 ms) unless the
 //!   topology says otherwise.
 //! - **Traffic**: kube-proxy's clients send `TrafficMessage::Request` to the runtime of the
-//!   node whose /24 holds the pod IP (`net::PodCidr::of(ip).node_index()`); the runtime
+//!   node whose /24 holds the pod IP (`cluster_cidr.node_of(ip).node_index()`); the runtime
 //!   answers the sender with a `Response` (Answered after the image's latency, or Refused).
 //! - **Exec**: `crictl ps|pods|images` = [`crictl::ps`] / [`crictl::pods`] /
 //!   [`crictl::images`] over `sim.actor::<ContainerRuntime<M>>(id).state()`; `kubectl logs`

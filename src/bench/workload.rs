@@ -1,0 +1,315 @@
+//! The whole-cluster workload of `bench cluster` and `bench steady`: a kind-like cluster of one
+//! control-plane node and N workers with every node agent on (containerd, kubelet with its
+//! Lease and status updates, kube-proxy), then Deployments totalling P replicas of the pause
+//! image, at most [`MAX_REPLICAS_PER_DEPLOYMENT`] each, and one ClusterIP Service per
+//! Deployment, created by the admin through the apiserver as soon as it is ready; then the
+//! simulation runs until every pod is Running and every Service's EndpointSlices list all its
+//! pods as ready.
+//!
+//! What is left out, and why: kind's kube-system addons (CoreDNS, the kube-proxy and kindnet
+//! DaemonSets, local-path-provisioner) are off unless `--addons` is given, so the figures are
+//! the workload's; the kube-proxy *actor* runs on every node either way (it programs the
+//! rules), only its DaemonSet's pods are missing. The pause image is preloaded on kind's
+//! nodes, so no pod waits for a pull (as ClusterLoader2's density test uses pause too).
+//!
+//! Convergence is read from etcd's applied state (`Cluster::stored_objects`), which never
+//! changes the run; it is polled every 2% of the virtual time elapsed (at least 100 ms, at
+//! most 5 s), so the virtual time to converge is exact to within that step.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use api::{Kind, Object};
+use cluster::apiserver::{ApiRequest, UserInfo, Verb};
+use cluster::{Cluster, ComponentOptions, Topology};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use sim::Duration;
+
+use super::measure::{Wall, cpu_seconds};
+
+/// A Deployment is at most this large; bigger totals are split (ClusterLoader2's density
+/// test also spreads pods over many controllers).
+pub const MAX_REPLICAS_PER_DEPLOYMENT: u64 = 1000;
+/// The image every pod runs: preloaded on kind nodes, ready once started.
+const IMAGE: &str = "registry.k8s.io/pause:3.10";
+/// The label key of the bench's workloads.
+const LABEL: &str = "kubesim-bench";
+/// Virtual time allowed for etcd and the apiserver to come up before the workload.
+const READY_LIMIT: Duration = Duration::from_secs(60);
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub workers: u32,
+    pub pods: u64,
+    pub seed: u64,
+    pub cluster_cidr: Option<net::ClusterCidr>,
+    pub addons: bool,
+}
+
+/// How far the workload has come.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub running: u64,
+    pub services_ready: u64,
+}
+
+/// A built cluster with the workload applied.
+pub struct Workload {
+    pub cluster: Cluster,
+    /// Replicas per Service name.
+    expected: BTreeMap<String, u64>,
+    pub pods: u64,
+    bar: ProgressBar,
+}
+
+/// Why the workload could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("cannot build the cluster: {0}")]
+    Build(#[from] cluster::ClusterError),
+    #[error("the control plane was not ready within {READY_LIMIT}")]
+    NotReady,
+    #[error("the simulation stopped: {0}")]
+    Finding(String),
+    #[error("creating {what}: {why}")]
+    Create { what: String, why: String },
+}
+
+fn manifests(name: &str, replicas: u64) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: default, labels: {{{LABEL}: {name}}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{{LABEL}: {name}}}}}
+  template:
+    metadata: {{labels: {{{LABEL}: {name}}}}}
+    spec:
+      containers:
+      - name: pause
+        image: {IMAGE}
+        ports: [{{containerPort: 80}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: default}}
+spec:
+  selector: {{{LABEL}: {name}}}
+  ports: [{{port: 80, targetPort: 80}}]
+"
+    )
+}
+
+/// `pods` split into Deployments of at most [`MAX_REPLICAS_PER_DEPLOYMENT`], as even as can be.
+pub fn split(pods: u64) -> Vec<u64> {
+    let n = pods.div_ceil(MAX_REPLICAS_PER_DEPLOYMENT).max(1);
+    (0..n).map(|i| pods / n + u64::from(i < pods % n)).collect()
+}
+
+fn progress_bar(pods: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(pods), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} pods Running  virtual {msg}  wall {elapsed}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+impl Workload {
+    /// Builds the cluster, waits for the control plane, creates the Deployments and Services.
+    pub fn start(shape: &Shape, quiet: bool) -> Result<Workload, WorkloadError> {
+        let options = ComponentOptions {
+            kube_system_addons: shape.addons,
+            ..ComponentOptions::default()
+        };
+        let mut topology = Topology::new(1, shape.workers)
+            .with_seed(shape.seed)
+            .with_components(options);
+        if let Some(cidr) = shape.cluster_cidr {
+            topology = topology.with_cluster_cidr(cidr);
+        }
+        let mut cluster = Cluster::build(topology)?;
+        match cluster.run_until_ready(READY_LIMIT) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(WorkloadError::NotReady),
+            Err(f) => return Err(WorkloadError::Finding(format!("{f:?}"))),
+        }
+        let admin = UserInfo::admin();
+        let mut expected = BTreeMap::new();
+        for (i, replicas) in split(shape.pods).into_iter().enumerate() {
+            let name = format!("bench-{i}");
+            let objects =
+                api::manifest::parse_objects(&manifests(&name, replicas)).map_err(|e| {
+                    WorkloadError::Create {
+                        what: name.clone(),
+                        why: e.to_string(),
+                    }
+                })?;
+            for object in objects {
+                let what = format!("{:?} {name}", object.kind());
+                let request = ApiRequest::new(
+                    0,
+                    admin.clone(),
+                    object.kind(),
+                    Verb::Create(Arc::new(object)),
+                )
+                .in_namespace("default");
+                match cluster.api_request(&admin, request, Duration::from_secs(30)) {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        return Err(WorkloadError::Create {
+                            what,
+                            why: format!("{e:?}"),
+                        });
+                    }
+                    Err(e) => {
+                        return Err(WorkloadError::Create {
+                            what,
+                            why: e.to_string(),
+                        });
+                    }
+                }
+            }
+            expected.insert(name, replicas);
+        }
+        Ok(Workload {
+            cluster,
+            expected,
+            pods: shape.pods,
+            bar: progress_bar(shape.pods, quiet),
+        })
+    }
+
+    pub fn services(&self) -> u64 {
+        self.expected.len() as u64
+    }
+
+    /// Pods Running and Services whose EndpointSlices list every replica as ready, read from
+    /// etcd's state (looking changes nothing).
+    pub fn progress(&self) -> Progress {
+        let running = self
+            .cluster
+            .stored_objects(Kind::Pod)
+            .iter()
+            .filter(|o| match &***o {
+                Object::Pod(p) => {
+                    o.namespace() == "default"
+                        && o.labels().contains_key(LABEL)
+                        && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                }
+                _ => false,
+            })
+            .count() as u64;
+        let mut ready: BTreeMap<&str, u64> = BTreeMap::new();
+        let slices = self.cluster.stored_objects(Kind::EndpointSlice);
+        for o in &slices {
+            let Object::EndpointSlice(s) = &**o else {
+                continue;
+            };
+            let Some(service) = o.labels().get("kubernetes.io/service-name") else {
+                continue;
+            };
+            let n = s
+                .endpoints
+                .iter()
+                .flatten()
+                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+                .count() as u64;
+            *ready.entry(service.as_str()).or_default() += n;
+        }
+        let services_ready = self
+            .expected
+            .iter()
+            .filter(|(name, want)| ready.get(name.as_str()) == Some(*want))
+            .count() as u64;
+        Progress {
+            running,
+            services_ready,
+        }
+    }
+
+    pub fn converged(&self, p: Progress) -> bool {
+        p.running == self.pods && p.services_ready == self.services()
+    }
+
+    /// Runs until the workload has converged or `wall_budget` seconds of wall time (counted
+    /// on `wall`) have passed; the last progress, and whether it converged.
+    pub fn run_to_convergence(
+        &mut self,
+        wall: &Wall,
+        wall_budget: f64,
+    ) -> Result<(Progress, bool), WorkloadError> {
+        loop {
+            let p = self.progress();
+            self.show(p);
+            if self.converged(p) {
+                return Ok((p, true));
+            }
+            if wall.seconds() > wall_budget {
+                return Ok((p, false));
+            }
+            let now = self.cluster.sim().now();
+            let step = Duration::from_nanos(now.as_nanos() / 50)
+                .clamp(Duration::from_millis(100), Duration::from_secs(5));
+            self.cluster
+                .sim_mut()
+                .run_until(now.saturating_add(step))
+                .map_err(|f| WorkloadError::Finding(format!("{f:?}")))?;
+        }
+    }
+
+    /// Updates the progress bar.
+    pub fn show(&self, p: Progress) {
+        self.bar.set_position(p.running);
+        self.bar.set_message(format!(
+            "{:.1}s  endpoints {}/{}",
+            self.cluster.sim().now().since_start().as_secs_f64(),
+            p.services_ready,
+            self.services()
+        ));
+    }
+
+    pub fn bar(&self) -> &ProgressBar {
+        &self.bar
+    }
+}
+
+/// Counters at a point of a run, to difference.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    pub virtual_seconds: f64,
+    pub events: u64,
+    pub cpu_seconds: f64,
+}
+
+impl Mark {
+    pub fn of(cluster: &Cluster) -> Mark {
+        Mark {
+            virtual_seconds: cluster.sim().now().since_start().as_secs_f64(),
+            events: cluster.sim().events_processed(),
+            cpu_seconds: cpu_seconds().unwrap_or(0.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_are_split_into_deployments_of_at_most_a_thousand() {
+        assert_eq!(split(10), [10]);
+        assert_eq!(split(3000), [1000, 1000, 1000]);
+        assert_eq!(split(2500), [834, 833, 833]);
+        assert_eq!(split(150_000).len(), 150);
+        assert_eq!(split(150_000).iter().sum::<u64>(), 150_000);
+    }
+}
