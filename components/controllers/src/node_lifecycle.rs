@@ -9,8 +9,10 @@
 //!   probe, timed on this controller's own clock; a node not probed for
 //!   `node-monitor-grace-period` gets every condition set to Unknown ("Kubelet stopped
 //!   posting node status.", reason NodeStatusUnknown; a node that never posted gets
-//!   NodeStatusNeverUpdated after the startup grace period) and its pods are marked not
-//!   ready (`MarkPodsNotReady`);
+//!   NodeStatusNeverUpdated after the startup grace period); the change from Ready is
+//!   reported as a Node event `NodeNotReady` and its pods are marked not ready
+//!   (`MarkPodsNotReady`: Ready condition False, Warning event `NodeNotReady`), as is any pod
+//!   added or updated later on a node that is not Ready (`processPod`);
 //! - NoSchedule taints follow the Ready condition at once (`doNoScheduleTaintingPass`);
 //!   NoExecute taints `node.kubernetes.io/not-ready` (False) and
 //!   `node.kubernetes.io/unreachable` (Unknown) go through a per-zone rate-limited queue
@@ -42,7 +44,7 @@ use serde_json::json;
 use sim::{Duration, Time};
 
 use crate::controller::{Controller, Cx, ReconcileError, Write};
-use crate::events::{NORMAL, Recorder};
+use crate::events::{NORMAL, Recorder, WARNING};
 use crate::pods;
 
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
@@ -105,6 +107,8 @@ pub struct NodeLifecycleController {
     pub zone_states: BTreeMap<String, ZoneState>,
     /// Pods already asked to be deleted (until they are gone or terminating).
     evicted: BTreeSet<String>,
+    /// Pods marked not ready, with the resourceVersion they were marked from (until deleted).
+    marked: BTreeMap<String, String>,
     recorder: Recorder,
 }
 
@@ -116,6 +120,7 @@ impl NodeLifecycleController {
             tainter: BTreeMap::new(),
             zone_states: BTreeMap::new(),
             evicted: BTreeSet::new(),
+            marked: BTreeMap::new(),
             recorder: Recorder::default(),
         }
     }
@@ -264,30 +269,66 @@ impl NodeLifecycleController {
         }
         cx.writes.push(Write::update_status(Object::Node(node), ""));
         if ready == "True" {
-            // MarkPodsNotReady.
-            let on_node = cx
-                .cache(Kind::Pod)
-                .and_then(|c| c.lister().pods_on_node(&name).ok())
-                .unwrap_or_default();
-            for p in on_node {
-                let Some(pod) = p.as_pod() else { continue };
-                if !pods::is_ready(pod) {
-                    continue;
-                }
-                let mut pod = pod.clone();
-                if let Some(c) = pod
-                    .status
-                    .as_mut()
-                    .and_then(|s| s.conditions.as_mut())
-                    .and_then(|cs| cs.iter_mut().find(|c| c.type_ == "Ready"))
-                {
-                    c.status = "False".into();
-                    c.last_transition_time = Some(t.clone());
-                }
-                cx.writes.push(Write::update_status(Object::Pod(pod), ""));
-            }
+            // The change from Ready is reported once, as an event of the Node, and its pods
+            // are marked not ready (monitorNodeHealth).
+            self.recorder.record(
+                cx.writes,
+                n_obj,
+                NORMAL,
+                "NodeNotReady",
+                format!("Node {name} status is now: NodeNotReady"),
+                cx.component,
+                now,
+            );
+            self.mark_pods_not_ready(&name, "", cx);
         }
         "Unknown".into()
+    }
+
+    /// `MarkPodsNotReady`: every pod bound to `node` whose Ready condition is True gets it
+    /// set to False (a status update through the apiserver) and a Warning `NodeNotReady`
+    /// event. EndpointSlices list only ready pods, so this is what takes a silent node's pods
+    /// out of their Services. The containers' own `ready` flags, which kubectl's READY column
+    /// counts, are the kubelet's to report and stay as it last wrote them.
+    fn mark_pods_not_ready(&mut self, node: &str, owner: &str, cx: &mut Cx<'_>) {
+        let on_node = cx
+            .cache(Kind::Pod)
+            .and_then(|c| c.lister().pods_on_node(node).ok())
+            .unwrap_or_default();
+        let t = api_time(cx.now);
+        for p in on_node {
+            let Some(pod) = p.as_pod() else { continue };
+            let key = object_key(&p);
+            // Marked already from this version: the update is on its way to the cache.
+            if !pods::is_ready(pod)
+                || pods::node_name(pod) != node
+                || self.marked.get(&key).map(String::as_str) == Some(p.resource_version())
+            {
+                continue;
+            }
+            let mut pod = pod.clone();
+            if let Some(c) = pod
+                .status
+                .as_mut()
+                .and_then(|s| s.conditions.as_mut())
+                .and_then(|cs| cs.iter_mut().find(|c| c.type_ == "Ready"))
+            {
+                c.status = "False".into();
+                c.last_transition_time = Some(t.clone());
+            }
+            self.marked.insert(key, p.resource_version().to_string());
+            cx.writes
+                .push(Write::update_status(Object::Pod(pod), owner));
+            self.recorder.record(
+                cx.writes,
+                &p,
+                WARNING,
+                "NodeNotReady",
+                "Node is not ready".into(),
+                cx.component,
+                cx.now,
+            );
+        }
     }
 
     /// One monitor pass over every node.
@@ -511,6 +552,7 @@ impl Controller for NodeLifecycleController {
             }
             (Kind::Pod, Notification::Delete(p)) => {
                 self.evicted.remove(&object_key(p));
+                self.marked.remove(&object_key(p));
                 Vec::new()
             }
             _ => Vec::new(),
@@ -525,6 +567,11 @@ impl Controller for NodeLifecycleController {
         let Some(n) = node_of(&o) else {
             return Ok(Action::AwaitChange);
         };
+        // processPod: a pod added or updated on a node whose Ready condition is not True is
+        // marked not ready as well (one that became ready there, or whose mark failed).
+        if ready_status(n).is_some_and(|r| r != "True") {
+            self.mark_pods_not_ready(key, key, cx);
+        }
         let no_execute: Vec<Taint> = taints(n)
             .into_iter()
             .filter(|t| t.effect == NO_EXECUTE)
@@ -607,6 +654,7 @@ impl Controller for NodeLifecycleController {
         self.tainter.clear();
         self.zone_states.clear();
         self.evicted.clear();
+        self.marked.clear();
     }
 }
 

@@ -195,3 +195,82 @@ fn when_every_node_of_every_zone_is_down_nothing_is_tainted_for_eviction() {
         );
     }
 }
+
+/// The Events of `involved` (kind/name) with `reason`, as (type, message).
+fn events_of(h: &mut Harness, involved: (&str, &str), reason: &str) -> Vec<(String, String)> {
+    h.list(Kind::Event, "default")
+        .iter()
+        .filter_map(|e| match e.as_ref() {
+            Object::Event(e)
+                if e.reason.as_deref() == Some(reason)
+                    && e.involved_object.kind.as_deref() == Some(involved.0)
+                    && e.involved_object.name.as_deref() == Some(involved.1) =>
+            {
+                Some((
+                    e.type_.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn pod_ready(h: &mut Harness, name: &str) -> bool {
+    let p = h.get(Kind::Pod, "default", name).unwrap();
+    controllers::pods::is_ready(p.as_pod().unwrap())
+}
+
+/// `MarkPodsNotReady` and `processPod`: when a node goes Unknown its ready pods get their
+/// Ready condition set to False (what takes them out of EndpointSlices) with a Warning event
+/// each, and the Node an event saying so; a pod reported ready again on that node (a late
+/// status update) is marked again; the other node's pods are left alone.
+#[test]
+fn a_silent_nodes_pods_are_marked_not_ready_with_events() {
+    let mut h = Harness::new(33, 1, &[ControllerName::NodeLifecycle]);
+    h.until_leading();
+    let now = h.sim.now();
+    h.apply(&node_yaml("w1", now));
+    h.apply(&node_yaml("w2", now));
+    renew(&mut h, "w1");
+    renew(&mut h, "w2");
+    for name in ["a", "b", "c"] {
+        h.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: c, image: \"nginx:1.25\"}}]}}\n"
+        ));
+    }
+    h.set_pod("default", "a", "w1", "10.244.1.2", true);
+    h.set_pod("default", "b", "w1", "10.244.1.3", true);
+    h.set_pod("default", "c", "w2", "10.244.2.2", true);
+    // w2 keeps renewing every 10 s; w1 never again: Unknown after the 50 s grace period.
+    for _ in 0..7 {
+        renew(&mut h, "w2");
+        h.run(Duration::from_secs(10));
+    }
+    assert_eq!(ready_condition(&mut h, "w1").0, "Unknown");
+    assert!(!pod_ready(&mut h, "a") && !pod_ready(&mut h, "b"));
+    assert!(pod_ready(&mut h, "c"), "w2 is Ready");
+    assert_eq!(
+        events_of(&mut h, ("Node", "w1"), "NodeNotReady"),
+        [(
+            "Normal".to_string(),
+            "Node w1 status is now: NodeNotReady".to_string()
+        )]
+    );
+    for pod in ["a", "b"] {
+        assert_eq!(
+            events_of(&mut h, ("Pod", pod), "NodeNotReady"),
+            [("Warning".to_string(), "Node is not ready".to_string())],
+            "{pod}"
+        );
+    }
+    assert!(events_of(&mut h, ("Pod", "c"), "NodeNotReady").is_empty());
+    assert!(events_of(&mut h, ("Node", "w2"), "NodeNotReady").is_empty());
+    // A late update says `a` is ready: the node is still not Ready, so it is marked again.
+    h.set_pod("default", "a", "w1", "10.244.1.2", true);
+    renew(&mut h, "w2");
+    h.run(Duration::from_secs(2));
+    assert!(!pod_ready(&mut h, "a"));
+    assert_eq!(events_of(&mut h, ("Pod", "a"), "NodeNotReady").len(), 2);
+    assert_eq!(events_of(&mut h, ("Pod", "b"), "NodeNotReady").len(), 1);
+}
