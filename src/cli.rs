@@ -14,8 +14,8 @@ pub const EXIT_PASS: i32 = 0;
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 
-/// The built-in tour's scenario, also checked and run by the test suite.
-pub use crate::tour::TOUR;
+/// The built-in tours' scenarios, also checked and run by the test suite.
+pub use crate::tour::{ETCD_TOUR, TOUR, Tour};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,9 +30,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario (with no FILE: the built-in tour).
+    /// Run a scenario (with no FILE: the built-in architecture tour).
     Run {
         file: Option<PathBuf>,
+        /// Play a built-in tour instead of a FILE (the default with no FILE: architecture).
+        #[arg(long, value_enum, conflicts_with = "file")]
+        tour: Option<Tour>,
         /// Root seed; overrides the scenario's `seed:`.
         #[arg(long)]
         seed: Option<u64>,
@@ -225,16 +228,18 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
     match command {
         Command::Run {
             file,
+            tour,
             seed,
             trace,
             quiet,
             report,
         } => {
             let options = RunOptions { seed, trace, quiet };
+            let tour = tour.unwrap_or_default();
             match (file, report) {
                 (Some(file), None) => run_file(&file, &options, out),
-                (None, None) => run_tour(&options, out),
-                (file, Some(report)) => run_reported(file.as_deref(), &options, &report, out),
+                (None, None) => run_tour(tour, &options, out),
+                (file, Some(report)) => run_reported(file.as_deref(), tour, &options, &report, out),
             }
         }
         Command::Check { file } => match scenario::load(&file) {
@@ -299,20 +304,16 @@ fn run_file(file: &Path, options: &RunOptions, out: &mut dyn Write) -> i32 {
     }
 }
 
-/// What `kubesim run` prints before the tour.
-const TOUR_INTRO: &str = "kubesim tour: a kind-like cluster named kubesim whose control plane runs etcd.\n\
-     Lines marked » explain what Raft did; they are read from this run's state.\n";
-
-fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
-    let loaded = match scenario::load_str(TOUR, Path::new("scenarios/tour.ron")) {
+fn run_tour(tour: Tour, options: &RunOptions, out: &mut dyn Write) -> i32 {
+    let loaded = match tour.load() {
         Ok(loaded) => loaded,
         Err(err) => return bad_input(&err),
     };
     if !options.quiet {
-        let _ = writeln!(out, "{TOUR_INTRO}");
+        let _ = writeln!(out, "{}", tour.intro());
     }
-    let mut narrator = crate::tour::TourNarrator::new();
-    match runner::run_narrated(&loaded, options, out, Some(&mut narrator)) {
+    let mut narrator = tour.narrator();
+    match runner::run_narrated(&loaded, options, out, Some(narrator.as_mut())) {
         Ok(outcome) => match outcome.verdict {
             Verdict::Pass => EXIT_PASS,
             Verdict::Fail => EXIT_FAIL,
@@ -324,29 +325,30 @@ fn run_tour(options: &RunOptions, out: &mut dyn Write) -> i32 {
 /// `run --report FILE.html`: the same run, recorded, then drawn as one HTML file.
 fn run_reported(
     file: Option<&Path>,
+    tour: Tour,
     options: &RunOptions,
     report: &Path,
     out: &mut dyn Write,
 ) -> i32 {
     let loaded = match file {
         Some(file) => scenario::load(file),
-        None => scenario::load_str(TOUR, Path::new("scenarios/tour.ron")),
+        None => tour.load(),
     };
     let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return bad_input(&err),
     };
-    let mut narrator = crate::tour::TourNarrator::new();
+    let mut narrator = tour.narrator();
     let narrator: Option<&mut dyn runner::Narrator> = match file {
         Some(_) => None,
-        None => Some(&mut narrator),
+        None => Some(narrator.as_mut()),
     };
     let recorded = match crate::report::run_recorded_with(&loaded, options, narrator) {
         Ok(recorded) => recorded,
         Err(err) => return bad_input(&err),
     };
     if file.is_none() && !options.quiet {
-        let _ = writeln!(out, "{TOUR_INTRO}");
+        let _ = writeln!(out, "{}", tour.intro());
     }
     let shown = if options.quiet {
         recorded

@@ -80,6 +80,7 @@ impl Narrator for Watcher {
 
     fn after_step(
         &mut self,
+        _cluster: &Cluster,
         _step: &Step,
         _before: &EtcdView,
         _after: &EtcdView,

@@ -251,15 +251,18 @@ pub struct StepFacts {
     pub leader_changes: Vec<LeaderChange>,
     /// etcdctl's exit status and output, for an `Etcdctl` step.
     pub etcdctl: Option<(i32, String)>,
+    /// The command's exit status and output, for `Kubectl`, `Apply` and `Exec` steps.
+    pub output: Option<(i32, String)>,
 }
 
 /// Explains a run in plain language, from what the runner observed (the built-in tour).
 pub trait Narrator {
     /// After etcd's first election, before the first step.
     fn start(&mut self, cluster: &Cluster, view: &EtcdView) -> Vec<String>;
-    /// After each executed step.
+    /// After each executed step, with the cluster as the step left it (read-only).
     fn after_step(
         &mut self,
+        cluster: &Cluster,
         step: &Step,
         before: &EtcdView,
         after: &EtcdView,
@@ -664,6 +667,7 @@ impl<'a> Runner<'a> {
                 };
                 let output = kubectl::run(&mut self.cluster, line, &manifests);
                 self.print(&output.text)?;
+                facts.output = Some((output.status, output.text.clone()));
                 // A failed `kubectl wait` (exit 1) fails the run; other failed commands print
                 // their error and the run goes on.
                 if output.status != 0 && kubectl::is_wait(line) {
@@ -681,6 +685,7 @@ impl<'a> Runner<'a> {
                 };
                 let output = kubectl::apply_inline(&mut self.cluster, &manifests);
                 self.print(&output.text)?;
+                facts.output = Some((output.status, output.text));
             }
             Step::Expect(check) => {
                 if let Some(problem) = self.check(check)? {
@@ -696,6 +701,7 @@ impl<'a> Runner<'a> {
             Step::Exec(target, command) => {
                 let output = exec::run(&mut self.cluster, target, command);
                 self.print(&output.text)?;
+                facts.output = Some((output.status, output.text));
             }
         }
         self.check_always()?;
@@ -709,7 +715,7 @@ impl<'a> Runner<'a> {
             let lines = self
                 .narrator
                 .as_mut()
-                .map(|n| n.after_step(step, &before, &after, &facts))
+                .map(|n| n.after_step(&self.cluster, step, &before, &after, &facts))
                 .unwrap_or_default();
             self.narrate(lines)?;
         }

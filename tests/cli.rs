@@ -13,6 +13,30 @@ fn tour_passes_and_ends_with_the_summary_line() {
     let last = out.lines().last().unwrap();
     assert!(last.starts_with("seed=1 events="), "{last}");
     assert!(last.contains(" verdict=pass trace="), "{last}");
+    // The architecture tour (issue 7's list): every control-plane component, kube-proxy,
+    // nginx, the scheduler's events, pods Running in a STATUS column; narrated.
+    for needle in [
+        "etcd-kubesim-control-plane",
+        "kube-apiserver-kubesim-control-plane",
+        "kube-controller-manager-kubesim-control-plane",
+        "kube-scheduler-kubesim-control-plane",
+        "kube-proxy-",
+        "nginx-",
+        "   Scheduled   pod/nginx-",
+        " STATUS ",
+        "   Running   ",
+        "NotReady",
+        "  » ",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+}
+
+#[test]
+fn the_etcd_tour_is_one_flag_away() {
+    let output = kubesim(&["run", "--tour", "etcd"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
     // etcd elects, loses its leader's node, elects again in a higher term, takes the old
     // leader back; the narration is there.
     assert!(out.contains("became leader in term 1 at "), "{out}");
@@ -24,6 +48,9 @@ fn tour_passes_and_ends_with_the_summary_line() {
     assert!(out.contains("| IS LEADER |"), "{out}");
     assert!(out.contains("  » "), "{out}");
     assert!(out.contains("# fault: Heal"), "{out}");
+    // A tour and a file are one or the other.
+    let both = kubesim(&["run", "--tour", "etcd", "scenarios/etcd-tour.ron"]);
+    assert_eq!(both.status.code(), Some(2));
 }
 
 #[test]
@@ -204,7 +231,7 @@ fn scheduler_leader_target_resolves_to_the_lease_holder() {
 fn fuzz_runs_its_shard_of_the_campaign() {
     let output = kubesim(&[
         "fuzz",
-        "scenarios/tour.ron",
+        "scenarios/etcd-tour.ron",
         "--runs",
         "10",
         "--seed",
@@ -218,7 +245,7 @@ fn fuzz_runs_its_shard_of_the_campaign() {
     // Runs 1, 5 and 9 of 10 belong to shard 1 of 4.
     assert!(stdout(&output).contains("3 runs (shard 1/4 of 10)"));
     assert!(stdout(&output).contains("runs=3 findings=0 verdict=pass"));
-    let bad_shard = kubesim(&["fuzz", "scenarios/tour.ron", "--shard", "4/4"]);
+    let bad_shard = kubesim(&["fuzz", "scenarios/etcd-tour.ron", "--shard", "4/4"]);
     assert_eq!(bad_shard.status.code(), Some(2));
 }
 

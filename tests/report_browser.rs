@@ -166,9 +166,12 @@ fn write_page(dir: &Path, name: &str, timeline: &Timeline) -> PathBuf {
 }
 
 fn tour_timeline() -> Timeline {
-    let loaded =
-        kubesim::scenario::load_str(kubesim::tour::TOUR, Path::new("scenarios/tour.ron")).unwrap();
-    let mut narrator = kubesim::tour::TourNarrator::new();
+    let loaded = kubesim::scenario::load_str(
+        kubesim::tour::ETCD_TOUR,
+        Path::new("scenarios/etcd-tour.ron"),
+    )
+    .unwrap();
+    let mut narrator = kubesim::tour::EtcdTourNarrator::new();
     report::run_recorded(&loaded, None, Some(&mut narrator))
         .unwrap()
         .timeline

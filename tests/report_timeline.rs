@@ -15,8 +15,13 @@ fn load(name: &str) -> scenario::Loaded {
     scenario::load(&root().join("scenarios").join(name)).expect("scenario loads")
 }
 
-fn tour() -> scenario::Loaded {
-    scenario::load_str(kubesim::tour::TOUR, Path::new("scenarios/tour.ron")).expect("tour loads")
+/// The etcd tour: a partition of a worker, a leader crash and rejoin.
+fn etcd_tour() -> scenario::Loaded {
+    scenario::load_str(
+        kubesim::tour::ETCD_TOUR,
+        Path::new("scenarios/etcd-tour.ron"),
+    )
+    .expect("tour loads")
 }
 
 fn runner_output(loaded: &scenario::Loaded) -> (runner::RunOutcome, String) {
@@ -49,9 +54,9 @@ fn a_recorded_run_is_the_runners_run() {
 
 #[test]
 fn the_narrated_tour_records_what_the_cli_prints() {
-    let loaded = tour();
+    let loaded = etcd_tour();
     let mut out = Vec::new();
-    let mut narrator = kubesim::tour::TourNarrator::new();
+    let mut narrator = kubesim::tour::EtcdTourNarrator::new();
     let outcome = runner::run_narrated(
         &loaded,
         &RunOptions::default(),
@@ -59,7 +64,7 @@ fn the_narrated_tour_records_what_the_cli_prints() {
         Some(&mut narrator),
     )
     .expect("runs");
-    let mut narrator = kubesim::tour::TourNarrator::new();
+    let mut narrator = kubesim::tour::EtcdTourNarrator::new();
     let recorded = report::run_recorded(&loaded, None, Some(&mut narrator)).expect("records");
     assert_eq!(recorded.outcome, outcome);
     assert_eq!(recorded.transcript, String::from_utf8(out).unwrap());
@@ -120,7 +125,7 @@ fn the_leader_loss_timeline_shows_the_crash_and_the_new_term() {
 
 #[test]
 fn the_tour_timeline_has_the_partition_and_the_rejoin() {
-    let recorded = report::run_recorded(&tour(), None, None).expect("records");
+    let recorded = report::run_recorded(&etcd_tour(), None, None).expect("records");
     let t = &recorded.timeline;
     let worker = t.hosts.iter().find(|h| h.name == "kubesim-worker").unwrap();
     let bands: Vec<HostBand> = worker.intervals.iter().map(|i| i.state).collect();
@@ -626,8 +631,8 @@ fn step_output_cannot_end_the_data_block() {
 #[test]
 #[ignore = "writes docs/report-example.html; run it to refresh the example"]
 fn write_the_docs_example() {
-    let mut narrator = kubesim::tour::TourNarrator::new();
-    let recorded = report::run_recorded(&tour(), None, Some(&mut narrator)).expect("records");
+    let mut narrator = kubesim::tour::EtcdTourNarrator::new();
+    let recorded = report::run_recorded(&etcd_tour(), None, Some(&mut narrator)).expect("records");
     let html = report::render_html(&recorded.timeline);
     std::fs::write(root().join("docs/report-example.html"), html).expect("writes the example");
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use kubesim::cli::{Command, execute};
+use kubesim::cli::{Command, Tour, execute};
 use kubesim::runner::{self, RunOptions, Verdict, needs};
 use kubesim::scenario;
 
@@ -81,12 +81,13 @@ fn every_runnable_scenario_is_reproducible_and_snapshotted() {
     assert!(snapshotted >= 4, "{snapshotted} scenarios snapshotted");
 }
 
-#[test]
-fn the_narrated_tour() {
+/// What `kubesim run` (the architecture tour) and `kubesim run --tour etcd` print.
+fn narrated(tour: Option<Tour>) -> String {
     let mut out = Vec::new();
     let code = execute(
         Command::Run {
             file: None,
+            tour,
             seed: None,
             trace: None,
             quiet: false,
@@ -96,7 +97,19 @@ fn the_narrated_tour() {
     );
     let text = String::from_utf8(out).unwrap();
     assert_eq!(code, 0, "{text}");
+    text
+}
+
+#[test]
+fn the_narrated_tour() {
+    let text = narrated(None);
+    assert_eq!(text, narrated(Some(Tour::Architecture)), "the default tour");
     snapshot("tour-narrated", &text);
+}
+
+#[test]
+fn the_narrated_etcd_tour() {
+    snapshot("etcd-tour-narrated", &narrated(Some(Tour::Etcd)));
 }
 
 /// The trace hash of one scenario, pinned: a change of the engine, the components or the

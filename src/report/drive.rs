@@ -140,6 +140,7 @@ impl Narrator for Observer<'_, '_> {
 
     fn after_step(
         &mut self,
+        cluster: &Cluster,
         step: &Step,
         before: &EtcdView,
         after: &EtcdView,
@@ -164,7 +165,7 @@ impl Narrator for Observer<'_, '_> {
         }
         self.inner
             .as_mut()
-            .map(|n| n.after_step(step, before, after, facts))
+            .map(|n| n.after_step(cluster, step, before, after, facts))
             .unwrap_or_default()
     }
 

@@ -28,8 +28,8 @@
 //! Other callers can drive a [`Recorder`] directly (`for_cluster`, `on_fault`, `sample`,
 //! `observe_objects`, `on_step`, `finish`) or fill its generic series (`pods`,
 //! `deployment_ready`, `service_traffic`, `lease`, `node_ready`, `series`), as the synthetic
-//! 100-node test does. docs/report-example.html is the narrated built-in tour
-//! (`kubesim run --report docs/report-example.html`).
+//! 100-node test does. docs/report-example.html is the narrated etcd tour
+//! (`kubesim run --tour etcd --report docs/report-example.html`).
 
 mod drive;
 mod html;

@@ -1,4 +1,4 @@
-//! The built-in tour (`kubesim run` with no FILE): `scenarios/tour.ron`, compiled in, run with
+//! The etcd tour (`kubesim run --tour etcd`): `scenarios/etcd-tour.ron`, compiled in, run with
 //! a [`Narrator`] that explains in plain language what Raft did after each step.
 //!
 //! Every statement about the run is derived from what the runner observed (leaders, terms,
@@ -14,12 +14,12 @@ use crate::observe::EtcdView;
 use crate::runner::{Narrator, StepFacts};
 use crate::scenario::{Fault, Step, Target};
 
-/// The tour's scenario, also checked, run and snapshotted by the test suite.
-pub const TOUR: &str = include_str!("../scenarios/tour.ron");
+/// The etcd tour's scenario, also checked, run and snapshotted by the test suite.
+pub const ETCD_TOUR: &str = include_str!("../../scenarios/etcd-tour.ron");
 
-/// Narrates the tour from observed state.
+/// Narrates the etcd tour from observed state.
 #[derive(Default)]
-pub struct TourNarrator {
+pub struct EtcdTourNarrator {
     /// etcd members, by node name, and which nodes are workers.
     members: Vec<String>,
     workers: Vec<String>,
@@ -33,9 +33,9 @@ pub struct TourNarrator {
     written: Vec<(String, u64)>,
 }
 
-impl TourNarrator {
+impl EtcdTourNarrator {
     pub fn new() -> Self {
-        TourNarrator::default()
+        EtcdTourNarrator::default()
     }
 
     fn is_member(&self, node: &str) -> bool {
@@ -47,7 +47,7 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
-impl Narrator for TourNarrator {
+impl Narrator for EtcdTourNarrator {
     fn start(&mut self, cluster: &Cluster, view: &EtcdView) -> Vec<String> {
         let nodes = cluster.nodes();
         let control_planes = nodes
@@ -85,6 +85,7 @@ impl Narrator for TourNarrator {
 
     fn after_step(
         &mut self,
+        _cluster: &Cluster,
         step: &Step,
         before: &EtcdView,
         after: &EtcdView,
@@ -99,7 +100,7 @@ impl Narrator for TourNarrator {
     }
 }
 
-impl TourNarrator {
+impl EtcdTourNarrator {
     fn etcdctl(
         &mut self,
         line: &str,
