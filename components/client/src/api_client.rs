@@ -15,6 +15,15 @@
 //! abandoned. Watches have no timeout here; the server ends them (`timeoutSeconds`) and a dead
 //! replica breaks the stream (45 s, the HTTP/2 health check).
 //!
+//! Client-side rate limiting (client-go `util/flowcontrol`, `rest.Config.QPS`/`Burst`):
+//! [`ApiClient::send_throttled`] takes a token from a caller-owned
+//! [`BucketRateLimiter`] and, when the bucket is empty, holds the request in the client until
+//! its token is due (on the host's virtual clock), as `Request.tryThrottle` blocks the calling
+//! goroutine. Requests wait; none is dropped. Watches are never throttled upstream
+//! (`Request.Watch` skips the limiter), so callers send them with [`ApiClient::send`]. The
+//! bucket is the caller's so that one process can give each of its clientsets its own
+//! (kube-controller-manager builds one client, with one bucket, per controller).
+//!
 //! Timers: the owning actor must route every timer whose tag satisfies [`is_api_client_timer`]
 //! to [`ApiClient::on_timer`].
 
@@ -28,11 +37,16 @@ use apiserver::{
 use sim::{ActorId, Ctx, Duration, StreamId, TimerId};
 use thiserror::Error;
 
+use crate::rate_limiter::BucketRateLimiter;
+
 /// Timer tags at and above this (with these high bits) belong to the client; the low 48 bits
 /// are a request id.
 pub const API_CLIENT_TIMER_BASE: u64 = 0xA91C_0000_0000_0000;
 const TAG_MASK: u64 = 0xFFFF_0000_0000_0000;
 const ID_MASK: u64 = !TAG_MASK;
+/// Set in a timer tag's id bits when the timer releases a throttled request (request ids never
+/// come near 2^47).
+const THROTTLE_FLAG: u64 = 1 << 47;
 
 pub fn is_api_client_timer(tag: u64) -> bool {
     tag & TAG_MASK == API_CLIENT_TIMER_BASE
@@ -160,6 +174,8 @@ pub struct ApiClient {
     pending: BTreeMap<u64, Pending>,
     /// Watches by request id, and the stream each runs on.
     watches: BTreeMap<u64, StreamId>,
+    /// Requests waiting for their rate-limiter token, and the timer that releases each.
+    throttled: BTreeMap<u64, (Arc<ApiRequest>, TimerId)>,
 }
 
 impl ApiClient {
@@ -171,6 +187,7 @@ impl ApiClient {
             next_id: 1,
             pending: BTreeMap::new(),
             watches: BTreeMap::new(),
+            throttled: BTreeMap::new(),
         }
     }
 
@@ -216,6 +233,42 @@ impl ApiClient {
         request.user = self.cfg.user.clone();
         self.submit(ctx, Arc::new(request), 1);
         id
+    }
+
+    /// Like [`ApiClient::send`], after taking a token from `limiter`: when the bucket is
+    /// empty the request waits in the client until its token is due, then goes out. The id is
+    /// returned at once; the answer comes as for any request.
+    pub fn send_throttled<M: ApiEnvelope>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        mut request: ApiRequest,
+        limiter: &mut BucketRateLimiter,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        request.id = id;
+        request.user = self.cfg.user.clone();
+        let wait = limiter.reserve(ctx.now());
+        if wait == Duration::ZERO {
+            self.submit(ctx, Arc::new(request), 1);
+        } else {
+            let timer = ctx.set_timer(wait, API_CLIENT_TIMER_BASE | THROTTLE_FLAG | (id & ID_MASK));
+            self.throttled.insert(id, (Arc::new(request), timer));
+        }
+        id
+    }
+
+    /// Requests waiting for a rate-limiter token.
+    pub fn throttled(&self) -> usize {
+        self.throttled.len()
+    }
+
+    /// Forgets every request still waiting for a token (the process that made them is gone);
+    /// they are never sent and never answered.
+    pub fn drop_throttled<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
+        for (_, (_, timer)) in std::mem::take(&mut self.throttled) {
+            ctx.cancel_timer(timer);
+        }
     }
 
     /// Stops a watch (the server is told; no further events are reported for it).
@@ -335,6 +388,12 @@ impl ApiClient {
     pub fn on_timer<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, tag: u64) -> Vec<ClientEvent> {
         let mut out = Vec::new();
         let id = tag & ID_MASK;
+        if id & THROTTLE_FLAG != 0 {
+            if let Some((request, _)) = self.throttled.remove(&(id & !THROTTLE_FLAG)) {
+                self.submit(ctx, request, 1);
+            }
+            return out;
+        }
         let Some(p) = self.pending.remove(&id) else {
             return out;
         };
