@@ -3,42 +3,7 @@
 
 mod common;
 
-use common::*;
-use kubesim::runner::{self, RunOptions};
-use kubesim::scenario;
-
-/// Runs a scenario and returns each step's output by its header line (`$ docker exec …`,
-/// `$ kubectl …`), in order.
-fn run(name: &str, text: &str) -> Vec<(String, String)> {
-    let dir = scratch_dir(name);
-    let path = write(&dir, "s.ron", text);
-    let loaded = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = Vec::new();
-    runner::run(&loaded, &RunOptions::default(), &mut out).expect("the run starts");
-    let text = String::from_utf8(out).unwrap();
-    let mut steps: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if line.starts_with("seed=") || line.starts_with("verdict:") {
-            break;
-        }
-        if line.starts_with('[') && line.contains("] ") {
-            let header = line.split_once("] ").map(|(_, h)| h).unwrap_or_default();
-            steps.push((header.to_string(), String::new()));
-        } else if let Some((_, body)) = steps.last_mut() {
-            body.push_str(line);
-            body.push('\n');
-        }
-    }
-    steps
-}
-
-fn output<'a>(steps: &'a [(String, String)], header: &str) -> &'a str {
-    steps
-        .iter()
-        .find(|(h, _)| h == header)
-        .map(|(_, b)| b.as_str())
-        .unwrap_or_else(|| panic!("no step {header:?} in {steps:#?}"))
-}
+use common::{run_steps as run, step_output as output};
 
 #[test]
 fn node_commands_show_the_components() {

@@ -3,41 +3,11 @@
 
 mod common;
 
+use common::run_steps as run;
 use common::*;
-use kubesim::runner::{self, RunOptions};
-use kubesim::scenario;
-
-/// Each step's output by its header line, in order.
-fn run(name: &str, text: &str) -> Vec<(String, String)> {
-    let dir = scratch_dir(name);
-    let path = write(&dir, "s.ron", text);
-    let loaded = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = Vec::new();
-    runner::run(&loaded, &RunOptions::default(), &mut out).expect("the run starts");
-    let text = String::from_utf8(out).unwrap();
-    let mut steps: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if line.starts_with("seed=") || line.starts_with("verdict:") {
-            break;
-        }
-        if line.starts_with('[') && line.contains("] ") {
-            let header = line.split_once("] ").map(|(_, h)| h).unwrap_or_default();
-            steps.push((header.to_string(), String::new()));
-        } else if let Some((_, body)) = steps.last_mut() {
-            body.push_str(line);
-            body.push('\n');
-        }
-    }
-    steps
-}
 
 fn output<'a>(steps: &'a [(String, String)], command: &str) -> &'a str {
-    let header = format!("$ kubectl {command}");
-    steps
-        .iter()
-        .find(|(h, _)| *h == header)
-        .map(|(_, b)| b.as_str())
-        .unwrap_or_else(|| panic!("no step {header:?} in {steps:#?}"))
+    step_output(steps, &format!("$ kubectl {command}"))
 }
 
 #[test]
@@ -138,5 +108,77 @@ spec: {containers: [{name: app, image: "nope:1"}]}
     assert_eq!(
         output(&steps, "logs pair -c web"),
         "Error from server: Get \"https://172.18.0.3:10250/containerLogs/default/pair/web\": dial tcp 172.18.0.3:10250: connect: no route to host\n"
+    );
+}
+
+#[test]
+fn a_component_log_restarts_with_its_node() {
+    // After a node restart each component runs in a new container: the plain log is the new
+    // one's, `--previous` the one the crash ended, and the pod counts the restart.
+    let steps = run(
+        "logs-restart",
+        r##"Scenario(
+    seed: 6,
+    cluster: (control_planes: 1, workers: 2),
+    steps: [
+        Sleep("20s"),
+        Kubectl("logs -n kube-system daemonset/kube-proxy --previous"),
+        Fault(Crash("kubesim-worker2")),
+        Sleep("5s"),
+        Fault(Restart("kubesim-worker2")),
+        Sleep("30s"),
+        Kubectl("get pods -n kube-system -l k8s-app=kube-proxy -o jsonpath='{range .items[*]}{.spec.nodeName} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason} {.status.containerStatuses[0].lastState.terminated.exitCode}{\"\\n\"}{end}'"),
+        Kubectl("logs -n kube-system daemonset/kube-proxy --previous"),
+        Kubectl("logs -n kube-system daemonset/kube-proxy"),
+    ],
+)"##,
+    );
+    let before = step_output(
+        &steps,
+        "$ kubectl logs -n kube-system daemonset/kube-proxy --previous",
+    );
+    assert!(
+        before.contains("previous terminated container \"kube-proxy\" in pod"),
+        "{before}"
+    );
+    let pods = steps
+        .iter()
+        .find(|(h, _)| h.starts_with("$ kubectl get pods -n kube-system -l k8s-app=kube-proxy"))
+        .map(|(_, b)| b.as_str())
+        .unwrap();
+    assert!(pods.contains("kubesim-worker2 1 Unknown 255\n"), "{pods}");
+    assert!(pods.contains("kubesim-worker 0"), "{pods}");
+    // The restarted pod has the most restarts: kubectl picks it.
+    let outputs: Vec<&str> = steps
+        .iter()
+        .filter(|(h, _)| h.starts_with("$ kubectl logs -n kube-system daemonset/kube-proxy"))
+        .map(|(_, b)| b.as_str())
+        .collect();
+    let (previous, current) = (outputs[1], outputs[2]);
+    for log in [previous, current] {
+        assert!(
+            log.starts_with("Found 3 pods, using pod/kube-proxy-"),
+            "{log}"
+        );
+        assert!(
+            log.contains("\"Version info\""),
+            "each container logs its start: {log}"
+        );
+    }
+    // The previous container's lines end before the crash (at 20 s); the current one's begin
+    // after the restart (at 25 s).
+    let stamps = |log: &str| -> Vec<String> {
+        log.lines()
+            .skip(1)
+            .map(|l| l.get(6..14).unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(
+        stamps(previous).iter().all(|t| t.as_str() <= "00:00:20"),
+        "{previous}"
+    );
+    assert!(
+        stamps(current).iter().all(|t| t.as_str() >= "00:00:25"),
+        "{current}"
     );
 }

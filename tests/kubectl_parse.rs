@@ -328,3 +328,65 @@ fn kubectl_own_errors() {
     }
     assert!(err("get").starts_with("error: You must specify the type of resource to get."));
 }
+
+#[test]
+fn expose_and_create_service() {
+    use kubesim::kubectl::service::{CreateServiceOptions, ServiceType};
+    match ok("expose deployment/nginx --port=80 --target-port=8080 --type=NodePort --name=web -l tier=front --selector=app=nginx").verb {
+        Verb::Expose { targets, options } => {
+            assert_eq!(targets.len(), 1);
+            assert_eq!(targets[0].kind.name, "Deployment");
+            assert_eq!(targets[0].name.as_deref(), Some("nginx"));
+            assert_eq!(options.port.as_deref(), Some("80"));
+            assert_eq!(options.target_port.as_deref(), Some("8080"));
+            assert_eq!(options.service_type.as_deref(), Some("NodePort"));
+            assert_eq!(options.name.as_deref(), Some("web"));
+            assert_eq!(options.labels.as_deref(), Some("tier=front"));
+            assert_eq!(options.selector.as_deref(), Some("app=nginx"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(ok("expose pod web --port 80").verb, Verb::Expose { targets, .. } if targets[0].kind.name == "Pod")
+    );
+    assert!(err("expose").contains("You must provide one or more resources"));
+    assert_eq!(
+        err("expose deployment"),
+        "error: resource(s) were provided, but no name was specified"
+    );
+    assert_eq!(
+        ok("create service clusterip my-cs --tcp=5678:8080,443 --tcp 80").verb,
+        Verb::CreateService(CreateServiceOptions {
+            service_type: ServiceType::ClusterIp,
+            name: "my-cs".into(),
+            tcp: vec!["5678:8080".into(), "443".into(), "80".into()],
+            cluster_ip: None,
+            node_port: 0,
+            external_name: None,
+        })
+    );
+    assert!(matches!(
+        ok("create svc nodeport np --tcp=80 --node-port=30080").verb,
+        Verb::CreateService(CreateServiceOptions {
+            service_type: ServiceType::NodePort,
+            node_port: 30080,
+            ..
+        })
+    ));
+    assert_eq!(
+        err("create service externalname ext"),
+        "error: required flag(s) \"external-name\" not set"
+    );
+    assert_eq!(
+        err("create service clusterip"),
+        "error: exactly one NAME is required, got 0\nSee 'kubectl create service clusterip -h' for help and examples"
+    );
+    assert_eq!(
+        err("create service clusterip x"),
+        "error: at least one tcp port specifier must be provided"
+    );
+    assert_eq!(
+        err("create service bogus x"),
+        "error: unknown command \"bogus\"\nSee 'kubectl create service -h' for help and examples"
+    );
+}

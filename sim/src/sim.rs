@@ -243,6 +243,12 @@ impl<M: Message> Sim<M> {
         self.world.hosts.get_mut(host.index()).map(|h| &mut h.disk)
     }
 
+    /// How many times a host has crashed: the boot its actors run in now (0 before any
+    /// crash). [`LogLine::boot`] is this number at the time of the line.
+    pub fn host_boot(&self, host: HostId) -> Option<u32> {
+        self.world.status.get(host.index()).map(|s| s.incarnation)
+    }
+
     /// The lines an actor logged (at most `log_lines_per_actor`, oldest first).
     pub fn logs(&self, actor: ActorId) -> impl Iterator<Item = &LogLine> + '_ {
         self.world.logs.get(&actor).into_iter().flatten()

@@ -87,6 +87,10 @@ pub struct LogLine {
     pub at: Time,
     /// The text.
     pub text: String,
+    /// The host's boot the line was logged in: 0 until its first crash, then one more per
+    /// restart (what tells one run of a process from the next, as a new container would).
+    #[serde(default)]
+    pub boot: u32,
 }
 
 /// A message an actor sent to [`ActorId::EXTERNAL`], waiting for the outside world.
@@ -373,6 +377,7 @@ impl<M: Message> World<M> {
             return;
         }
         let local = self.hosts[host.index()].clock.local(self.now);
+        let boot = self.status[host.index()].incarnation;
         let lines = self.logs.entry(actor).or_default();
         if lines.len() >= limit {
             lines.pop_front();
@@ -381,6 +386,7 @@ impl<M: Message> World<M> {
             local,
             at: self.now,
             text,
+            boot,
         });
     }
 

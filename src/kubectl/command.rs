@@ -17,6 +17,7 @@ use api::kinds::resolve_resource;
 
 use super::error::KubectlError;
 use super::print::OutputFormat;
+use super::service::{CreateServiceOptions, ExposeOptions, ServiceType};
 use crate::units::Duration;
 
 /// A parsed kubectl command line.
@@ -155,6 +156,13 @@ pub enum Verb {
     },
     CreateNamespace {
         name: String,
+    },
+    /// `create service clusterip|nodeport|loadbalancer|externalname NAME`.
+    CreateService(CreateServiceOptions),
+    /// `expose TYPE NAME` / `expose TYPE/NAME`.
+    Expose {
+        targets: Vec<Target>,
+        options: ExposeOptions,
     },
     Delete {
         selection: Selection,
@@ -331,6 +339,7 @@ const VERBS: &[&str] = &[
     "describe",
     "apply",
     "create",
+    "expose",
     "delete",
     "scale",
     "label",
@@ -371,6 +380,22 @@ fn verb_flags(command: &str) -> Vec<FlagSpec> {
             val("port", None),
         ],
         "create namespace" | "cluster-info" => vec![],
+        "create service clusterip" => vec![val("tcp", None), val("clusterip", None)],
+        "create service nodeport" => vec![val("tcp", None), val("node-port", None)],
+        "create service loadbalancer" => vec![val("tcp", None)],
+        "create service externalname" => vec![val("tcp", None), val("external-name", None)],
+        "expose" => vec![
+            val("port", None),
+            val("target-port", None),
+            val("type", None),
+            val("name", None),
+            val("protocol", None),
+            val("selector", None),
+            val("labels", Some('l')),
+            val("cluster-ip", None),
+            val("external-ip", None),
+            val("session-affinity", None),
+        ],
         "delete" => vec![
             SELECTOR,
             FIELD_SELECTOR,
@@ -615,7 +640,7 @@ pub fn parse(line: &str) -> Result<KubectlCommand, KubectlError> {
 /// after the verb) and returns the full command name, e.g. `rollout status`.
 fn subcommand(verb: &str, words: &mut Vec<String>, from: usize) -> Result<String, KubectlError> {
     let subs: &[&str] = match verb {
-        "create" => &["deployment", "namespace", "ns", "deploy"],
+        "create" => &["deployment", "namespace", "ns", "deploy", "service", "svc"],
         "rollout" => &["status", "undo", "history", "restart", "pause", "resume"],
         "set" => &["image"],
         "top" => &["node", "nodes", "no", "pod", "pods", "po"],
@@ -644,8 +669,12 @@ fn subcommand(verb: &str, words: &mut Vec<String>, from: usize) -> Result<String
             "deploy" => "deployment",
             "nodes" | "no" => "node",
             "pods" | "po" => "pod",
+            "svc" => "service",
             s => s,
         };
+        if sub == "service" {
+            return service_type(words, j);
+        }
         return Ok(format!("{verb} {sub}"));
     }
     if verb == "create" {
@@ -655,6 +684,25 @@ fn subcommand(verb: &str, words: &mut Vec<String>, from: usize) -> Result<String
         message: format!("a subcommand is required: {}", subs.join(", ")),
         command: verb.to_string(),
     })
+}
+
+/// The type word of `create service TYPE NAME`, taken from `words` at or after `from`.
+fn service_type(words: &mut Vec<String>, from: usize) -> Result<String, KubectlError> {
+    const TYPES: [&str; 4] = ["clusterip", "externalname", "loadbalancer", "nodeport"];
+    let Some(j) = (from..words.len()).find(|&j| !words[j].starts_with('-')) else {
+        return Err(KubectlError::UsageWithHelp {
+            message: format!("a subcommand is required: {}", TYPES.join(", ")),
+            command: "create service".into(),
+        });
+    };
+    let word = words.remove(j);
+    if !TYPES.contains(&word.as_str()) {
+        return Err(KubectlError::UsageWithHelp {
+            message: format!("unknown command \"{word}\""),
+            command: "create service".into(),
+        });
+    }
+    Ok(format!("create service {word}"))
 }
 
 fn request_timeout(command: &str, v: &str) -> Result<Duration, KubectlError> {
@@ -907,6 +955,65 @@ fn build_verb(command: &str, p: &Parsed) -> Result<Verb, KubectlError> {
         "create namespace" => Verb::CreateNamespace {
             name: single_name(command, args, "NAME is required")?,
         },
+        c if c.starts_with("create service ") => {
+            let word = &c["create service ".len()..];
+            let service_type = ServiceType::parse(word).unwrap_or(ServiceType::ClusterIp);
+            let name = single_name(c, args, "exactly one NAME is required, got 0")?;
+            if service_type == ServiceType::ExternalName && p.last("external-name").is_none() {
+                return Err(KubectlError::Usage(
+                    "required flag(s) \"external-name\" not set".into(),
+                ));
+            }
+            // `--tcp` is a string slice: repeatable, each value comma-separated.
+            let tcp: Vec<String> = p
+                .all("tcp")
+                .iter()
+                .flat_map(|v| v.split(','))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect();
+            let options = CreateServiceOptions {
+                service_type,
+                name,
+                tcp,
+                cluster_ip: p.last("clusterip").map(str::to_string),
+                node_port: p
+                    .last("node-port")
+                    .map(|v| int_flag(c, "node-port", v))
+                    .transpose()?
+                    .unwrap_or(0),
+                external_name: p.last("external-name").map(str::to_string),
+            };
+            super::service::validate_create(&options).map_err(KubectlError::Usage)?;
+            Verb::CreateService(options)
+        }
+        "expose" => {
+            let selection = selection(p, args)?;
+            if selection.targets.is_empty() {
+                return Err(no_resource_error("expose"));
+            }
+            if selection.targets.iter().any(|t| t.name.is_none()) {
+                return Err(KubectlError::Usage(
+                    "resource(s) were provided, but no name was specified".into(),
+                ));
+            }
+            let text = |f: &str| p.last(f).map(str::to_string);
+            Verb::Expose {
+                targets: selection.targets,
+                options: ExposeOptions {
+                    port: text("port"),
+                    target_port: text("target-port"),
+                    service_type: text("type"),
+                    name: text("name"),
+                    protocol: text("protocol"),
+                    selector: text("selector"),
+                    labels: text("labels"),
+                    cluster_ip: text("cluster-ip"),
+                    external_ip: text("external-ip"),
+                    session_affinity: text("session-affinity"),
+                },
+            }
+        }
         "delete" => {
             let files = p.all("filename");
             let selection = selection(p, args)?;

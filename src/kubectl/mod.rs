@@ -23,6 +23,7 @@ pub mod jsonpath;
 pub mod outcome;
 pub mod print;
 pub mod rollout;
+pub mod service;
 pub mod table;
 pub mod watch;
 pub mod yaml;

@@ -14,6 +14,7 @@ use super::print::resource_name;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Created,
+    Exposed,
     Configured,
     Unchanged,
     Deleted,
@@ -40,6 +41,7 @@ impl Outcome {
     pub fn verb(self) -> &'static str {
         match self {
             Outcome::Created => "created",
+            Outcome::Exposed => "exposed",
             Outcome::Configured => "configured",
             Outcome::Unchanged => "unchanged",
             Outcome::Deleted => "deleted",

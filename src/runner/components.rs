@@ -37,6 +37,7 @@ pub fn image_behaviour(spec: &ImageSpec) -> ImageBehaviour {
             .shutdown_after
             .map_or(d.shutdown_after, virtual_duration),
         logs: spec.logs.clone(),
+        access_log: spec.access_log,
     }
 }
 

@@ -38,6 +38,7 @@ use crate::manifest::Manifest;
 mod cluster_info;
 mod describe;
 mod drain;
+mod expose;
 mod logs;
 mod rollout;
 mod top;
@@ -141,6 +142,8 @@ pub fn run_command(
             replicas,
             port,
         } => s.create_deployment(name, images, *replicas, *port),
+        Verb::CreateService(options) => s.create_service(options),
+        Verb::Expose { targets, options } => s.expose(targets, options),
         Verb::Delete {
             selection,
             grace_period,
@@ -259,7 +262,10 @@ pub fn verb_name(verb: &Verb) -> &'static str {
         Verb::Get { .. } => "get",
         Verb::Describe { .. } => "describe",
         Verb::Apply { .. } => "apply",
-        Verb::CreateFromFiles { .. } | Verb::CreateDeployment { .. } => "create",
+        Verb::CreateFromFiles { .. } | Verb::CreateDeployment { .. } | Verb::CreateService(_) => {
+            "create"
+        }
+        Verb::Expose { .. } => "expose",
         Verb::CreateNamespace { .. } => "create namespace",
         Verb::Delete { .. } => "delete",
         Verb::Scale { .. } => "scale",

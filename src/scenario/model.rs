@@ -133,6 +133,9 @@ pub struct ImageSpec {
     /// Time it takes to shut down after SIGTERM (at once when unset); past the pod's grace
     /// period it is killed.
     pub shutdown_after: Option<Duration>,
+    /// Whether it logs every request it serves, in nginx's access-log format (when unset:
+    /// nginx images do, others do not).
+    pub access_log: Option<bool>,
 }
 
 /// One step of a scenario.

@@ -60,3 +60,38 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write test file");
     path
 }
+
+/// Runs a scenario given as text; each step's output by its header line (`$ kubectl …`), in
+/// order.
+pub fn run_steps(name: &str, text: &str) -> Vec<(String, String)> {
+    let dir = scratch_dir(name);
+    let path = write(&dir, "s.ron", text);
+    let loaded = ::kubesim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    ::kubesim::runner::run(&loaded, &::kubesim::runner::RunOptions::default(), &mut out)
+        .expect("the run starts");
+    let text = String::from_utf8(out).unwrap();
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("seed=") || line.starts_with("verdict:") {
+            break;
+        }
+        if line.starts_with('[') && line.contains("] ") {
+            let header = line.split_once("] ").map(|(_, h)| h).unwrap_or_default();
+            steps.push((header.to_string(), String::new()));
+        } else if let Some((_, body)) = steps.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    steps
+}
+
+/// The output of the step whose header line is `header`.
+pub fn step_output<'a>(steps: &'a [(String, String)], header: &str) -> &'a str {
+    steps
+        .iter()
+        .find(|(h, _)| h == header)
+        .map(|(_, b)| b.as_str())
+        .unwrap_or_else(|| panic!("no step {header:?} in {steps:#?}"))
+}

@@ -127,6 +127,7 @@ mod tests {
             local: Time::from_nanos(nanos),
             at: Time::from_nanos(nanos),
             text,
+            boot: 0,
         }
     }
 

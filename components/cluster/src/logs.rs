@@ -10,8 +10,11 @@
 //! ([`sim::Sim::logs`]), printed as the component prints it: klog's text format
 //! ([`client::klog::render`]) or, for etcd, zap's JSON ([`store::server::zap::render`]).
 //!
-//! Simplified: the engine keeps an actor's log across host crashes, so a component's log runs
-//! from the cluster's start, not from its latest container's start.
+//! A crash of the node ends the component's container; after the restart the kubelet runs a
+//! new one. Each line carries the host's boot it was logged in ([`sim::LogLine::boot`]), so
+//! the current container's log is the current boot's lines and `--previous` the boot before's
+//! (the kubelet's `lastState` names that container once it adopted it after the restart).
+//! Simplification: the engine's per-actor cap (`log_lines_per_actor`) spans the boots.
 
 use sim::{ActorId, LogLine};
 
@@ -60,6 +63,29 @@ impl Cluster {
     /// An actor's log lines as its component prints them, oldest first.
     pub fn actor_log(&self, actor: ActorId) -> Vec<String> {
         self.sim().logs(actor).map(render).collect()
+    }
+
+    /// A component container's log: the lines of the host's current boot, or with `previous`
+    /// those of the boot before (the container the last crash ended).
+    pub fn component_log(&self, actor: ActorId, previous: bool) -> Vec<String> {
+        let boot = self
+            .sim()
+            .actor_host(actor)
+            .and_then(|h| self.sim().host_boot(h))
+            .unwrap_or(0);
+        let wanted = if previous {
+            match boot.checked_sub(1) {
+                Some(b) => b,
+                None => return Vec::new(),
+            }
+        } else {
+            boot
+        };
+        self.sim()
+            .logs(actor)
+            .filter(|l| l.boot == wanted)
+            .map(render)
+            .collect()
     }
 }
 

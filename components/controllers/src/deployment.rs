@@ -787,6 +787,15 @@ impl DeploymentController {
         let new_revision = max_old + 1;
         if let Some(n) = s.new {
             let v = &mut s.all[n];
+            // `SetNewReplicaSetAnnotations` on the existing new ReplicaSet: the Deployment's
+            // annotations (an added `kubernetes.io/change-cause`, say) are copied onto it on
+            // every sync, except the ones the controller owns.
+            let ann = v.rs.metadata.annotations.get_or_insert_with(BTreeMap::new);
+            for (k, val) in s.d_obj.annotations() {
+                if !SKIPPED_ANNOTATIONS.contains(&k.as_str()) && ann.get(k) != Some(val) {
+                    ann.insert(k.clone(), val.clone());
+                }
+            }
             if v.revision() < new_revision {
                 v.rs.metadata
                     .annotations

@@ -49,6 +49,17 @@ pub fn index_by_owner_uid(o: &Object) -> Vec<String> {
     o.owner_references().iter().map(|r| r.uid.clone()).collect()
 }
 
+/// The owner references left on a dependent, as the patch sets them: with none left the
+/// field is removed (`null`), as upstream's `$patch: delete` of the last element leaves an
+/// empty list that the API omits, never `ownerReferences: []`.
+fn refs_value(refs: Vec<OwnerReference>) -> serde_json::Value {
+    if refs.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(refs)
+    }
+}
+
 #[derive(Default)]
 pub struct GarbageCollector;
 
@@ -218,7 +229,7 @@ impl Controller for GarbageCollector {
                         d.kind(),
                         d.namespace(),
                         d.name(),
-                        json!({"metadata": {"ownerReferences": refs, "uid": d.uid()}}),
+                        json!({"metadata": {"ownerReferences": refs_value(refs), "uid": d.uid()}}),
                         k,
                     ));
                 }
@@ -284,7 +295,7 @@ impl Controller for GarbageCollector {
                     o.kind(),
                     o.namespace(),
                     o.name(),
-                    json!({"metadata": {"ownerReferences": refs, "uid": o.uid()}}),
+                    json!({"metadata": {"ownerReferences": refs_value(refs), "uid": o.uid()}}),
                     k,
                 ));
             }

@@ -408,3 +408,46 @@ fn paused_deployment_does_not_roll_until_resumed() {
     roll(&mut h, 100, 4, 3);
     assert_eq!(replica_sets(&mut h).len(), 2);
 }
+
+#[test]
+fn annotations_added_after_a_rollout_reach_the_new_replicaset() {
+    // `kubectl set image` then `kubectl annotate deployment web kubernetes.io/change-cause=…`:
+    // the next sync copies the annotation onto the existing new ReplicaSet, where `rollout
+    // history` reads it; the controller's own annotations are not copied from the Deployment.
+    let mut h = harness(15);
+    h.apply(WEB);
+    h.run(Duration::from_secs(2));
+    h.patch(
+        Kind::Deployment,
+        "default",
+        "web",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}}),
+    )
+    .unwrap();
+    h.run(Duration::from_secs(2));
+    h.patch(
+        Kind::Deployment,
+        "default",
+        "web",
+        json!({"metadata": {"annotations": {
+            "kubernetes.io/change-cause": "image updated to 1.25",
+            REVISION_ANNOTATION: "7",
+        }}}),
+    )
+    .unwrap();
+    h.run(Duration::from_secs(2));
+    let rss = replica_sets(&mut h);
+    assert_eq!(rss.len(), 2);
+    let ann = |r: &ReplicaSet| r.metadata.annotations.clone().unwrap_or_default();
+    let (old, new) = (ann(&rss[0]), ann(&rss[1]));
+    assert_eq!(
+        new.get("kubernetes.io/change-cause").map(String::as_str),
+        Some("image updated to 1.25"),
+        "{new:?}"
+    );
+    assert_eq!(
+        new[REVISION_ANNOTATION], "2",
+        "the revision stays the controller's"
+    );
+    assert_eq!(old.get("kubernetes.io/change-cause"), None, "{old:?}");
+}

@@ -79,6 +79,18 @@ fn orphan_deletion_keeps_the_replicaset_and_strips_its_owner_reference() {
     let rss = h.list(Kind::ReplicaSet, "default");
     assert_eq!(rss.len(), 1);
     assert!(rss[0].owner_references().is_empty(), "orphaned");
+    // The field is gone, not left as an empty list (`ownerReferences: []`).
+    assert_eq!(
+        rss[0].metadata().owner_references,
+        None,
+        "{:?}",
+        rss[0].metadata()
+    );
+    let pods = h.list(Kind::Pod, "default");
+    assert!(
+        pods.iter().all(|p| !p.owner_references().is_empty()),
+        "the pods keep their ReplicaSet as owner"
+    );
     assert_eq!(h.list(Kind::Pod, "default").len(), 2, "pods kept");
 }
 

@@ -602,6 +602,11 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                     w.mirror_uid = None;
                     w.status_written = None;
                 } else if w.mirror_uid.as_deref() != Some(uid.as_str()) {
+                    if w.mirror_uid.is_none()
+                        && let Some(status) = &pod.status
+                    {
+                        w.adopt_previous_instances(status, ctx.now());
+                    }
                     w.mirror_uid = Some(uid);
                     w.status_written = None;
                 }
@@ -651,6 +656,9 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let mut w = PodWorker::new(arc, false);
+        if let Some(status) = &pod.status {
+            w.adopt_previous_instances(status, ctx.now());
+        }
         if !w.finished_before && pod.metadata.deletion_timestamp.is_none() {
             let running: Vec<&Pod> = self
                 .pods

@@ -316,6 +316,55 @@ impl PodWorker {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// After the node restarted, the API status (the pod's own, or a static pod's mirror)
+    /// still names the container instances that ran before; the fresh runtime knows none of
+    /// them. The kubelet counts each as terminated, as it does when it finds them exited in
+    /// containerd after a reboot (exit code 255, reason `Unknown`): `restartCount` grows by
+    /// one and `lastState.terminated` names the old instance, which `kubectl logs --previous`
+    /// reads. Simplification: the count grows when the old instance is adopted, not when its
+    /// successor is created; its end is the moment the kubelet learns of it.
+    pub fn adopt_previous_instances(&mut self, status: &PodStatus, now: Time) {
+        let Some(statuses) = status.container_statuses.as_ref() else {
+            return;
+        };
+        for c in &mut self.app {
+            let Some(s) = statuses.iter().find(|s| s.name == c.name) else {
+                continue;
+            };
+            let Some(old) = s
+                .container_id
+                .as_deref()
+                .map(|id| id.rsplit("://").next().unwrap_or(id))
+                .filter(|id| !id.is_empty())
+            else {
+                continue;
+            };
+            let known = c.id.as_deref() == Some(old)
+                || c.dead.iter().any(|d| d == old)
+                || c.last_terminated
+                    .as_ref()
+                    .is_some_and(|t| t.container_id == old);
+            if known {
+                continue;
+            }
+            let started_at = s
+                .state
+                .as_ref()
+                .and_then(|st| st.running.as_ref())
+                .and_then(|r| r.started_at.as_ref())
+                .map(|t| apiserver::objects::virtual_secs(t).max(0) as u64)
+                .map_or(now, Time::from_secs);
+            c.last_terminated = Some(Terminated {
+                exit_code: 255,
+                reason: "Unknown".into(),
+                started_at,
+                finished_at: now,
+                container_id: old.to_string(),
+            });
+            c.restart_count = s.restart_count.saturating_add(1);
+        }
+    }
+
     pub fn restart_policy(&self) -> &str {
         self.pod
             .spec

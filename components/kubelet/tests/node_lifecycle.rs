@@ -653,6 +653,7 @@ fn readiness_gates_the_ready_condition_and_traffic_is_answered() {
                 ip: Ipv4Addr::new(10, 96, 0, 10),
                 port: 80,
             },
+            from: Ipv4Addr::new(10, 244, 0, 253),
         });
         w.sim.send_as(client, w.runtime, msg);
         w.run(Duration::from_millis(100));

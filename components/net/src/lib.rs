@@ -264,6 +264,10 @@ pub enum TrafficMessage {
         to: Endpoint,
         /// The Service address the client used, for the logs and the report.
         service: Endpoint,
+        /// The source address the server sees (after any masquerade on the way), for its
+        /// access log. Not in the trace digest: it follows from the sender's state, as `id`
+        /// does.
+        from: Ipv4Addr,
     },
     /// Back to the sender.
     Response {
@@ -284,7 +288,9 @@ pub trait TrafficEnvelope: Message {
 impl Message for TrafficMessage {
     fn trace_digest(&self, h: &mut TraceHasher) {
         match self {
-            TrafficMessage::Request { id, to, service } => {
+            TrafficMessage::Request {
+                id, to, service, ..
+            } => {
                 h.write_u64(301);
                 h.write_u64(*id);
                 h.write_u64(u64::from(u32::from(to.ip)) << 16 | u64::from(to.port));

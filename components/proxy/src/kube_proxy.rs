@@ -552,13 +552,44 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
                 deadline: now.saturating_add(self.cfg.request_timeout),
             },
         );
+        let from = self.source_seen_by_server(client_ip, spec.node_port.is_some(), to.ip);
         // No route to the pod's /24: the packet goes nowhere and the client times out.
         let owner = self.cfg.cluster_cidr.node_of(to.ip);
         if let Some(runtime) = owner.and_then(|c| self.cfg.routes.get(&c.node_index())) {
             ctx.send(
                 *runtime,
-                M::wrap_traffic(TrafficMessage::Request { id, to, service }),
+                M::wrap_traffic(TrafficMessage::Request {
+                    id,
+                    to,
+                    service,
+                    from,
+                }),
             );
+        }
+    }
+
+    /// The source address a request arrives from at the pod. A client pod's request to a
+    /// cluster IP keeps its own address (kube-proxy masquerades only traffic from outside the
+    /// pod network); a NodePort request is masqueraded (`KUBE-MARK-MASQ` in `KUBE-NODEPORTS`)
+    /// to the address of the interface it leaves by: the node's pod-network gateway (.1 of its
+    /// /24, kindnet's veth side) for a pod on this node, the node's own address for a pod on
+    /// another node.
+    fn source_seen_by_server(
+        &self,
+        client_ip: Ipv4Addr,
+        node_port: bool,
+        pod: Ipv4Addr,
+    ) -> Ipv4Addr {
+        if !node_port {
+            return client_ip;
+        }
+        let own = self.cfg.cluster_cidr.node_cidr(self.cfg.node_index);
+        match own {
+            Some(c) if c.contains(pod) => {
+                let [a, b, third, _] = pod.octets();
+                Ipv4Addr::new(a, b, third, 1)
+            }
+            _ => self.cfg.node_ip.unwrap_or(client_ip),
         }
     }
 

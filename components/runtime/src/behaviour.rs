@@ -42,6 +42,9 @@ pub struct ImageBehaviour {
     pub shutdown_after: Duration,
     /// Lines it prints when it starts (what `kubectl logs` shows).
     pub logs: Vec<String>,
+    /// Whether it logs each request it serves ([`crate::access_log`]); `None`: as its name
+    /// says (nginx images do).
+    pub access_log: Option<bool>,
 }
 
 impl Default for ImageBehaviour {
@@ -57,6 +60,7 @@ impl Default for ImageBehaviour {
             serve_latency: Duration::from_millis(1),
             shutdown_after: Duration::ZERO,
             logs: Vec::new(),
+            access_log: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | [`behaviour`] | what a container of each image does ([`ImageBehaviour`], [`ImageCatalog`]) |
 //! | [`images`] | image references, the image store, the serialised pull queue, pull time |
 //! | [`state`] | sandboxes (pod addresses from the node's /24), containers, logs |
+//! | [`access_log`] | the access-log line a web image writes per request served |
 //! | [`runtime`] | the actor ([`ContainerRuntime`]): calls, SIGTERM/SIGKILL, exits, probes, Service traffic |
 //! | [`crictl`] | `crictl ps`, `crictl pods`, `crictl images` over the state |
 //! | [`containerd_log`] | containerd's logrus lines (CRI calls, pulls, exits) and their rendering |
@@ -19,13 +20,14 @@
 //!   node's name and docker-network address, its /24; `images` from the scenario's `images:`
 //!   (each entry an [`ImageBehaviour`]: `size` → `size_bytes`, `pull_error`, `exits_after`,
 //!   `exit_code`, `ready_after`, `fails_readiness`, `unhealthy_after`, `serve_latency`,
-//!   `shutdown_after`, `logs`); `preloaded_images` for what kind's node image ships (the
+//!   `shutdown_after`, `logs`, `access_log`); `preloaded_images` for what kind's node image ships (the
 //!   [`kind_preloaded_images`]); bandwidth, registry round trips, sandbox setup and
 //!   container start keep their defaults (50 MiB/s, 300 ms, 400 ms, 50 ms) unless the
 //!   topology says otherwise.
 //! - **Traffic**: kube-proxy's clients send `TrafficMessage::Request` to the runtime of the
 //!   node whose /24 holds the pod IP (`cluster_cidr.node_of(ip).node_index()`); the runtime
-//!   answers the sender with a `Response` (Answered after the image's latency, or Refused).
+//!   answers the sender with a `Response` (Answered after the image's latency, or Refused);
+//!   a container whose image logs requests gets an [`access_log`] line per request answered.
 //! - **Exec**: `crictl ps|pods|images` = [`crictl::ps`] / [`crictl::pods`] /
 //!   [`crictl::images`] over `sim.actor::<ContainerRuntime<M>>(id).state()`; `kubectl logs`
 //!   reads [`state::RuntimeState::logs`].
@@ -33,6 +35,7 @@
 //! A host crash loses every sandbox and container (the runtime restarts empty, images
 //! included); the kubelet recreates what its pods need.
 
+pub mod access_log;
 pub mod behaviour;
 pub mod containerd_log;
 pub mod crictl;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use net::{Outcome, PodCidr, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, Time};
 
+use crate::access_log::{self, Access};
 use crate::behaviour::ImageCatalog;
 use crate::containerd_log;
 use crate::images::{Enqueued, ImageName, pull_duration};
@@ -26,7 +27,8 @@ use crate::message::{
     RuntimeMessage, RuntimeReply,
 };
 use crate::state::{
-    Container, ContainerState, MAX_CONTAINERS, RuntimeState, Sandbox, SandboxState, Stopping,
+    Container, ContainerState, LogText, MAX_CONTAINERS, RuntimeState, Sandbox, SandboxState,
+    Stopping,
 };
 
 /// SIGKILL's exit code (128 + 9).
@@ -383,6 +385,9 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         let seq = self.state.next_seq;
         self.state.next_seq += 1;
         let behaviour = self.cfg.images.get(&image);
+        let access_log = behaviour
+            .access_log
+            .unwrap_or_else(|| access_log::logs_requests_by_name(&image));
         self.state.by_seq.insert(seq, id.clone());
         self.state.containers.insert(
             id.clone(),
@@ -402,6 +407,7 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
                 behaviour,
                 exit_timer: None,
                 stopping: None,
+                access_log,
                 logs: Vec::new(),
             },
         );
@@ -428,7 +434,7 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         c.started_at = Some(now);
         let behaviour = c.behaviour.clone();
         for line in &behaviour.logs {
-            c.log(now, line.clone());
+            c.log(now, LogText::Printed(line.clone()));
         }
         if let Some(after) = behaviour.exits_after {
             c.exit_timer = Some(ctx.set_timer(after, tag(KIND_EXIT, c.seq)));
@@ -587,7 +593,13 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
     }
 
     fn on_traffic(&mut self, ctx: &mut Ctx<'_, M>, from: ActorId, msg: TrafficMessage) {
-        let TrafficMessage::Request { id, to, .. } = msg else {
+        let TrafficMessage::Request {
+            id,
+            to,
+            from: client,
+            ..
+        } = msg
+        else {
             return;
         };
         let now = ctx.now();
@@ -598,8 +610,13 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
                 // `shutdown_after` is a graceful drain); one with no drain exits at once.
                 .filter(|c| c.state == ContainerState::Running)
                 .find(|c| c.behaviour.listening(c.running_for(now)))
+                .map(|c| c.id.clone())
         });
-        let Some(c) = server else {
+        let found = match server {
+            Some(id) => self.state.containers.get_mut(&id),
+            None => None,
+        };
+        let Some(c) = found else {
             self.requests_refused += 1;
             ctx.send(
                 from,
@@ -617,6 +634,9 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
             200
         };
         let latency = c.behaviour.serve_latency;
+        if c.access_log {
+            c.log(now, LogText::Access(Access { client, status }));
+        }
         self.requests_served += 1;
         let response = PendingResponse {
             to: from,

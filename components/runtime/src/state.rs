@@ -14,11 +14,17 @@ use std::sync::Arc;
 use net::PodCidr;
 use sim::{ActorId, Time, TimerId};
 
+use crate::access_log::Access;
 use crate::behaviour::ImageBehaviour;
 use crate::images::ImageStore;
 
-/// Lines kept per container log (older ones are dropped, as log rotation does).
-pub const MAX_LOG_LINES: usize = 1_000;
+/// Lines a container's log holds before it is rotated. The kubelet rotates a container's log
+/// file once it passes `containerLogMaxSize` (10Mi by default) and `kubectl logs` reads the
+/// current file only, so after a rotation it shows the lines written since. A line count
+/// stands for the size here: 10,000 lines is about 1 MiB of nginx access lines (each kept as
+/// a small entry rendered when read), a tenth of the real file, which bounds memory under
+/// high-rate traffic.
+pub const MAX_LOG_LINES: usize = 10_000;
 /// Containers (all states) one runtime holds at most.
 pub const MAX_CONTAINERS: usize = 10_000;
 
@@ -78,11 +84,31 @@ pub struct Stopping {
     pub term_timer: Option<TimerId>,
 }
 
-/// One log line with the time the container printed it.
+/// One log line with the time (the node's clock) the container printed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     pub at: Time,
-    pub text: String,
+    pub text: LogText,
+}
+
+/// What a log line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogText {
+    /// A line the image prints (its `logs:`).
+    Printed(String),
+    /// A request it served, rendered as its access log line when read.
+    Access(Access),
+}
+
+impl LogLine {
+    /// The line as `kubectl logs` prints it; `epoch_secs` is the wall-clock second virtual
+    /// time zero stands for.
+    pub fn render(&self, epoch_secs: i64) -> String {
+        match &self.text {
+            LogText::Printed(s) => s.clone(),
+            LogText::Access(a) => a.render(self.at, epoch_secs),
+        }
+    }
 }
 
 /// A container.
@@ -105,6 +131,8 @@ pub struct Container {
     pub behaviour: Arc<ImageBehaviour>,
     pub exit_timer: Option<TimerId>,
     pub stopping: Option<Stopping>,
+    /// Whether it logs each request it serves ([`crate::access_log`]).
+    pub access_log: bool,
     pub logs: Vec<LogLine>,
 }
 
@@ -117,9 +145,10 @@ impl Container {
         }
     }
 
-    pub fn log(&mut self, at: Time, text: String) {
+    /// Appends a line, rotating the log first when it is full (see [`MAX_LOG_LINES`]).
+    pub fn log(&mut self, at: Time, text: LogText) {
         if self.logs.len() >= MAX_LOG_LINES {
-            self.logs.remove(0);
+            self.logs.clear();
         }
         self.logs.push(LogLine { at, text });
     }

@@ -16,10 +16,12 @@
 //! kube-proxy are the cluster's component actors, whose klog (etcd: zap) lines
 //! [`cluster::logs`] renders. A node that is down answers as an unreachable kubelet does.
 //!
-//! Simplifications: `-f` prints what is logged so far and returns; a component's log runs
-//! from the cluster's start (the engine keeps it across a node's restarts), so its
-//! `--previous` instance has no lines of its own; no `--since`, `--timestamps`,
-//! `--all-containers`.
+//! A component's container ends with its node's crash: after the restart the plain log is the
+//! new container's lines and `--previous` the lines of the one before
+//! ([`cluster::Cluster::component_log`]).
+//!
+//! Simplifications: `-f` prints what is logged so far and returns; no `--since`,
+//! `--timestamps`, `--all-containers`.
 
 use api::k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use api::status::StatusError;
@@ -39,8 +41,8 @@ const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 
 /// Which lines of a container to print.
 enum Source {
-    /// A component actor's log.
-    Actor(sim::ActorId),
+    /// A component actor's log, the current container's or (`true`) the previous one's.
+    Actor(sim::ActorId, bool),
     /// A runtime container's log, by container id, on the node's runtime actor.
     Runtime { runtime: sim::ActorId, id: String },
     /// Nothing to read (a pod without a node).
@@ -117,13 +119,18 @@ impl Session<'_> {
         };
         let lines: Vec<String> = match source {
             Source::Empty => Vec::new(),
-            Source::Actor(actor) => self.cluster.actor_log(actor),
+            Source::Actor(actor, previous) => self.cluster.component_log(actor, previous),
             Source::Runtime { runtime, id } => self
                 .cluster
                 .sim()
                 .actor::<ContainerRuntime<ClusterMsg>>(runtime)
                 .and_then(|r| r.state().containers.get(&id))
-                .map(|c| c.logs.iter().map(|l| l.text.clone()).collect())
+                .map(|c| {
+                    c.logs
+                        .iter()
+                        .map(|l| l.render(super::apiserver_epoch()))
+                        .collect()
+                })
                 .unwrap_or_default(),
         };
         let skip = match tail {
@@ -304,12 +311,7 @@ impl Session<'_> {
             .cluster
             .component_log_actor(&ns, pod_name, container, &node)
         {
-            // A component has one log across its instances (see the module doc).
-            return Ok(if previous {
-                Source::Empty
-            } else {
-                Source::Actor(actor)
-            });
+            return Ok(Source::Actor(actor, previous));
         }
         let Some(runtime) = self
             .cluster
