@@ -401,13 +401,19 @@ fn run_inner<'a>(
     runner.finish(seed)
 }
 
-/// The `Expect` checks among the steps after the scenario's last `Sleep` or `Fault` that is
-/// followed by other steps: what its final state must satisfy (a fuzzed scenario ends with
-/// the fuzzer's own faults and settle `Sleep`, which are skipped first).
+/// The `Expect` checks that describe the scenario's final state: those after its last step
+/// that changes the cluster (a `Sleep` or `Fault` moves the clock; `Apply`, `Traffic` and a
+/// mutating `kubectl`/`etcdctl` line change what is stored). An `Expect` followed by, say, a
+/// `kubectl delete` of the object it reads checks an intermediate state, which liveness must not
+/// demand. A fuzzed scenario ends with the fuzzer's own faults and settle `Sleep`, which are
+/// skipped first.
 fn closing_expectations(steps: &[Step]) -> Vec<Check> {
     let clock = |s: &Step| matches!(s, Step::Sleep(_) | Step::Fault(_));
     let end = steps.len() - steps.iter().rev().take_while(|s| clock(s)).count();
-    let start = steps[..end].iter().rposition(clock).map_or(0, |i| i + 1);
+    let start = steps[..end]
+        .iter()
+        .rposition(changes_state)
+        .map_or(0, |i| i + 1);
     steps[start..end]
         .iter()
         .filter_map(|s| match s {
@@ -415,6 +421,69 @@ fn closing_expectations(steps: &[Step]) -> Vec<Check> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether a step may change the cluster's state (rather than only read it).
+fn changes_state(step: &Step) -> bool {
+    // Scenarios write kubectl's and etcdctl's verb first, as the docs do.
+    fn verb(line: &str) -> (&str, &str) {
+        let mut words = line.split_whitespace();
+        (words.next().unwrap_or(""), words.next().unwrap_or(""))
+    }
+    match step {
+        Step::Sleep(_) | Step::Fault(_) | Step::Apply(_) | Step::Traffic { .. } => true,
+        Step::Expect(_) | Step::Always(_) | Step::Exec(..) => false,
+        Step::Kubectl(line) => !matches!(
+            verb(line),
+            (
+                "get" | "describe" | "logs" | "top" | "cluster-info" | "explain",
+                _
+            ) | (
+                "api-resources" | "api-versions" | "version" | "wait" | "auth",
+                _
+            ) | ("rollout", "status" | "history")
+        ),
+        Step::Etcdctl(line) => !matches!(
+            verb(line),
+            ("get" | "endpoint" | "version", _) | ("member", "list")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod closing_tests {
+    use super::*;
+
+    fn expect(on: &str) -> Step {
+        Step::Expect(Check::Kubectl {
+            command: on.to_string(),
+            matcher: crate::scenario::Matcher::Contains(String::new()),
+        })
+    }
+
+    #[test]
+    fn an_expect_overtaken_by_a_mutation_is_not_closing() {
+        let steps = [
+            Step::Kubectl("apply -f d.yaml".into()),
+            expect("get deployment d"),
+            Step::Kubectl("delete deployment d".into()),
+            Step::Kubectl("get deployment d".into()),
+        ];
+        assert!(closing_expectations(&steps).is_empty());
+    }
+
+    #[test]
+    fn reads_between_expects_keep_them_closing() {
+        let steps = [
+            Step::Sleep(Duration::from_secs(1)),
+            expect("get pods"),
+            Step::Kubectl("get pods -o wide".into()),
+            Step::Kubectl("rollout status deployment/d".into()),
+            expect("get nodes"),
+            Step::Sleep(Duration::from_secs(60)),
+        ];
+        assert_eq!(closing_expectations(&steps).len(), 2);
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
