@@ -159,13 +159,18 @@ impl Narrator for ArchitectureNarrator {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut lines = vec![format!(
-            "kind made {}, each a container running systemd, containerd and a kubelet: {} (control plane), {} (worker{}).",
-            plural(self.control_planes.len() + self.workers.len(), "node"),
-            and_list(&self.control_planes),
-            and_list(&self.workers),
-            if self.workers.len() == 1 { "" } else { "s" },
-        )];
+        let mut lines = vec![
+            format!(
+                "kind made {}, each a container running systemd, containerd and a kubelet:",
+                plural(self.control_planes.len() + self.workers.len(), "node"),
+            ),
+            format!(
+                "{} (the control plane), {} (worker{}).",
+                and_list(&self.control_planes),
+                and_list(&self.workers),
+                if self.workers.len() == 1 { "" } else { "s" },
+            ),
+        ];
         if !statics.is_empty() {
             lines.push(format!(
                 "The control plane's kubelet started {} from files in /etc/kubernetes/manifests: static pods need no apiserver.",
@@ -291,9 +296,10 @@ impl ArchitectureNarrator {
         }
         for (node, components) in &by_node {
             lines.push(format!(
-                "{}: static pods on {node}. The kubelet reports each to the apiserver as a mirror pod named after the node.",
+                "{} run as static pods on {node};",
                 and_list(components)
             ));
+            lines.push("its kubelet reports each to kube-apiserver as a mirror pod, named after the node, so kubectl lists them.".to_string());
         }
         let mut owners: std::collections::BTreeMap<(String, String), Vec<&PodFact>> =
             std::collections::BTreeMap::new();
@@ -310,14 +316,22 @@ impl ArchitectureNarrator {
         let daemon_sets: Vec<String> = owners
             .iter()
             .filter(|((kind, _), _)| kind == "DaemonSet")
-            .map(|((_, name), pods)| format!("{name} ({})", pods.len()))
+            .map(|((_, name), pods)| format!("{name} ({})", plural(pods.len(), "pod")))
             .collect();
         if !daemon_sets.is_empty() {
             lines.push(format!(
-                "{} {} DaemonSets: one pod on every node. kube-proxy programs each node's Service rules; kindnet is the pod network.",
+                "{} {} DaemonSets: one pod on every node.",
                 and_list(&daemon_sets),
-                if daemon_sets.len() == 1 { "is a" } else { "are" },
+                if daemon_sets.len() == 1 {
+                    "is a"
+                } else {
+                    "are"
+                },
             ));
+            lines.push(
+                "kube-proxy programs each node's Service rules; kindnet connects the pod network across nodes."
+                    .to_string(),
+            );
         }
         for ((kind, name), owned) in &owners {
             if kind != "ReplicaSet" {
@@ -356,11 +370,11 @@ impl ArchitectureNarrator {
                 .map(|(node, components)| format!("{} on {node}", and_list(components)))
                 .collect();
             lines.push(format!(
-                "Leader election: {} hold these Leases, renewing them every 2 s (a Lease lasts 15 s).",
+                "Leader election: {} hold these Leases and renew them every 2 s (a Lease lasts 15 s).",
                 and_list(&holders)
             ));
             lines.push(format!(
-                "Only a Lease's holder acts, so several control-plane nodes never act twice; this cluster has {}.",
+                "Only a Lease's holder acts, so with several control-plane nodes nothing is done twice; this cluster has {}.",
                 plural(self.control_planes.len(), "control-plane node")
             ));
         }
@@ -372,20 +386,22 @@ impl ArchitectureNarrator {
         if self.app.is_none() {
             if let Some(d) = facts::deployments(cluster, NAMESPACE).into_iter().next() {
                 lines.push(
-                    "kubectl sent the Deployment to kube-apiserver, which authenticated and authorized the request, applied defaults"
-                        .to_string(),
+                    format!(
+                        "kubectl sent the Deployment {} ({} replicas of {}) to kube-apiserver, which authenticated and authorized",
+                        d.name, d.replicas, d.image
+                    ),
                 );
                 lines.push(format!(
-                    "(strategy {}, maxSurge {}, maxUnavailable {}), validated it and stored it in etcd at {}.",
+                    "the request, applied defaults (strategy {}, maxSurge {}, maxUnavailable {}), validated it and stored it in etcd at {}.",
                     d.strategy,
                     d.max_surge,
                     d.max_unavailable,
                     d.created.map_or_else(|| "once".to_string(), clock)
                 ));
-                lines.push(format!(
-                    "That is all kubectl did. It asked for {} replicas; making them is the control loops' job.",
-                    d.replicas
-                ));
+                lines.push(
+                    "That is all kubectl did: it wrote desired state. Making it real is the control loops' job."
+                        .to_string(),
+                );
                 self.app = Some(d);
             }
             return lines;
@@ -506,16 +522,17 @@ impl ArchitectureNarrator {
                     })
                     .map(|n| n.name)
                     .collect();
+                lines.push(
+                    "kube-scheduler watches for pods without a node. For each it filtered out the nodes that cannot take it"
+                        .to_string(),
+                );
                 lines.push(format!(
-                    "kube-scheduler watches for pods without a node. For each it filtered out the nodes that cannot take it{},",
+                    "{}scored the others and wrote its choice back through kube-apiserver as a Binding: {}.",
                     if skipped.is_empty() {
                         String::new()
                     } else {
-                        format!(" ({}: its NoSchedule taint)", and_list(&skipped))
-                    }
-                ));
-                lines.push(format!(
-                    "scored the others and wrote its choice back through kube-apiserver as a Binding: {}.",
+                        format!("({}: its NoSchedule taint), ", and_list(&skipped))
+                    },
                     per_node(&bound)
                 ));
             }
@@ -543,7 +560,7 @@ impl ArchitectureNarrator {
                         plural(here.len(), "pod")
                     ),
                     format!(
-                        "create a sandbox (the pod's network namespace, with an IP from the node's {cidr}: {}) and start the container.",
+                        "create a sandbox (the pod's network namespace; IP {} from the node's {cidr}) and start the container.",
                         and_list(&ips)
                     ),
                     "crictl asks containerd directly: the runtime knows containers, not Deployments.".to_string(),

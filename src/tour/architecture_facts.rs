@@ -163,6 +163,8 @@ pub struct DeploymentFact {
     pub max_surge: String,
     pub max_unavailable: String,
     pub created: Option<i64>,
+    /// The first container's image.
+    pub image: String,
 }
 
 pub fn deployments(cluster: &Cluster, namespace: &str) -> Vec<DeploymentFact> {
@@ -189,6 +191,13 @@ pub fn deployments(cluster: &Cluster, namespace: &str) -> Vec<DeploymentFact> {
                     max_surge: text(rolling.and_then(|r| r.max_surge.as_ref())),
                     max_unavailable: text(rolling.and_then(|r| r.max_unavailable.as_ref())),
                     created: secs(o.metadata().creation_timestamp.as_ref()),
+                    image: spec
+                        .template
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.containers.first())
+                        .and_then(|c| c.image.clone())
+                        .unwrap_or_default(),
                 })
             }
             _ => None,
