@@ -450,42 +450,6 @@ fn changes_state(step: &Step) -> bool {
     }
 }
 
-#[cfg(test)]
-mod closing_tests {
-    use super::*;
-
-    fn expect(on: &str) -> Step {
-        Step::Expect(Check::Kubectl {
-            command: on.to_string(),
-            matcher: crate::scenario::Matcher::Contains(String::new()),
-        })
-    }
-
-    #[test]
-    fn an_expect_overtaken_by_a_mutation_is_not_closing() {
-        let steps = [
-            Step::Kubectl("apply -f d.yaml".into()),
-            expect("get deployment d"),
-            Step::Kubectl("delete deployment d".into()),
-            Step::Kubectl("get deployment d".into()),
-        ];
-        assert!(closing_expectations(&steps).is_empty());
-    }
-
-    #[test]
-    fn reads_between_expects_keep_them_closing() {
-        let steps = [
-            Step::Sleep(Duration::from_secs(1)),
-            expect("get pods"),
-            Step::Kubectl("get pods -o wide".into()),
-            Step::Kubectl("rollout status deployment/d".into()),
-            expect("get nodes"),
-            Step::Sleep(Duration::from_secs(60)),
-        ];
-        assert_eq!(closing_expectations(&steps).len(), 2);
-    }
-}
-
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -1018,5 +982,41 @@ impl<'a> Runner<'a> {
         }
         writeln!(self.out, "{}", outcome.summary_line())?;
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod closing_tests {
+    use super::*;
+
+    fn expect(on: &str) -> Step {
+        Step::Expect(Check::Kubectl {
+            command: on.to_string(),
+            matcher: crate::scenario::Matcher::Contains(String::new()),
+        })
+    }
+
+    #[test]
+    fn an_expect_overtaken_by_a_mutation_is_not_closing() {
+        let steps = [
+            Step::Kubectl("apply -f d.yaml".into()),
+            expect("get deployment d"),
+            Step::Kubectl("delete deployment d".into()),
+            Step::Kubectl("get deployment d".into()),
+        ];
+        assert!(closing_expectations(&steps).is_empty());
+    }
+
+    #[test]
+    fn reads_between_expects_keep_them_closing() {
+        let steps = [
+            Step::Sleep(Duration::from_secs(1)),
+            expect("get pods"),
+            Step::Kubectl("get pods -o wide".into()),
+            Step::Kubectl("rollout status deployment/d".into()),
+            expect("get nodes"),
+            Step::Sleep(Duration::from_secs(60)),
+        ];
+        assert_eq!(closing_expectations(&steps).len(), 2);
     }
 }
