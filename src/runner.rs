@@ -425,28 +425,34 @@ fn closing_expectations(steps: &[Step]) -> Vec<Check> {
 
 /// Whether a step may change the cluster's state (rather than only read it).
 fn changes_state(step: &Step) -> bool {
-    // Scenarios write kubectl's and etcdctl's verb first, as the docs do.
-    fn verb(line: &str) -> (&str, &str) {
-        let mut words = line.split_whitespace();
-        (words.next().unwrap_or(""), words.next().unwrap_or(""))
-    }
+    use crate::kubectl::command::{RolloutAction, Verb};
     match step {
         Step::Sleep(_) | Step::Fault(_) | Step::Apply(_) | Step::Traffic { .. } => true,
         Step::Expect(_) | Step::Always(_) | Step::Exec(..) => false,
-        Step::Kubectl(line) => !matches!(
-            verb(line),
-            (
-                "get" | "describe" | "logs" | "top" | "cluster-info" | "explain",
-                _
-            ) | (
-                "api-resources" | "api-versions" | "version" | "wait" | "auth",
-                _
-            ) | ("rollout", "status" | "history")
-        ),
-        Step::Etcdctl(line) => !matches!(
-            verb(line),
-            ("get" | "endpoint" | "version", _) | ("member", "list")
-        ),
+        // A line kubectl cannot parse fails its step; counting it as a change is the safe side.
+        Step::Kubectl(line) => !crate::kubectl::parse(line).is_ok_and(|command| {
+            matches!(
+                command.verb,
+                Verb::Get { .. }
+                    | Verb::Describe { .. }
+                    | Verb::Wait { .. }
+                    | Verb::Logs { .. }
+                    | Verb::ClusterInfo
+                    | Verb::Top { .. }
+                    | Verb::Rollout {
+                        action: RolloutAction::Status | RolloutAction::History,
+                        ..
+                    }
+            )
+        }),
+        // etcdctl's verb comes first, as in its docs.
+        Step::Etcdctl(line) => {
+            let mut words = line.split_whitespace();
+            !matches!(
+                (words.next(), words.next()),
+                (Some("get" | "endpoint" | "version"), _) | (Some("member"), Some("list"))
+            )
+        }
     }
 }
 

@@ -256,34 +256,6 @@ pub fn is_wait(line: &str) -> bool {
     )
 }
 
-/// The kubectl verb a parsed command is, for messages.
-pub fn verb_name(verb: &Verb) -> &'static str {
-    match verb {
-        Verb::Get { .. } => "get",
-        Verb::Describe { .. } => "describe",
-        Verb::Apply { .. } => "apply",
-        Verb::CreateFromFiles { .. } | Verb::CreateDeployment { .. } | Verb::CreateService(_) => {
-            "create"
-        }
-        Verb::Expose { .. } => "expose",
-        Verb::CreateNamespace { .. } => "create namespace",
-        Verb::Delete { .. } => "delete",
-        Verb::Scale { .. } => "scale",
-        Verb::Label { .. } => "label",
-        Verb::Annotate { .. } => "annotate",
-        Verb::Taint { .. } => "taint",
-        Verb::Cordon { .. } => "cordon",
-        Verb::Uncordon { .. } => "uncordon",
-        Verb::Drain { .. } => "drain",
-        Verb::Rollout { .. } => "rollout",
-        Verb::SetImage { .. } => "set image",
-        Verb::Wait { .. } => "wait",
-        Verb::Logs { .. } => "logs",
-        Verb::ClusterInfo => "cluster-info",
-        Verb::Top { .. } => "top",
-    }
-}
-
 struct Session<'a> {
     cluster: &'a mut Cluster,
     user: UserInfo,
