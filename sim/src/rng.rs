@@ -98,10 +98,12 @@ impl SimRng {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
         loop {
             let m = u128::from(self.next_u64()) * u128::from(n);
-            if (m as u64) >= threshold {
+            // The threshold `2^64 mod n` is below n: a low half of at least n is accepted
+            // without the division (the same draws and results as computing it first).
+            let low = m as u64;
+            if low >= n || low >= n.wrapping_neg() % n {
                 return (m >> 64) as u64;
             }
         }
@@ -191,5 +193,36 @@ mod tests {
             }
         }
         assert_eq!(r.below(0), 0);
+    }
+
+    /// The same draws and results as Lemire's method with the threshold computed first
+    /// (n just above 2^63 rejects about half the draws).
+    #[test]
+    fn below_matches_the_threshold_first_form() {
+        let reference = |r: &mut SimRng, n: u64| {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let m = u128::from(r.next_u64()) * u128::from(n);
+                if (m as u64) >= threshold {
+                    return (m >> 64) as u64;
+                }
+            }
+        };
+        let (mut a, mut b) = (SimRng::fork(3, "below"), SimRng::fork(3, "below"));
+        for n in [
+            1u64,
+            2,
+            3,
+            7,
+            500,
+            1 << 40,
+            (1 << 63) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            for _ in 0..500 {
+                assert_eq!(a.below(n), reference(&mut b, n));
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! ([`Plugin::permit`]) and the default profile leaves it empty.
 
 pub mod fit_error;
+pub mod node_facts;
 pub mod node_info;
 pub mod profile;
 pub mod schedule;
@@ -314,6 +315,29 @@ pub trait Plugin: fmt::Debug {
     /// Permit: `Success` or a rejection (no default plugin uses it).
     fn permit(&self, _pod: &PodInfo, _node: &str) -> Status {
         Status::success()
+    }
+}
+
+/// [`Plugin::filter_nodes`] for a plugin whose Filter passes every node its facts do not
+/// make `suspect` ([`node_facts`]): only the suspects run [`Plugin::filter`] on their
+/// `NodeInfo`.
+pub fn filter_suspects<P: Plugin + ?Sized>(
+    plugin: &P,
+    state: &CycleState,
+    pod: &PodInfo,
+    snap: &Snapshot,
+    slots: &[usize],
+    verdicts: &mut [Option<Status>],
+    suspect: impl Fn(&node_facts::NodeFacts) -> bool,
+) {
+    let facts = snap.facts();
+    for (slot, v) in slots.iter().zip(verdicts.iter_mut()) {
+        if v.is_none() && suspect(&facts[*slot]) {
+            let s = plugin.filter(state, pod, snap.node(*slot));
+            if !s.is_success() {
+                *v = Some(s.with_plugin(plugin.name()));
+            }
+        }
     }
 }
 

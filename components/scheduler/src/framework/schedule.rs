@@ -463,7 +463,15 @@ impl Algorithm {
                 // have evaluated every one of them too.
                 let take = (want - feasible.len()).min(n - processed);
                 chunk.clear();
-                chunk.extend((processed..processed + take).map(|i| order[(start + i) % n]));
+                // order[start + processed ..][..take], wrapping around once at most.
+                let from = (start + processed) % n;
+                let to = from + take;
+                if to <= n {
+                    chunk.extend_from_slice(&order[from..to]);
+                } else {
+                    chunk.extend_from_slice(&order[from..]);
+                    chunk.extend_from_slice(&order[..to - n]);
+                }
                 self.run_filters_on(&state, pod, snap, nominator, &chunk, &mut verdicts);
                 processed += take;
                 for (slot, v) in chunk.iter().zip(verdicts.drain(..)) {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use api::SharedObject;
 
+use super::node_facts::NodeFacts;
 use super::node_info::{NodeInfo, PodInfo};
 use super::spread_counts::{CountKey, DomainCounts, SpreadCounts};
 use super::topology::TopologyIndex;
@@ -64,6 +65,8 @@ struct PodState {
 pub struct Snapshot {
     /// Node slots; a freed slot has no node and no pods and is listed in `free`.
     slots: Vec<NodeInfo>,
+    /// Each slot's [`NodeFacts`], rewritten whenever its `NodeInfo` changes.
+    facts: Vec<NodeFacts>,
     free: Vec<usize>,
     by_name: BTreeMap<String, usize>,
     names: NodeNames,
@@ -125,6 +128,22 @@ impl Snapshot {
 
     pub fn node(&self, slot: usize) -> &NodeInfo {
         &self.slots[slot]
+    }
+
+    /// Every slot's facts, indexed by slot.
+    pub fn facts(&self) -> &[NodeFacts] {
+        &self.facts
+    }
+
+    /// The slot's `NodeInfo` changed: rewrite its facts.
+    fn sync_facts(&mut self, slot: usize) {
+        let f = NodeFacts::of(&self.slots[slot]);
+        if slot < self.facts.len() {
+            self.facts[slot] = f;
+        } else {
+            self.facts.resize(slot + 1, NodeFacts::default());
+            self.facts[slot] = f;
+        }
     }
 
     /// The slot → name table (cheap to keep: shared until a slot is renamed).
@@ -248,6 +267,7 @@ impl Snapshot {
         };
         self.by_name.insert(name.to_string(), i);
         self.names.set(i, self.slots[i].name.clone());
+        self.sync_facts(i);
         i
     }
 
@@ -276,6 +296,7 @@ impl Snapshot {
             self.count_images(slot, -1);
         }
         self.slots[slot].set_node(obj);
+        self.sync_facts(slot);
         self.count_images(slot, 1);
         if old_zone.as_deref() != Some(zone.as_str()) {
             if let Some(z) = old_zone {
@@ -314,6 +335,7 @@ impl Snapshot {
         info.node = None;
         info.images.clear();
         info.allocatable = Default::default();
+        self.sync_facts(slot);
         self.release_if_empty(slot);
     }
 
@@ -339,6 +361,7 @@ impl Snapshot {
             .get_mut()
             .on_pod(&pod, slot, &self.slots[slot], 1);
         self.slots[slot].add_pod(pod);
+        self.sync_facts(slot);
         self.track_affinity(slot);
         self.pods.insert(
             key,
@@ -361,6 +384,7 @@ impl Snapshot {
             self.pods_with_required_anti_affinity -=
                 usize::from(!info.pods[i].required_anti_affinity.is_empty());
             info.remove_pod(&uid);
+            self.sync_facts(slot);
             self.track_affinity(slot);
             self.release_if_empty(slot);
         }

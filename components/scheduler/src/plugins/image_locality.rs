@@ -3,6 +3,7 @@
 //! (so an image everywhere does not pull pods together); the sum is clamped to
 //! [23 MiB, 1000 MiB × containers] and mapped linearly onto [0, 100]. No normalization.
 
+use crate::framework::node_facts::HAS_IMAGES;
 use crate::framework::node_info::normalized_image_name;
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
@@ -77,11 +78,19 @@ impl Plugin for ImageLocality {
         feasible: &[usize],
         out: &mut Vec<i64>,
     ) {
-        let images = state.read::<Images>(NAME);
-        out.extend(
-            feasible
-                .iter()
-                .map(|slot| images.map_or(0, |i| node_score(i, snap.node(*slot), snap))),
-        );
+        let Some(images) = state.read::<Images>(NAME) else {
+            out.extend(feasible.iter().map(|_| 0));
+            return;
+        };
+        // A node listing no image sums nothing.
+        let none = priority(0, images.0.len());
+        let facts = snap.facts();
+        out.extend(feasible.iter().map(|slot| {
+            if facts[*slot].has(HAS_IMAGES) {
+                node_score(images, snap.node(*slot), snap)
+            } else {
+                none
+            }
+        }));
     }
 }

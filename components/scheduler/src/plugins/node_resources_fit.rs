@@ -5,8 +5,10 @@
 //! `(allocatable - requested) * 100 / allocatable` per resource, with the pod's and the node's
 //! non-zero requests (100m / 200Mi for what a container leaves unset), averaged by weight.
 
+use crate::framework::node_facts::NodeFacts;
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
+    filter_suspects,
 };
 
 pub const NAME: &str = "NodeResourcesFit";
@@ -58,6 +60,30 @@ fn fits_cpu_memory(pod: &PodInfo, node: &NodeInfo) -> bool {
         && r.memory <= a.memory - q.memory
 }
 
+/// [`fits_cpu_memory`] read from the node's facts.
+fn facts_fit_cpu_memory(pod: &PodInfo, f: &NodeFacts) -> bool {
+    let r = &pod.requests;
+    f.pod_room > 0
+        && r.ephemeral_storage == 0
+        && r.scalar.is_empty()
+        && r.milli_cpu <= f.allocatable_cpu - f.requested_cpu
+        && r.memory <= f.allocatable_memory - f.requested_memory
+}
+
+/// LeastAllocated over (requested with the pod, allocatable) of cpu and memory, weight 1
+/// each; a resource with nothing allocatable is left out.
+fn least_allocated(cpu: (i64, i64), memory: (i64, i64)) -> i64 {
+    let (mut total, mut weights) = (0, 0);
+    for (requested, allocatable) in [cpu, memory] {
+        if allocatable == 0 {
+            continue;
+        }
+        total += least_requested_score(requested, allocatable);
+        weights += 1;
+    }
+    if weights == 0 { 0 } else { total / weights }
+}
+
 /// `leastRequestedScore`.
 pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
@@ -85,6 +111,18 @@ impl Plugin for NodeResourcesFit {
             ClusterEvent::UnscheduledPodUpdate,
         ]
     }
+    fn filter_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        slots: &[usize],
+        verdicts: &mut [Option<Status>],
+    ) {
+        filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
+            !facts_fit_cpu_memory(pod, f)
+        });
+    }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if fits_cpu_memory(pod, node) {
             return Status::success();
@@ -101,7 +139,7 @@ impl Plugin for NodeResourcesFit {
         }
     }
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo, _: &Snapshot) -> i64 {
-        let pairs = [
+        least_allocated(
             (
                 node.non_zero_cpu + pod.non_zero_cpu,
                 node.allocatable.milli_cpu,
@@ -110,15 +148,26 @@ impl Plugin for NodeResourcesFit {
                 node.non_zero_memory + pod.non_zero_memory,
                 node.allocatable.memory,
             ),
-        ];
-        let (mut total, mut weights) = (0, 0);
-        for (requested, allocatable) in pairs {
-            if allocatable == 0 {
-                continue;
-            }
-            total += least_requested_score(requested, allocatable);
-            weights += 1;
-        }
-        if weights == 0 { 0 } else { total / weights }
+        )
+    }
+    fn score_nodes(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+    ) {
+        let facts = snap.facts();
+        out.extend(feasible.iter().map(|slot| {
+            let f = &facts[*slot];
+            least_allocated(
+                (f.non_zero_cpu + pod.non_zero_cpu, f.allocatable_cpu),
+                (
+                    f.non_zero_memory + pod.non_zero_memory,
+                    f.allocatable_memory,
+                ),
+            )
+        }));
     }
 }

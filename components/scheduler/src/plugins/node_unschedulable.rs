@@ -5,7 +5,10 @@
 use api::taints::{NO_SCHEDULE, tolerations_tolerate_taint};
 use k8s_openapi::api::core::v1::Taint;
 
-use crate::framework::{ClusterEvent, CycleState, NodeInfo, Plugin, PodInfo, Points, Status};
+use crate::framework::node_facts::UNSCHEDULABLE;
+use crate::framework::{
+    ClusterEvent, CycleState, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status, filter_suspects,
+};
 
 pub const NAME: &str = "NodeUnschedulable";
 pub const REASON: &str = "node(s) were unschedulable";
@@ -30,6 +33,18 @@ impl Plugin for NodeUnschedulable {
             ClusterEvent::NodeUpdate,
             ClusterEvent::UnscheduledPodUpdate,
         ]
+    }
+    fn filter_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        slots: &[usize],
+        verdicts: &mut [Option<Status>],
+    ) {
+        filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
+            f.has(UNSCHEDULABLE)
+        });
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if !node.unschedulable {

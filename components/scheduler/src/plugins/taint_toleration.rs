@@ -8,9 +8,10 @@
 use api::taints::{NO_EXECUTE, NO_SCHEDULE, PREFER_NO_SCHEDULE, find_untolerated_taint};
 use k8s_openapi::api::core::v1::Toleration;
 
+use crate::framework::node_facts::{PREFER_NO_SCHEDULE_TAINT, TAINTED};
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
-    default_normalize_score,
+    default_normalize_score, filter_suspects,
 };
 
 pub const NAME: &str = "TaintToleration";
@@ -59,6 +60,16 @@ impl Plugin for TaintToleration {
             ClusterEvent::UnscheduledPodUpdate,
         ]
     }
+    fn filter_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        snap: &Snapshot,
+        slots: &[usize],
+        verdicts: &mut [Option<Status>],
+    ) {
+        filter_suspects(self, state, pod, snap, slots, verdicts, |f| f.has(TAINTED));
+    }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if node.taints.is_empty() {
             return Status::success();
@@ -102,11 +113,14 @@ impl Plugin for TaintToleration {
         out: &mut Vec<i64>,
     ) {
         let s = state.read::<PreScoreState>(NAME);
-        out.extend(
-            feasible
-                .iter()
-                .map(|slot| s.map_or(0, |s| untolerated_prefer_no_schedule(s, snap.node(*slot)))),
-        );
+        let facts = snap.facts();
+        // Only nodes with a PreferNoSchedule taint can count one.
+        out.extend(feasible.iter().map(|slot| match s {
+            Some(s) if facts[*slot].has(PREFER_NO_SCHEDULE_TAINT) => {
+                untolerated_prefer_no_schedule(s, snap.node(*slot))
+            }
+            _ => 0,
+        }));
     }
     fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, true, scores);
