@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use api::SharedObject;
+use api::selector::Selector;
 
 use super::node_facts::NodeFacts;
 use super::node_info::{NodeInfo, PodInfo};
@@ -216,6 +217,23 @@ impl Snapshot {
     /// node on first use, then maintained incrementally).
     pub fn spread_counts(&self, key: &CountKey) -> Arc<Vec<DomainCounts>> {
         self.spread.borrow_mut().get(key, self)
+    }
+
+    /// [`Snapshot::spread_counts`] of the key [`CountKey::is`] describes, built by `key` only
+    /// when no set is kept for it.
+    pub fn spread_counts_with<'a, I>(
+        &self,
+        namespace: &str,
+        constraints: I,
+        require_all_keys: bool,
+        key: impl FnOnce() -> CountKey,
+    ) -> Arc<Vec<DomainCounts>>
+    where
+        I: ExactSizeIterator<Item = (&'a str, &'a [Selector])> + Clone,
+    {
+        self.spread
+            .borrow_mut()
+            .get_with(namespace, constraints, require_all_keys, key, self)
     }
 
     /// Every node slot's domain id for a label key.

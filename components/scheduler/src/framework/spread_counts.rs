@@ -111,6 +111,23 @@ pub struct CountKey {
 }
 
 impl CountKey {
+    /// Whether this key counts `constraints` ((topology key, selectors)) of `namespace`,
+    /// compared without building a key.
+    pub fn is<'a>(
+        &self,
+        namespace: &str,
+        mut constraints: impl ExactSizeIterator<Item = (&'a str, &'a [Selector])>,
+        require_all_keys: bool,
+    ) -> bool {
+        self.namespace == namespace
+            && self.require_all_keys == require_all_keys
+            && self.constraints.len() == constraints.len()
+            && self
+                .constraints
+                .iter()
+                .all(|(k, s)| constraints.next() == Some((k.as_str(), s.as_slice())))
+    }
+
     /// Whether the node in `slot` counts, given the set's topology indexes.
     fn node_counts(&self, topo: &[Arc<TopologyIndex>], slot: usize, node: &NodeInfo) -> bool {
         node.node.is_some()
@@ -180,6 +197,35 @@ impl SpreadCounts {
             s.used = self.clock;
             return s.counts.clone();
         }
+        self.build(key, snap)
+    }
+
+    /// [`SpreadCounts::get`] for the key [`CountKey::is`] describes; `key` builds it only
+    /// when no set is kept for it (a cycle's lookup allocates nothing).
+    pub fn get_with<'a, I>(
+        &mut self,
+        namespace: &str,
+        constraints: I,
+        require_all_keys: bool,
+        key: impl FnOnce() -> CountKey,
+        snap: &Snapshot,
+    ) -> Arc<Vec<DomainCounts>>
+    where
+        I: ExactSizeIterator<Item = (&'a str, &'a [Selector])> + Clone,
+    {
+        self.clock += 1;
+        if let Some(s) = self
+            .sets
+            .iter_mut()
+            .find(|s| s.key.is(namespace, constraints.clone(), require_all_keys))
+        {
+            s.used = self.clock;
+            return s.counts.clone();
+        }
+        self.build(&key(), snap)
+    }
+
+    fn build(&mut self, key: &CountKey, snap: &Snapshot) -> Arc<Vec<DomainCounts>> {
         let topo = key.topology(snap);
         let counts = Arc::new(key.build_with(&topo, snap));
         if self.sets.len() >= MAX_SETS

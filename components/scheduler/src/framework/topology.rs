@@ -23,6 +23,8 @@ pub struct TopologyIndex {
     of_slot: Vec<u32>,
     /// Domain id → nodes carrying that value.
     nodes_in: Vec<u32>,
+    /// No domain has two nodes.
+    unique: bool,
 }
 
 impl TopologyIndex {
@@ -52,6 +54,7 @@ impl TopologyIndex {
             t.nodes_in[id as usize] += 1;
             t.of_slot[slot] = id;
         }
+        t.unique = t.nodes_in.iter().all(|n| *n <= 1);
         t
     }
 
@@ -77,5 +80,10 @@ impl TopologyIndex {
     /// How many nodes carry the domain's value.
     pub fn nodes_in(&self, domain: u32) -> u32 {
         self.nodes_in[domain as usize]
+    }
+
+    /// No two nodes share a value (each domain is one node, as hostnames usually are).
+    pub fn hosts_unique(&self) -> bool {
+        self.unique
     }
 }

@@ -121,14 +121,21 @@ fn explicit(pod: &PodInfo, c: &TopologySpreadConstraint) -> Constraint {
     }
 }
 
-/// The pod's constraints, or the system defaults; and whether they are the pod's own.
-pub fn constraints(pod: &PodInfo) -> (Vec<Constraint>, bool) {
-    let own = pod
-        .pod()
+fn own_constraints(pod: &PodInfo) -> &[TopologySpreadConstraint] {
+    pod.pod()
         .spec
         .as_ref()
         .and_then(|s| s.topology_spread_constraints.as_deref())
-        .unwrap_or(&[]);
+        .unwrap_or(&[])
+}
+
+fn has_own_constraints(pod: &PodInfo) -> bool {
+    !own_constraints(pod).is_empty()
+}
+
+/// The pod's constraints, or the system defaults; and whether they are the pod's own.
+pub fn constraints(pod: &PodInfo) -> (Vec<Constraint>, bool) {
+    let own = own_constraints(pod);
     if !own.is_empty() {
         return (own.iter().map(|c| explicit(pod, c)).collect(), true);
     }
@@ -167,14 +174,20 @@ fn cached_counts(
         .iter()
         .all(|c| !c.honor_node_taints && (!c.honor_node_affinity || !pod.has_node_constraints));
     every_node.then(|| {
-        snap.spread_counts(&CountKey {
-            namespace: pod.namespace.clone(),
-            constraints: cs
-                .iter()
-                .map(|c| (c.topology_key.clone(), c.selector.clone()))
-                .collect(),
+        snap.spread_counts_with(
+            &pod.namespace,
+            cs.iter()
+                .map(|c| (c.topology_key.as_str(), c.selector.as_slice())),
             require_all_keys,
-        })
+            || CountKey {
+                namespace: pod.namespace.clone(),
+                constraints: cs
+                    .iter()
+                    .map(|c| (c.topology_key.clone(), c.selector.clone()))
+                    .collect(),
+                require_all_keys,
+            },
+        )
     })
 }
 
@@ -252,37 +265,59 @@ struct ScoreState {
     cached: Option<Arc<Vec<DomainCounts>>>,
     /// Else, per constraint (not hostname): matching pods by domain.
     counts: Vec<Vec<i64>>,
-    weights: Vec<f64>,
+    /// Per constraint: `ln(domains + 2)`, `maxSkew - 1`, and where its counts come from.
+    terms: Vec<Term>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Term {
+    weight: f64,
+    skew: f64,
+    source: Source,
+}
+
+/// Where a constraint's count for a node's domain comes from, decided once per cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The cache's kept counts.
+    Cached,
+    /// Hostname with kept counts: the kept count when no other node shares the hostname,
+    /// else the node's own pods.
+    CachedUnlessShared,
+    /// Hostname without kept counts: the node's own pods.
+    OwnPods,
+    /// `ScoreState::counts`.
+    Counted,
 }
 
 impl ScoreState {
+    #[inline]
     fn node_score(&self, pod: &PodInfo, slot: usize, node: &NodeInfo) -> i64 {
         if self.require_all && !has_all_domains(&self.topo, slot) {
             return IGNORED;
         }
         let mut score = 0.0;
-        for (i, c) in self.constraints.iter().enumerate() {
+        for (i, t) in self.terms.iter().enumerate() {
             let Some(d) = self.topo[i].domain(slot) else {
                 continue;
             };
-            let count = match &self.cached {
-                // Hostname counts the node's own pods: the cache's count when no other node
-                // shares the hostname.
-                Some(cached)
-                    if c.topology_key != LABEL_HOSTNAME || self.topo[i].nodes_in(d) == 1 =>
-                {
-                    cached[i].get(d).unwrap_or(0)
+            let cached = || self.cached.as_ref().and_then(|c| c[i].get(d)).unwrap_or(0);
+            let count = match t.source {
+                Source::Cached => cached(),
+                Source::CachedUnlessShared if self.topo[i].nodes_in(d) == 1 => cached(),
+                Source::CachedUnlessShared | Source::OwnPods => {
+                    self.constraints[i].count_on(pod, node)
                 }
-                _ if c.topology_key == LABEL_HOSTNAME => c.count_on(pod, node),
-                _ => self.counts[i][d as usize],
+                Source::Counted => self.counts[i][d as usize],
             };
-            score += count as f64 * self.weights[i] + (c.max_skew - 1) as f64;
+            score += count as f64 * t.weight + t.skew;
         }
         round_half_away(score)
     }
 }
 
 /// `math.Round` (half away from zero) without a libm call on the per-node path.
+#[inline]
 fn round_half_away(x: f64) -> i64 {
     // Below 2^52 the truncation and the difference are exact.
     if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
@@ -290,13 +325,9 @@ fn round_half_away(x: f64) -> i64 {
     }
     let t = x as i64;
     let frac = x - t as f64;
-    if frac >= 0.5 {
-        t + 1
-    } else if frac <= -0.5 {
-        t - 1
-    } else {
-        t
-    }
+    // Without branches: the fractions of `count * ln(domains + 2)` are as good as random,
+    // so a branch on them is mispredicted every other node.
+    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 #[derive(Debug, Default)]
@@ -330,6 +361,11 @@ impl Plugin for PodTopologySpread {
         pod: &PodInfo,
         snap: &Snapshot,
     ) -> (Status, PreFilterResult) {
+        // The system defaults are all ScheduleAnyway: only the pod's own constraints can
+        // make Filter reject.
+        if !has_own_constraints(pod) {
+            return (Status::skip(), PreFilterResult::default());
+        }
         let cs: Vec<Constraint> = constraints(pod)
             .0
             .into_iter()
@@ -446,24 +482,40 @@ impl Plugin for PodTopologySpread {
             }
             scored += 1;
             for (t, seen) in topo.iter().zip(seen.iter_mut()) {
+                if seen.is_empty() {
+                    continue;
+                }
                 if let Some(b) = t.domain(*slot).and_then(|d| seen.get_mut(d as usize)) {
                     *b = true;
                 }
             }
         }
-        let weights = cs
+        let cached = cached_counts(pod, &cs, require_all, snap);
+        let terms = cs
             .iter()
             .zip(&seen)
-            .map(|(c, domains)| {
-                let size = if c.topology_key == LABEL_HOSTNAME {
+            .zip(&topo)
+            .map(|((c, domains), t)| {
+                let hostname = c.topology_key == LABEL_HOSTNAME;
+                let size = if hostname {
                     scored
                 } else {
                     domains.iter().filter(|b| **b).count()
                 };
-                sim::rng::portable_ln(size as f64 + 2.0)
+                let source = match (cached.is_some(), hostname) {
+                    (true, false) => Source::Cached,
+                    (true, true) if t.hosts_unique() => Source::Cached,
+                    (true, true) => Source::CachedUnlessShared,
+                    (false, true) => Source::OwnPods,
+                    (false, false) => Source::Counted,
+                };
+                Term {
+                    weight: sim::rng::portable_ln(size as f64 + 2.0),
+                    skew: (c.max_skew - 1) as f64,
+                    source,
+                }
             })
             .collect();
-        let cached = cached_counts(pod, &cs, require_all, snap);
         let mut counts: Vec<Vec<i64>> = Vec::new();
         if cached.is_none() {
             counts = seen.iter().map(|s| vec![0; s.len()]).collect();
@@ -491,7 +543,7 @@ impl Plugin for PodTopologySpread {
                 require_all,
                 cached,
                 counts,
-                weights,
+                terms,
             },
         );
         Status::success()
