@@ -29,7 +29,7 @@ use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use api::{Kind, Object};
+use api::{Kind, Object, SharedObject};
 use apiserver::{ApiEnvelope, UserInfo};
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
 use client::indexer::Indexer;
@@ -62,6 +62,30 @@ fn slice_service_key(obj: &Object) -> Vec<String> {
         .get(SERVICE_NAME_LABEL)
         .map(|svc| vec![format!("{}/{svc}", obj.namespace())])
         .unwrap_or_default()
+}
+
+/// Whether an update changes anything the rules are built from. kube-proxy's change trackers
+/// drop an update whose before and after are equal (`ServiceChangeTracker.Update` compares the
+/// Service's port map, `EndpointSliceCache.updatePending` the slice's endpoints and ports, in
+/// `pkg/proxy/servicechangetracker.go` and `pkg/proxy/endpointslicecache.go`), and the
+/// proxier asks for a sync only when one is left (`OnServiceUpdate`/`OnEndpointSliceUpdate` in
+/// `pkg/proxy/iptables/proxier.go`). So the informers' resync every `--config-sync-period`
+/// (which redelivers every cached object unchanged) syncs nothing, nor does an update of
+/// metadata alone.
+fn proxy_inputs_differ(old: &SharedObject, new: &SharedObject) -> bool {
+    if std::sync::Arc::ptr_eq(old, new) {
+        return false;
+    }
+    match (old.as_ref(), new.as_ref()) {
+        (Object::Service(a), Object::Service(b)) => a.spec != b.spec,
+        (Object::EndpointSlice(a), Object::EndpointSlice(b)) => {
+            a.address_type != b.address_type
+                || a.endpoints != b.endpoints
+                || a.ports != b.ports
+                || a.metadata.labels != b.metadata.labels
+        }
+        _ => true,
+    }
 }
 
 /// Arrivals handled in one timer callback per generator (a bound on a burst after a pause).
@@ -357,9 +381,17 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         self.arm_sync(ctx);
     }
 
-    /// Marks the Services the notifications touch for the next sync.
+    /// Marks the Services the notifications touch for the next sync, and asks for one if any
+    /// notification changes what the rules are made of.
     fn note_changes(&mut self, notes: &[Notification]) {
+        let mut any = false;
         for n in notes {
+            if let Notification::Update { old, new } = n
+                && !proxy_inputs_differ(old, new)
+            {
+                continue;
+            }
+            any = true;
             let mut touched = |o: &Object| match o {
                 Object::EndpointSlice(_) => self.changed.extend(slice_service_key(o)),
                 _ => {
@@ -371,7 +403,7 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             }
             touched(n.object());
         }
-        if !notes.is_empty() {
+        if any {
             self.runner.request();
         }
     }
