@@ -278,7 +278,7 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
     };
     // A Running pod here is ready; `ready` below makes one that is not.
     let pod = |name: &str, node: Option<&str>, phase: Option<&str>| {
-        api::Object::Pod(core::Pod {
+        api::Object::from(core::Pod {
             metadata: meta("default", name),
             spec: Some(core::PodSpec {
                 node_name: node.map(str::to_string),
@@ -298,12 +298,12 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
     let unready = |name: &str, node: &str| match pod(name, Some(node), Some("Running")) {
         api::Object::Pod(mut p) => {
             p.status.as_mut().unwrap().conditions = None;
-            api::Object::Pod(p)
+            api::Object::from(p)
         }
         _ => unreachable!(),
     };
     let deployment = |ready: Option<i32>| {
-        api::Object::Deployment(apps::Deployment {
+        api::Object::from(apps::Deployment {
             metadata: meta("default", "web"),
             status: Some(apps::DeploymentStatus {
                 ready_replicas: ready,
@@ -313,7 +313,7 @@ fn objects_give_pods_per_node_deployments_and_lease_holders() {
         })
     };
     let lease = |ns: &str, name: &str, holder: &str| {
-        api::Object::Lease(coord::Lease {
+        api::Object::from(coord::Lease {
             metadata: meta(ns, name),
             spec: Some(coord::LeaseSpec {
                 holder_identity: Some(holder.to_string()),

@@ -364,7 +364,7 @@ mod tests {
     use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
 
     fn pod(name: &str, node: Option<&str>, phase: &str) -> Object {
-        Object::Pod(Pod {
+        Object::from(Pod {
             metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("default".into()),

@@ -5,6 +5,14 @@
 //! before its heap, so a watch event, a cache entry and an informer hold the same `Arc`, and
 //! code on a hot path never clones a pod. Mutation is copy-on-write at the apiserver
 //! (`Arc::make_mut` on its own copy), never in a shared reference.
+//!
+//! Every variant is boxed, so `Object` is two words. An enum is as large as its largest
+//! variant: unboxed, every `Arc<Object>` (a Lease renewal, an Event, each revision etcd's
+//! history and the watch cache keep) allocated the 2,816 bytes of the largest kind. Even the
+//! smallest kind carries an `ObjectMeta` of a few hundred bytes, so boxing only the large
+//! variants would still set that floor for all; boxed, each revision allocates its own kind's
+//! size plus a 32-byte `Arc` cell. Build objects with `Object::from(pod)` (or `.into()`);
+//! matches read through the `Box` (`Object::Pod(p) => p.spec`) as before.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,13 +31,11 @@ pub type SharedObject = Arc<Object>;
 
 macro_rules! objects {
     ($( $variant:ident($ty:ty) ),* $(,)?) => {
-        /// A Kubernetes object of a built-in kind.
-        // Objects live behind `Arc` (one allocation per object version); boxing the large
-        // variants would add a second allocation and an indirection on every access.
-        #[allow(clippy::large_enum_variant)]
+        /// A Kubernetes object of a built-in kind, boxed so that the enum is two words (see
+        /// the module comment).
         #[derive(Debug, Clone, PartialEq)]
         pub enum Object {
-            $( $variant($ty), )*
+            $( $variant(Box<$ty>), )*
         }
 
         impl Object {
@@ -53,7 +59,11 @@ macro_rules! objects {
         }
 
         $( impl From<$ty> for Object {
-            fn from(o: $ty) -> Self { Object::$variant(o) }
+            fn from(o: $ty) -> Self { Object::$variant(Box::new(o)) }
+        }
+
+        impl From<Box<$ty>> for Object {
+            fn from(o: Box<$ty>) -> Self { Object::$variant(o) }
         } )*
 
         /// Decodes a JSON value of the given kind, pushing onto `unknown` the path (Kubernetes'
@@ -69,7 +79,7 @@ macro_rules! objects {
             let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(crate::strict::ignored_path(&path));
             let de = serde_ignored::Deserializer::new(de, &mut on_ignored);
             let result = match kind {
-                $( Kind::$variant => <$ty as serde::Deserialize>::deserialize(de).map(Object::$variant), )*
+                $( Kind::$variant => <$ty as serde::Deserialize>::deserialize(de).map(Object::from), )*
             };
             result.map_err(|e| serde_path_to_error::Error::new(track.path(), e))
         }
@@ -169,7 +179,7 @@ impl Object {
 
     pub fn as_pod(&self) -> Option<&core::Pod> {
         match self {
-            Object::Pod(p) => Some(p),
+            Object::Pod(p) => Some(p.as_ref()),
             _ => None,
         }
     }
@@ -277,5 +287,18 @@ mod tests {
     fn pod_size_is_as_documented() {
         // The reason objects are shared as Arc: keep the documented figure honest.
         assert!(std::mem::size_of::<core::Pod>() >= 2_000);
+    }
+
+    #[test]
+    fn object_is_two_words() {
+        // Every revision held by etcd's history, the watch cache and informers is an
+        // `Arc<Object>`: an unboxed variant would make each of them pay the largest kind's size.
+        assert!(std::mem::size_of::<Object>() <= 16);
+        let lease = Object::from(coordination::Lease::default());
+        assert_eq!(lease.kind(), Kind::Lease);
+        assert_eq!(
+            Object::from(Box::new(core::Pod::default())).kind(),
+            Kind::Pod
+        );
     }
 }

@@ -61,7 +61,7 @@ pub fn ports_in_use(services: &[SharedObject], namespace: &str, name: &str) -> B
     services
         .iter()
         .filter_map(|o| match o.as_ref() {
-            Object::Service(s) => Some(s),
+            Object::Service(s) => Some(s.as_ref()),
             _ => None,
         })
         .filter(|s| {
@@ -294,7 +294,7 @@ mod tests {
     fn a_port_in_use_is_rejected_with_kubernetes_message() {
         let mut rng = SimRng::fork(1, "np");
         let other: SharedObject =
-            Arc::new(Object::Service(svc("a", "NodePort", &[(80, "TCP", 30080)])));
+            Arc::new(Object::from(svc("a", "NodePort", &[(80, "TCP", 30080)])));
         let in_use = ports_in_use(&[other], "default", "b");
         let mut s = svc("b", "NodePort", &[(80, "TCP", 30080)]);
         let err = allocate(&mut s, None, &in_use, &mut rng).unwrap_err();
@@ -321,7 +321,7 @@ mod tests {
     fn updates_keep_held_ports_and_release_them_when_the_type_changes() {
         let mut rng = SimRng::fork(1, "np");
         let old = svc("web", "NodePort", &[(80, "TCP", 31000)]);
-        let in_use = ports_in_use(&[Arc::new(Object::Service(old.clone()))], "default", "web");
+        let in_use = ports_in_use(&[Arc::new(Object::from(old.clone()))], "default", "web");
         assert!(
             in_use.is_empty(),
             "a Service's own ports are not in use by others"

@@ -401,7 +401,7 @@ mod tests {
         app: &str,
         owner: Option<&str>,
     ) -> SharedObject {
-        Arc::new(Object::Pod(Pod {
+        Arc::new(Object::from(Pod {
             metadata: ObjectMeta {
                 namespace: Some(ns.into()),
                 name: Some(name.into()),

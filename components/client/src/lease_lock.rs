@@ -139,7 +139,7 @@ impl LeaseLock {
         let reply = match result {
             Ok(ApiReply::Object(obj)) => match obj.as_ref() {
                 Object::Lease(lease) => {
-                    self.lease = Some(lease.clone());
+                    self.lease = Some(lease.as_ref().clone());
                     let resource_version = obj.resource_version().to_string();
                     if is_get {
                         LeaseReply::Found {
@@ -213,7 +213,7 @@ impl LeaseLock {
         if let Some(rv) = resource_version {
             lease.metadata.resource_version = Some(rv.clone());
         }
-        Arc::new(Object::Lease(lease))
+        Arc::new(Object::from(lease))
     }
 
     fn arm<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {

@@ -64,7 +64,7 @@ impl Actor<ApiMessage> for Caller {
 }
 
 fn cm(name: &str) -> Object {
-    Object::ConfigMap(ConfigMap {
+    Object::from(ConfigMap {
         metadata: ObjectMeta {
             namespace: Some("default".into()),
             name: Some(name.into()),

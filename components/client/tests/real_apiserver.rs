@@ -197,7 +197,7 @@ fn informer_syncs_from_the_real_apiserver_and_follows_changes() {
         assert!(keys.contains(&ns.to_string()), "{ns} missing from {keys:?}");
     }
     sim.invoke(c, |comp: &mut Component, ctx| {
-        let ns = Object::Namespace(Namespace {
+        let ns = Object::from(Namespace {
             metadata: ObjectMeta {
                 name: Some("team-a".into()),
                 ..Default::default()
@@ -206,7 +206,7 @@ fn informer_syncs_from_the_real_apiserver_and_follows_changes() {
         });
         comp.client
             .request(ctx, Kind::Namespace, "", "", Verb::Create(Arc::new(ns)));
-        let cm = Object::ConfigMap(ConfigMap {
+        let cm = Object::from(ConfigMap {
             metadata: ObjectMeta {
                 namespace: Some("default".into()),
                 name: Some("x".into()),

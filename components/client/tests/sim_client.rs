@@ -25,7 +25,7 @@ const QUEUE_TIMER: u64 = 2;
 const LEASE_TIMER: u64 = 3;
 
 fn pod(ns: &str, name: &str, node: &str) -> Object {
-    Object::Pod(Pod {
+    Object::from(Pod {
         metadata: ObjectMeta {
             namespace: Some(ns.into()),
             name: Some(name.into()),

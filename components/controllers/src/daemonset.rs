@@ -103,7 +103,7 @@ fn add_tolerations(spec: &mut PodSpec) {
 
 fn ds_of(obj: &Object) -> Option<&DaemonSet> {
     match obj {
-        Object::DaemonSet(d) => Some(d),
+        Object::DaemonSet(d) => Some(d.as_ref()),
         _ => None,
     }
 }
@@ -193,7 +193,7 @@ pub fn new_pod(ds_obj: &Object, ds: &DaemonSet, node: &str) -> Option<Object> {
         TEMPLATE_GENERATION_LABEL.into(),
         ds.metadata.generation.unwrap_or(0).to_string(),
     );
-    Some(Object::Pod(Pod {
+    Some(Object::from(Pod {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}-", ds_obj.name())),
             namespace: Some(ds_obj.namespace().to_string()),
@@ -596,7 +596,7 @@ impl Controller for DaemonSetController {
             let mut updated = ds.clone();
             updated.status = Some(status.clone());
             cx.writes
-                .push(Write::update_status(Object::DaemonSet(updated), key));
+                .push(Write::update_status(Object::from(updated), key));
         }
         let min_ready = ds.spec.min_ready_seconds.unwrap_or(0);
         if min_ready > 0 && status.number_ready > status.number_available.unwrap_or(0) {
@@ -778,7 +778,7 @@ mod tests {
         ds.metadata.uid = Some("u".into());
         ds.metadata.generation = Some(3);
         ds.spec.template.spec = Some(spec);
-        let obj = Object::DaemonSet(ds.clone());
+        let obj = Object::from(ds.clone());
         let pod = new_pod(&obj, &ds, "a").unwrap();
         let p = pod.as_pod().unwrap();
         assert_eq!(target_node(p).as_deref(), Some("a"));

@@ -69,14 +69,14 @@ pub struct DeploymentController {
 
 fn dep_of(o: &Object) -> Option<&Deployment> {
     match o {
-        Object::Deployment(d) => Some(d),
+        Object::Deployment(d) => Some(d.as_ref()),
         _ => None,
     }
 }
 
 fn rs_of(o: &Object) -> Option<&ReplicaSet> {
     match o {
-        Object::ReplicaSet(r) => Some(r),
+        Object::ReplicaSet(r) => Some(r.as_ref()),
         _ => None,
     }
 }
@@ -700,7 +700,7 @@ impl DeploymentController {
         for v in &s.all {
             if rs_of(&v.obj) != Some(&v.rs) {
                 cx.writes
-                    .push(Write::update(Object::ReplicaSet(v.rs.clone()), s.key));
+                    .push(Write::update(Object::from(v.rs.clone()), s.key));
             }
         }
         for (reason, msg) in &s.events {
@@ -720,8 +720,7 @@ impl DeploymentController {
         {
             let mut d = s.d.clone();
             d.status = Some(st);
-            cx.writes
-                .push(Write::update_status(Object::Deployment(d), s.key));
+            cx.writes.push(Write::update_status(Object::from(d), s.key));
         }
     }
 
@@ -756,7 +755,7 @@ impl DeploymentController {
             MAX_REPLICAS_ANNOTATION.into(),
             (desired(d) + max_surge(d)).to_string(),
         );
-        Some(Object::ReplicaSet(ReplicaSet {
+        Some(Object::from(ReplicaSet {
             metadata: ObjectMeta {
                 name: Some(format!("{}-{hash}", s.d_obj.name())),
                 namespace: Some(s.d_obj.namespace().to_string()),

@@ -169,7 +169,7 @@ impl Controller for EndpointsController {
                 e.subsets = subsets;
                 e.metadata.labels = labels;
                 e.metadata.annotations = Some(want_ann).filter(|a| !a.is_empty());
-                cx.writes.push(Write::update(Object::Endpoints(e), key));
+                cx.writes.push(Write::update(Object::from(e), key));
             }
             _ => {
                 let e = Endpoints {
@@ -182,7 +182,7 @@ impl Controller for EndpointsController {
                     },
                     subsets,
                 };
-                cx.writes.push(Write::create(Object::Endpoints(e), key));
+                cx.writes.push(Write::create(Object::from(e), key));
             }
         }
         Ok(Action::AwaitChange)

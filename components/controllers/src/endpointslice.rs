@@ -55,7 +55,7 @@ type PortKey = Vec<(String, String, i32)>;
 
 fn slice_of(o: &Object) -> Option<&EndpointSlice> {
     match o {
-        Object::EndpointSlice(s) => Some(s),
+        Object::EndpointSlice(s) => Some(s.as_ref()),
         _ => None,
     }
 }
@@ -246,8 +246,7 @@ impl Controller for EndpointSliceController {
                 if s.endpoints.as_deref().unwrap_or(&[]) != eps.as_slice() {
                     let mut updated = s.clone();
                     updated.endpoints = Some(eps);
-                    cx.writes
-                        .push(Write::update(Object::EndpointSlice(updated), key));
+                    cx.writes.push(Write::update(Object::from(updated), key));
                 }
             }
             for chunk in rest.chunks(MAX_ENDPOINTS_PER_SLICE) {
@@ -280,8 +279,7 @@ impl Controller for EndpointSliceController {
                     reused.endpoints = n.endpoints;
                     reused.ports = n.ports;
                     reused.metadata.labels = n.metadata.labels;
-                    cx.writes
-                        .push(Write::update(Object::EndpointSlice(reused), key));
+                    cx.writes.push(Write::update(Object::from(reused), key));
                 }
                 (old, new) => {
                     if let Some(old) = old {
@@ -304,7 +302,7 @@ fn new_slice(svc: &Object, ports: Vec<EndpointPort>, endpoints: Vec<Endpoint>) -
     let mut labels = svc.labels().clone();
     labels.insert(SERVICE_NAME_LABEL.into(), svc.name().to_string());
     labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
-    Object::EndpointSlice(EndpointSlice {
+    Object::from(EndpointSlice {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}-", svc.name())),
             namespace: Some(svc.namespace().to_string()),

@@ -54,7 +54,7 @@ pub fn event(
         .saturating_mul(1_000_000_000)
         .saturating_add(now.as_nanos() % 1_000_000_000)
         .saturating_add(seq);
-    Object::Event(Event {
+    Object::from(Event {
         metadata: ObjectMeta {
             name: Some(format!("{}.{nanos:x}", obj.name())),
             namespace: Some(namespace),

@@ -67,7 +67,7 @@ pub const MAX_CREATE_DELETE_PER_SYNC: usize = 500;
 
 fn job_of(obj: &Object) -> Option<&Job> {
     match obj {
-        Object::Job(j) => Some(j),
+        Object::Job(j) => Some(j.as_ref()),
         _ => None,
     }
 }
@@ -154,7 +154,7 @@ pub fn new_pod(job_obj: &Object, job: &Job, index: Option<i32>) -> Option<Object
             }
         }
     }
-    Some(Object::Pod(Pod {
+    Some(Object::from(Pod {
         metadata: ObjectMeta {
             generate_name: Some(generate_name),
             namespace: Some(job_obj.namespace().to_string()),
@@ -512,7 +512,7 @@ impl Controller for JobController {
             let mut updated = job.clone();
             updated.status = Some(status);
             cx.writes
-                .push(Write::update_status(Object::Job(updated), key));
+                .push(Write::update_status(Object::from(updated), key));
         }
         Ok(action)
     }

@@ -125,7 +125,7 @@ impl Controller for NamespaceController {
             if let Some(f) = done.spec.as_mut().and_then(|s| s.finalizers.as_mut()) {
                 f.retain(|x| x != FINALIZER);
             }
-            cx.writes.push(Write::update(Object::Namespace(done), key));
+            cx.writes.push(Write::update(Object::from(done), key));
         }
         Ok(Action::AwaitChange)
     }

@@ -128,7 +128,7 @@ impl NodeLifecycleController {
 
 fn node_of(o: &Object) -> Option<&Node> {
     match o {
-        Object::Node(n) => Some(n),
+        Object::Node(n) => Some(n.as_ref()),
         _ => None,
     }
 }
@@ -267,7 +267,7 @@ impl NodeLifecycleController {
                 }),
             }
         }
-        cx.writes.push(Write::update_status(Object::Node(node), ""));
+        cx.writes.push(Write::update_status(Object::from(node), ""));
         if ready == "True" {
             // The change from Ready is reported once, as an event of the Node, and its pods
             // are marked not ready (monitorNodeHealth).
@@ -318,7 +318,7 @@ impl NodeLifecycleController {
             }
             self.marked.insert(key, p.resource_version().to_string());
             cx.writes
-                .push(Write::update_status(Object::Pod(pod), owner));
+                .push(Write::update_status(Object::from(pod), owner));
             self.recorder.record(
                 cx.writes,
                 &p,

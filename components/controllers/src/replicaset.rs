@@ -72,7 +72,7 @@ pub struct ReplicaSetController {
 
 fn rs_of(obj: &Object) -> Option<&ReplicaSet> {
     match obj {
-        Object::ReplicaSet(rs) => Some(rs),
+        Object::ReplicaSet(rs) => Some(rs.as_ref()),
         _ => None,
     }
 }
@@ -87,7 +87,7 @@ pub fn pod_from_template(rs_obj: &Object, rs: &ReplicaSet) -> Option<Object> {
     let template = rs.spec.template.as_ref()?;
     let tm = template.metadata.clone().unwrap_or_default();
     let controller_ref = new_controller_ref(rs_obj)?;
-    Some(Object::Pod(Pod {
+    Some(Object::from(Pod {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}-", rs_obj.name())),
             namespace: Some(rs_obj.namespace().to_string()),
@@ -472,7 +472,7 @@ impl Controller for ReplicaSetController {
             let mut updated = rs.clone();
             updated.status = Some(status.clone());
             cx.writes
-                .push(Write::update_status(Object::ReplicaSet(updated), key));
+                .push(Write::update_status(Object::from(updated), key));
         }
         let want = rs.spec.replicas.unwrap_or(1);
         let min_ready = rs.spec.min_ready_seconds.unwrap_or(0);

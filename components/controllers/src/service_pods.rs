@@ -20,7 +20,7 @@ use crate::pods;
 
 pub fn service_of(o: &Object) -> Option<&Service> {
     match o {
-        Object::Service(s) => Some(s),
+        Object::Service(s) => Some(s.as_ref()),
         _ => None,
     }
 }

@@ -64,8 +64,7 @@ impl Controller for ServiceAccountController {
                 },
                 ..Default::default()
             };
-            cx.writes
-                .push(Write::create(Object::ServiceAccount(sa), key));
+            cx.writes.push(Write::create(Object::from(sa), key));
         }
         Ok(Action::AwaitChange)
     }

@@ -110,7 +110,7 @@ mod tests {
     use k8s_openapi::api::core::v1::Pod;
 
     fn pods(n: usize) -> Vec<Object> {
-        (0..n).map(|_| Object::Pod(Pod::default())).collect()
+        (0..n).map(|_| Object::from(Pod::default())).collect()
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub const REVISION_LABEL: &str = "controller-revision-hash";
 
 fn sts_of(obj: &Object) -> Option<&StatefulSet> {
     match obj {
-        Object::StatefulSet(s) => Some(s),
+        Object::StatefulSet(s) => Some(s.as_ref()),
         _ => None,
     }
 }
@@ -89,7 +89,7 @@ pub fn new_pod(
     if let Some(svc) = sts.spec.service_name.as_deref().filter(|s| !s.is_empty()) {
         spec.subdomain = Some(svc.to_string());
     }
-    Some(Object::Pod(Pod {
+    Some(Object::from(Pod {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: Some(obj.namespace().to_string()),
@@ -388,8 +388,7 @@ impl Controller for StatefulSetController {
         if sts.status.as_ref() != Some(&status) {
             let mut s = sts.clone();
             s.status = Some(status);
-            cx.writes
-                .push(Write::update_status(Object::StatefulSet(s), key));
+            cx.writes.push(Write::update_status(Object::from(s), key));
         }
         if min_ready > 0 && ready > available {
             return Ok(Action::RequeueAfter(Duration::from_secs(min_ready as u64)));

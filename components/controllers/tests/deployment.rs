@@ -35,7 +35,7 @@ fn harness(seed: u64) -> Harness {
 
 fn deployment(h: &mut Harness) -> Deployment {
     match h.get(Kind::Deployment, "default", "web").as_deref() {
-        Some(Object::Deployment(d)) => d.clone(),
+        Some(Object::Deployment(d)) => d.as_ref().clone(),
         other => panic!("no deployment: {other:?}"),
     }
 }
@@ -45,7 +45,7 @@ fn replica_sets(h: &mut Harness) -> Vec<ReplicaSet> {
         .list(Kind::ReplicaSet, "default")
         .iter()
         .filter_map(|o| match o.as_ref() {
-            Object::ReplicaSet(r) => Some(r.clone()),
+            Object::ReplicaSet(r) => Some(r.as_ref().clone()),
             _ => None,
         })
         .collect();

@@ -38,7 +38,7 @@ fn slices(h: &mut Harness) -> Vec<EndpointSlice> {
     )
     .iter()
     .filter_map(|o| match o.as_ref() {
-        Object::EndpointSlice(s) => Some(s.clone()),
+        Object::EndpointSlice(s) => Some(s.as_ref().clone()),
         _ => None,
     })
     .collect()

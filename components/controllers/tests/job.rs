@@ -42,7 +42,7 @@ fn finish_pod(h: &mut Harness, name: &str, phase: &str) {
         0,
         UserInfo::admin(),
         Kind::Pod,
-        Verb::Update(Arc::new(Object::Pod(p))),
+        Verb::Update(Arc::new(Object::from(p))),
     )
     .in_namespace("default")
     .named(name)

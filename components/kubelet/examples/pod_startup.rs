@@ -123,7 +123,7 @@ fn main() {
                 "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
             }))
             .unwrap();
-            let req = ApiRequest::new(1000 + i as u64, UserInfo::admin(), Kind::Pod, Verb::Create(Arc::new(Object::Pod(pod))))
+            let req = ApiRequest::new(1000 + i as u64, UserInfo::admin(), Kind::Pod, Verb::Create(Arc::new(Object::from(pod))))
                 .in_namespace("default");
             p.send(ctx, req);
         }

@@ -73,7 +73,7 @@ impl Recorder {
             .saturating_add(self.seq);
         let event_name = format!("{name}.{nanos:x}");
         self.seen.insert(key, (event_name.clone(), 1));
-        EventWrite::Create(Arc::new(Object::Event(Event {
+        EventWrite::Create(Arc::new(Object::from(Event {
             metadata: ObjectMeta {
                 name: Some(event_name),
                 namespace: Some(namespace.clone()),

@@ -364,7 +364,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 Kind::Node,
                 "",
                 "",
-                Verb::Create(Arc::new(Object::Node(node))),
+                Verb::Create(Arc::new(Object::from(node))),
             ),
         );
     }
@@ -438,9 +438,9 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         self.lease_in_flight = true;
         let name = self.cfg.node_name.clone();
         let (op, verb) = if self.lease.is_some() {
-            (ApiOp::LeaseUpdate, Verb::Update(Arc::new(Object::Lease(l))))
+            (ApiOp::LeaseUpdate, Verb::Update(Arc::new(Object::from(l))))
         } else {
-            (ApiOp::LeaseCreate, Verb::Create(Arc::new(Object::Lease(l))))
+            (ApiOp::LeaseCreate, Verb::Create(Arc::new(Object::from(l))))
         };
         let target = if matches!(op, ApiOp::LeaseUpdate) {
             name.as_str()
@@ -507,7 +507,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 match (object.as_deref(), status_reason) {
                     (Some(Object::Lease(l)), _) => {
                         let renewed = !matches!(op, ApiOp::LeaseGet);
-                        self.lease = Some(l.clone());
+                        self.lease = Some(l.as_ref().clone());
                         if renewed {
                             self.stats.lease_renewals += 1;
                         } else {
@@ -614,7 +614,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             self.sync_pod(ctx, &static_uid);
             return;
         }
-        let arc = Arc::new(pod.clone());
+        let arc = Arc::new(pod.as_ref().clone());
         let op = if deleted {
             "SyncLoop REMOVE"
         } else if !self.pods.contains_key(&uid) {
@@ -786,7 +786,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 Kind::Pod,
                 &w.namespace,
                 "",
-                Verb::Create(Arc::new(Object::Pod(mirror))),
+                Verb::Create(Arc::new(Object::from(mirror))),
             ),
         );
     }

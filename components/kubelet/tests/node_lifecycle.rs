@@ -196,7 +196,7 @@ impl World {
     fn pod(&mut self, name: &str) -> Option<Pod> {
         self.get(Kind::Pod, "default", name)
             .map(|o| match o.as_ref() {
-                Object::Pod(p) => p.clone(),
+                Object::Pod(p) => p.as_ref().clone(),
                 _ => unreachable!(),
             })
     }
@@ -334,7 +334,7 @@ fn the_node_registers_and_its_lease_renews_every_ten_seconds() {
     let mut w = world(2, ImageCatalog::new(), false);
     w.run(Duration::from_secs(3));
     let node = match w.get(Kind::Node, "", NODE).expect("registered").as_ref() {
-        Object::Node(n) => n.clone(),
+        Object::Node(n) => n.as_ref().clone(),
         _ => unreachable!(),
     };
     let labels = node.metadata.labels.clone().unwrap();
@@ -368,7 +368,7 @@ fn the_node_registers_and_its_lease_renews_every_ten_seconds() {
                     .unwrap()
                     .0
                     .as_nanosecond();
-                (l.clone(), t)
+                (l.as_ref().clone(), t)
             }
             _ => unreachable!(),
         }
@@ -739,7 +739,7 @@ fn control_plane_static_pods_have_mirror_pods_in_kube_system() {
         );
     }
     let node = match w.get(Kind::Node, "", CP_NODE).unwrap().as_ref() {
-        Object::Node(n) => n.clone(),
+        Object::Node(n) => n.as_ref().clone(),
         _ => unreachable!(),
     };
     let taints = node.spec.unwrap().taints.unwrap();

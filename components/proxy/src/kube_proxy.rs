@@ -432,7 +432,7 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
                 continue;
             };
             let svc = match self.services.indexer().get(&key).map(AsRef::as_ref) {
-                Some(Object::Service(s)) => Some(s),
+                Some(Object::Service(s)) => Some(s.as_ref()),
                 _ => None,
             };
             let slices = self
@@ -442,7 +442,7 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
                 .into_iter()
                 .flatten()
                 .filter_map(|o| match o.as_ref() {
-                    Object::EndpointSlice(s) => Some(s),
+                    Object::EndpointSlice(s) => Some(s.as_ref()),
                     _ => None,
                 });
             changed |= self.table.update_service(namespace, name, svc, slices);

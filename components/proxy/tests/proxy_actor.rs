@@ -216,11 +216,11 @@ impl World {
 
 fn web_slice(ips: &[&str]) -> Object {
     let eps: Vec<(&str, bool, bool)> = ips.iter().map(|ip| (*ip, true, false)).collect();
-    Object::EndpointSlice(slice("default", "web-abcde", "web", &[("", 8080)], &eps))
+    Object::from(slice("default", "web-abcde", "web", &[("", 8080)], &eps))
 }
 
 fn web_service() -> Object {
-    Object::Service(service(
+    Object::from(service(
         "default",
         "web",
         "10.96.0.50",
@@ -282,7 +282,7 @@ fn iptables_traffic_spreads_across_endpoints_and_no_endpoints_is_rejected() {
     w.run(Duration::from_secs(2));
     w.create(web_service());
     w.create(web_slice(&["10.244.1.2", "10.244.1.3", "10.244.2.2"]));
-    w.create(Object::Service(service(
+    w.create(Object::from(service(
         "default",
         "empty",
         "10.96.0.60",
@@ -329,7 +329,7 @@ fn iptables_traffic_spreads_across_endpoints_and_no_endpoints_is_rejected() {
 fn node_port_clients_go_through_kube_nodeports() {
     let mut w = world(20, ProxyMode::Iptables);
     w.run(Duration::from_secs(2));
-    w.create(Object::Service(service(
+    w.create(Object::from(service(
         "default",
         "web",
         "10.96.0.50",
@@ -337,7 +337,7 @@ fn node_port_clients_go_through_kube_nodeports() {
         None,
     )));
     let eps = [("10.244.1.2", true, false), ("10.244.2.2", true, false)];
-    w.create(Object::EndpointSlice(slice(
+    w.create(Object::from(slice(
         "default",
         "web-abcde",
         "web",
@@ -504,7 +504,7 @@ fn services_for_another_proxy_are_left_alone() {
         "service.kubernetes.io/service-proxy-name".to_string(),
         "some-mesh".to_string(),
     )]));
-    w.create(Object::Service(other));
+    w.create(Object::from(other));
     w.create(web_service());
     w.run(Duration::from_secs(2));
     assert!(w.endpoints("web").is_some());

@@ -130,6 +130,6 @@ impl Recorder {
         }
         self.seen.insert(key.clone(), (name, 1));
         self.order.push_back(key);
-        EventWrite::Create(Arc::new(Object::Event(event)))
+        EventWrite::Create(Arc::new(Object::from(event)))
     }
 }

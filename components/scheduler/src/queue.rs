@@ -392,7 +392,7 @@ mod tests {
             priority: Some(priority),
             ..Default::default()
         });
-        Arc::new(PodInfo::new(Arc::new(Object::Pod(p))).unwrap())
+        Arc::new(PodInfo::new(Arc::new(Object::from(p))).unwrap())
     }
 
     fn t(secs: u64) -> Time {

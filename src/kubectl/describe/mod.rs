@@ -167,7 +167,7 @@ pub fn describe(obj: &Object, related: &Related, now_secs: i64) -> Result<String
     let events: Option<Vec<core::Event>> = related.events.as_ref().map(|list| {
         list.iter()
             .filter_map(|o| match o.as_ref() {
-                Object::Event(e) => Some(e.clone()),
+                Object::Event(e) => Some(e.as_ref().clone()),
                 _ => None,
             })
             .collect()
@@ -183,7 +183,7 @@ pub fn describe(obj: &Object, related: &Related, now_secs: i64) -> Result<String
         Object::Node(n) => {
             let lease = match &related.lease {
                 Ok(Some(o)) => match o.as_ref() {
-                    Object::Lease(l) => Ok(Some(l)),
+                    Object::Lease(l) => Ok(Some(l.as_ref())),
                     _ => Ok(None),
                 },
                 Ok(None) => Ok(None),
@@ -199,14 +199,14 @@ pub fn describe(obj: &Object, related: &Related, now_secs: i64) -> Result<String
         Object::Namespace(ns) => service::describe_namespace(ns),
         Object::Service(s) => {
             let slices = typed(&related.endpoint_slices, |o| match o {
-                Object::EndpointSlice(s) => Some(s),
+                Object::EndpointSlice(s) => Some(s.as_ref()),
                 _ => None,
             });
             service::describe_service(s, &slices, events, now_secs)
         }
         Object::Deployment(d) => {
             let rss = typed(&related.replica_sets, |o| match o {
-                Object::ReplicaSet(rs) => Some(rs),
+                Object::ReplicaSet(rs) => Some(rs.as_ref()),
                 _ => None,
             });
             workloads::describe_deployment(d, &rss, events, now_secs)

@@ -240,7 +240,7 @@ impl Harness {
             0,
             UserInfo::admin(),
             Kind::Pod,
-            Verb::Update(Arc::new(Object::Pod(p))),
+            Verb::Update(Arc::new(Object::from(p))),
         )
         .in_namespace(ns)
         .named(name)

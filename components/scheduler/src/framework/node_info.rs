@@ -412,7 +412,7 @@ impl NodeInfo {
 
     pub fn node(&self) -> Option<&Node> {
         match self.node.as_deref() {
-            Some(Object::Node(n)) => Some(n),
+            Some(Object::Node(n)) => Some(n.as_ref()),
             _ => None,
         }
     }
