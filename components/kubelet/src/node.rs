@@ -198,16 +198,61 @@ pub fn node_status(cfg: &KubeletConfig, now: Time, previous: Option<&NodeStatus>
 }
 
 /// Whether two statuses differ in anything but heartbeat times (the kubelet then reports at
-/// once instead of waiting for nodeStatusReportFrequency).
+/// once instead of waiting for nodeStatusReportFrequency). Runs every
+/// nodeStatusUpdateFrequency on every node, so it compares in place rather than on copies with
+/// the heartbeats blanked; the destructuring is exhaustive so that a new field is not missed.
 pub fn status_changed(a: &NodeStatus, b: &NodeStatus) -> bool {
-    let strip = |s: &NodeStatus| {
-        let mut s = s.clone();
-        for c in s.conditions.iter_mut().flatten() {
-            c.last_heartbeat_time = None;
+    let NodeStatus {
+        addresses,
+        allocatable,
+        capacity,
+        conditions,
+        config,
+        daemon_endpoints,
+        declared_features,
+        features,
+        images,
+        node_info,
+        phase,
+        runtime_handlers,
+        volumes_attached,
+        volumes_in_use,
+    } = a;
+    let conditions_differ = match (conditions, &b.conditions) {
+        (Some(x), Some(y)) => {
+            x.len() != y.len()
+                || x.iter().zip(y).any(|(c, d)| {
+                    let NodeCondition {
+                        last_heartbeat_time: _,
+                        last_transition_time,
+                        message,
+                        reason,
+                        status,
+                        type_,
+                    } = c;
+                    *last_transition_time != d.last_transition_time
+                        || *message != d.message
+                        || *reason != d.reason
+                        || *status != d.status
+                        || *type_ != d.type_
+                })
         }
-        s
+        (x, y) => x.is_some() != y.is_some(),
     };
-    strip(a) != strip(b)
+    conditions_differ
+        || *addresses != b.addresses
+        || *allocatable != b.allocatable
+        || *capacity != b.capacity
+        || *config != b.config
+        || *daemon_endpoints != b.daemon_endpoints
+        || *declared_features != b.declared_features
+        || *features != b.features
+        || *images != b.images
+        || *node_info != b.node_info
+        || *phase != b.phase
+        || *runtime_handlers != b.runtime_handlers
+        || *volumes_attached != b.volumes_attached
+        || *volumes_in_use != b.volumes_in_use
 }
 
 /// The node's Lease at `now` (`pkg/kubelet/nodelease`'s `newLease`).
@@ -235,4 +280,50 @@ pub fn lease(cfg: &KubeletConfig, node_uid: &str, now: Time, base: Option<&Lease
     spec.lease_duration_seconds = Some(cfg.node_lease_duration_seconds);
     spec.renew_time = Some(micro_time(now));
     l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::KubeletConfig;
+    use net::ClusterCidr;
+    use sim::ActorId;
+
+    fn cfg() -> KubeletConfig {
+        KubeletConfig::new(
+            "kubesim-worker",
+            std::net::Ipv4Addr::new(172, 18, 0, 3),
+            false,
+            ClusterCidr::KIND.node_cidr(1).expect("a /24"),
+            vec![ActorId(0)],
+            ActorId(1),
+        )
+    }
+
+    #[test]
+    fn heartbeats_alone_are_no_change_but_a_condition_is() {
+        let cfg = cfg();
+        let first = node_status(&cfg, Time::from_secs(10), None);
+        let later = node_status(&cfg, Time::from_secs(20), Some(&first));
+        assert_ne!(first, later, "heartbeat times moved");
+        assert!(!status_changed(&first, &later));
+        let mut not_ready = later.clone();
+        let ready = not_ready
+            .conditions
+            .iter_mut()
+            .flatten()
+            .find(|c| c.type_ == "Ready")
+            .expect("Ready condition");
+        ready.status = "False".into();
+        assert!(status_changed(&later, &not_ready));
+        let mut fewer = later.clone();
+        fewer.conditions.as_mut().map(Vec::pop);
+        assert!(status_changed(&later, &fewer));
+        let mut bigger = later.clone();
+        bigger
+            .capacity
+            .get_or_insert_default()
+            .insert("cpu".into(), Quantity("16".into()));
+        assert!(status_changed(&later, &bigger));
+    }
 }
