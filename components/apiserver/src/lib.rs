@@ -7,7 +7,8 @@
 //! transactions), [`admission`], [`eviction`] (the `pods/eviction` subresource), [`nodeport`]
 //! (NodePort allocation), [`rbac`] (authorizer and bootstrap policy), [`validation`] (what
 //! `components/api` does not validate yet), [`objects`] (per-kind spec/status rules and
-//! timestamps), [`patch`] (merge, strategic merge, JSON patch).
+//! timestamps), [`patch`] (merge, strategic merge, JSON patch), [`own_writes`] (one
+//! resourceVersion copy of each own write, shared by its reply and the watch cache).
 
 // `StatusError` is the API's error type (a `metav1.Status`); it is returned by value as
 // Kubernetes' handlers do, and requests are not a hot loop where its size would matter.
@@ -18,6 +19,7 @@ pub mod cache;
 pub mod eviction;
 pub mod nodeport;
 pub mod objects;
+pub mod own_writes;
 pub mod patch;
 pub mod protocol;
 pub mod rbac;

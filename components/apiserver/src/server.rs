@@ -42,6 +42,7 @@ use crate::cache::{Filter, ResourceCache, Watcher, WindowConfig};
 use crate::eviction;
 use crate::nodeport;
 use crate::objects;
+use crate::own_writes::OwnWrites;
 use crate::patch;
 use crate::protocol::*;
 use crate::rbac::{self, Attributes, RbacSource};
@@ -183,6 +184,8 @@ pub struct KubeApiServer<M> {
     caches: Vec<ResourceCache<Target>>,
     /// The last etcd revision the cache has seen.
     rv: i64,
+    /// The reply copies of this apiserver's writes, for the watch cache to share.
+    own_writes: OwnWrites,
     ready: bool,
     etcd_watch: Option<u64>,
     pending: BTreeMap<u64, Pending>,
@@ -224,6 +227,7 @@ impl<M> KubeApiServer<M> {
                 .map(|k| ResourceCache::new(k.kind))
                 .collect(),
             rv: 0,
+            own_writes: OwnWrites::default(),
             ready: false,
             etcd_watch: None,
             pending: BTreeMap::new(),
@@ -479,7 +483,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             // (when the watch carries it) or, as in the watch cache upstream, what the cache
             // holds under the key.
             let obj = match ev.kind {
-                store::mvcc::EventType::Put => storage::object_of(kv),
+                store::mvcc::EventType::Put => self.own_writes.watched(kv),
                 store::mvcc::EventType::Delete => ev
                     .prev_kv
                     .as_ref()
@@ -528,6 +532,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             self.end_watch(ctx, id, WatchEndReason::Timeout);
         }
         self.etcd_watch = None;
+        self.own_writes.clear();
         self.start_init(ctx);
     }
 
@@ -1381,6 +1386,20 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         })
     }
 
+    /// The object a write put at `revision`, with its resourceVersion set: the watch cache's
+    /// copy when the watch has already delivered that revision, else a copy the watch cache
+    /// will reuse (see [`OwnWrites`]).
+    fn reply_copy(&mut self, key: &Bytes, stored: &SharedObject, revision: i64) -> SharedObject {
+        if revision > self.rv {
+            return self.own_writes.stamp(key, stored, revision);
+        }
+        let key = String::from_utf8_lossy(key);
+        match self.caches[stored.kind() as usize].get(&key) {
+            Some((cached, rv)) if *rv == revision => cached.clone(),
+            _ => storage::with_resource_version(stored, revision),
+        }
+    }
+
     /// The grace period a delete gets: pods their own (or the request's), 0 for a pod never
     /// scheduled or already finished, 0 for every other kind.
     fn grace_period(&self, obj: &Object, opts: &DeleteOptions) -> i64 {
@@ -1422,7 +1441,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         if txn.succeeded {
             let reply = match op.mutation.take() {
                 Some(Mutation::Put(obj)) => {
-                    let obj = storage::with_resource_version(&obj, txn.revision);
+                    let obj = self.reply_copy(&op.key, &obj, txn.revision);
                     match op.req.verb {
                         Verb::Delete(_) | Verb::Evict(_) => ApiReply::Deleted {
                             object: obj,
