@@ -246,6 +246,7 @@ impl Cluster {
             let mut kcm = ControllerManagerConfig::new(endpoints.clone(), a.node.clone());
             kcm.planted_bug_replicaset_without_expectations =
                 topology.planted_bug_replicaset_without_expectations;
+            kcm.kube_api_rate = topology.controller_manager_api_rate;
             let controller_manager =
                 sim.add_actor(a.host, CONTROLLER_MANAGER_ACTOR, move |_| {
                     KubeControllerManager::<ClusterMsg>::new(kcm.clone())

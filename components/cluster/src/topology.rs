@@ -105,6 +105,9 @@ pub struct Topology {
     /// Plants `SchedulerConfig::planted_bug_ignore_assumed_pods` in every kube-scheduler. Off
     /// unless a test asks.
     pub planted_bug_ignore_assumed_pods: bool,
+    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` per controller
+    /// (20 and 30, upstream's defaults); `None`: unlimited.
+    pub controller_manager_api_rate: Option<(u32, u32)>,
     /// Runtimes, kubelets and kube-proxies on every node. `None`: no node agents (etcd and
     /// the control plane only).
     pub components: Option<ComponentOptions>,
@@ -124,6 +127,10 @@ impl Topology {
             planted_bug_ack_before_fsync: false,
             planted_bug_replicaset_without_expectations: false,
             planted_bug_ignore_assumed_pods: false,
+            controller_manager_api_rate: Some((
+                controllers::manager::KUBE_API_QPS,
+                controllers::manager::KUBE_API_BURST,
+            )),
             components: None,
             cluster_cidr: None,
         }
@@ -170,6 +177,13 @@ impl Topology {
     /// `fuzz` must find.
     pub fn with_planted_bug_ignore_assumed_pods(mut self) -> Topology {
         self.planted_bug_ignore_assumed_pods = true;
+        self
+    }
+
+    /// kube-controller-manager's client rate per controller (`--kube-api-qps`,
+    /// `--kube-api-burst`); `None` lifts it, as scale tests raise it.
+    pub fn with_controller_manager_api_rate(mut self, rate: Option<(u32, u32)>) -> Topology {
+        self.controller_manager_api_rate = rate;
         self
     }
 

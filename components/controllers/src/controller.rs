@@ -169,6 +169,33 @@ impl Cx<'_> {
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<SharedObject> {
         self.cache(kind)?.get_by_name(namespace, name).cloned()
     }
+
+    /// What a `ClaimPods`/`ClaimReplicaSets` looks at: the objects of `kind` in `namespace`
+    /// that the owner with `uid` controls, plus the namespace's orphans (objects controlled
+    /// by another owner are skipped by a claim anyway), in name order. Upstream lists the
+    /// whole namespace on every sync; reading two indices instead keeps a sync O(own
+    /// children) when a namespace holds thousands, with the same outcome. Falls back to the
+    /// namespace when the informer lacks either index.
+    pub fn owned_and_orphans(&self, kind: Kind, namespace: &str, uid: &str) -> Vec<SharedObject> {
+        let Some(cache) = self.cache(kind) else {
+            return Vec::new();
+        };
+        let lister = cache.lister();
+        let (Ok(mut owned), Ok(orphans)) =
+            (lister.controlled_by(uid), lister.orphans_in(namespace))
+        else {
+            return lister.list_namespaced(namespace, &api::selector::Selector::everything());
+        };
+        owned.retain(|o| o.namespace() == namespace);
+        if orphans.is_empty() {
+            // The controller-uid index yields keys in order, and one namespace's keys sort as
+            // its names do.
+            return owned;
+        }
+        owned.extend(orphans);
+        owned.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+        owned
+    }
 }
 
 /// One controller run by the manager.

@@ -974,10 +974,7 @@ impl Controller for DeploymentController {
             return Ok(Action::AwaitChange);
         }
         // Claim ReplicaSets (ClaimReplicaSets).
-        let cached = cx
-            .cache(Kind::ReplicaSet)
-            .map(|c| c.lister().list_namespaced(ns, &Selector::everything()))
-            .unwrap_or_default();
+        let cached = cx.owned_and_orphans(Kind::ReplicaSet, ns, d_obj.uid());
         let mut all = Vec::new();
         let mut patching = false;
         for o in cached {

@@ -15,6 +15,18 @@
 //! them: the equivalent of upstream's blocking client calls followed by an informer that is
 //! at least as new as the write. A failed write requeues its key through the rate limiter.
 //!
+//! Each controller has its own client-side rate limit, as upstream where every controller
+//! gets its own clientset from the controller context's client builder, each with a token
+//! bucket of `--kube-api-qps` 20 and `--kube-api-burst` 30 (`KubeAPIQPS`/`KubeAPIBurst` in
+//! `cmd/kube-controller-manager/app/options`): a write waits in the client until its token
+//! is due, and its key stays held meanwhile, as a sync blocked in `tryThrottle` holds its
+//! worker. So a 1,000-replica ReplicaSet takes ~50 s to create, as on a real cluster, and pod
+//! events arriving meanwhile coalesce into the key's next sync. The informers' lists and
+//! watches and the Lease renewals are not throttled (their own clients upstream, and watches
+//! are never throttled). Events bypass the bucket too: upstream's recorder posts them from a
+//! broadcaster goroutine behind a spam filter (25 per object, then one per 5 minutes), which
+//! is not modelled, so throttling every Event here would slow creation twofold.
+//!
 //! Simplifications: the informers keep running after leadership is lost (the restarted
 //! process would rebuild them); one worker per controller (upstream runs 5 for ReplicaSet and
 //! Deployment, but a key is never processed concurrently there either); at most
@@ -29,11 +41,12 @@ use apiserver::{ApiEnvelope, ApiReply, UserInfo, Verb};
 use client::api_client::is_api_client_timer;
 use client::controller::finish;
 use client::indexer::{
-    CONTROLLER_UID_INDEX, NODE_NAME_INDEX, ORPHAN_INDEX, index_by_controller_uid,
-    index_orphans_by_namespace, index_pod_by_node_name,
+    CONTROLLER_UID_INDEX, LABEL_INDEX, NODE_NAME_INDEX, ORPHAN_INDEX, index_by_controller_uid,
+    index_by_labels, index_orphans_by_namespace, index_pod_by_node_name,
 };
 use client::klog::{self, Severity};
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
+use client::rate_limiter::BucketRateLimiter;
 use client::wakeup::Wakeup;
 use client::{
     ApiClient, ApiClientConfig, ClientError, ClientEvent, Indexer, InformerFactory, LeaseLock,
@@ -111,7 +124,15 @@ pub struct ControllerManagerConfig {
     /// exactly when the pod informer lags the apiserver's answers. For checking that a test
     /// or an invariant catches it; never set it in a real cluster.
     pub planted_bug_replicaset_without_expectations: bool,
+    /// `--kube-api-qps` and `--kube-api-burst` of each controller's client (20 and 30 by
+    /// default); `None` lifts the limit (what a scale test raising them far is close to).
+    pub kube_api_rate: Option<(u32, u32)>,
 }
+
+/// kube-controller-manager's `--kube-api-qps` default.
+pub const KUBE_API_QPS: u32 = 20;
+/// kube-controller-manager's `--kube-api-burst` default.
+pub const KUBE_API_BURST: u32 = 30;
 
 impl ControllerManagerConfig {
     pub fn new(apiservers: Vec<ActorId>, hostname: impl Into<String>) -> Self {
@@ -124,7 +145,13 @@ impl ControllerManagerConfig {
             retry_period: Duration::from_secs(2),
             node_lifecycle: Default::default(),
             planted_bug_replicaset_without_expectations: false,
+            kube_api_rate: Some((KUBE_API_QPS, KUBE_API_BURST)),
         }
+    }
+
+    fn bucket(&self) -> Option<BucketRateLimiter> {
+        self.kube_api_rate
+            .map(|(qps, burst)| BucketRateLimiter::new(qps, burst))
     }
 
     pub fn with_controllers(mut self, names: &[ControllerName]) -> Self {
@@ -154,6 +181,8 @@ struct Slot {
     queue: WorkQueue<String>,
     gates: BTreeMap<String, Gate>,
     next_tick: Option<Time>,
+    /// This controller's client token bucket (`None`: unlimited).
+    bucket: Option<BucketRateLimiter>,
 }
 
 #[derive(Clone, Debug)]
@@ -224,8 +253,15 @@ fn indexer_for(kind: Kind) -> Indexer {
         Kind::Pod => ix
             .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
             .with_index(ORPHAN_INDEX, index_orphans_by_namespace)
-            .with_index(NODE_NAME_INDEX, index_pod_by_node_name),
-        Kind::ReplicaSet => ix.with_index(CONTROLLER_UID_INDEX, index_by_controller_uid),
+            .with_index(NODE_NAME_INDEX, index_pod_by_node_name)
+            .with_index(LABEL_INDEX, index_by_labels),
+        Kind::Service => ix.with_index(
+            crate::service_pods::SELECTOR_INDEX,
+            crate::service_pods::index_by_first_selector_label,
+        ),
+        Kind::ReplicaSet => ix
+            .with_index(CONTROLLER_UID_INDEX, index_by_controller_uid)
+            .with_index(ORPHAN_INDEX, index_orphans_by_namespace),
         Kind::EndpointSlice => ix.with_index(
             crate::endpointslice::SERVICE_NAME_INDEX,
             crate::endpointslice::index_by_service,
@@ -275,6 +311,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 queue: WorkQueue::new(),
                 gates: BTreeMap::new(),
                 next_tick: None,
+                bucket: cfg.bucket(),
             })
             .collect();
         for s in &slots {
@@ -370,12 +407,16 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     );
                     self.leading = false;
                     self.leading_since = None;
+                    let bucket = self.cfg.bucket();
                     for s in &mut self.slots {
                         s.ctl.reset();
                         s.queue = WorkQueue::new();
                         s.gates.clear();
                         s.next_tick = None;
+                        s.bucket = bucket.clone();
                     }
+                    // Writes still waiting for a token die with the process.
+                    self.client.drop_throttled(ctx);
                     self.pending.clear();
                     self.campaign(ctx);
                 }
@@ -461,7 +502,12 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 log_event(ctx, ev);
             }
             let kind = w.request.kind;
-            let id = self.client.send(ctx, w.request);
+            let id = match &mut self.slots[slot].bucket {
+                Some(bucket) if w.purpose != Purpose::Event => {
+                    self.client.send_throttled(ctx, w.request, bucket)
+                }
+                _ => self.client.send(ctx, w.request),
+            };
             self.stats.writes += 1;
             if w.purpose != Purpose::Event && !w.owner.is_empty() {
                 self.slots[slot]

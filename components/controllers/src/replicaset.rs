@@ -354,24 +354,6 @@ impl ReplicaSetController {
     }
 }
 
-/// What `ClaimPods` looks at: the pods this ReplicaSet controls and the namespace's orphans
-/// (pods controlled by another owner are skipped by the claim anyway), in key order. Upstream
-/// lists the whole namespace on every sync; reading two indices instead keeps a sync O(own
-/// pods) when a namespace holds thousands, with the same outcome.
-fn candidate_pods(cx: &Cx<'_>, ns: &str, uid: &str) -> Vec<SharedObject> {
-    let Some(cache) = cx.cache(Kind::Pod) else {
-        return Vec::new();
-    };
-    let lister = cache.lister();
-    let (Ok(mut pods), Ok(orphans)) = (lister.controlled_by(uid), lister.orphans_in(ns)) else {
-        return lister.list_namespaced(ns, &Selector::everything());
-    };
-    pods.retain(|p| p.namespace() == ns);
-    pods.extend(orphans);
-    pods.sort_unstable_by(|a, b| a.name().cmp(b.name()));
-    pods
-}
-
 impl Controller for ReplicaSetController {
     fn name(&self) -> &'static str {
         "replicaset"
@@ -408,7 +390,7 @@ impl Controller for ReplicaSetController {
         let selector = selector_of(rs)?;
         let needs_sync =
             self.planted_bug_without_expectations || self.expectations.satisfied(key, cx.now);
-        let all = candidate_pods(cx, ns, rs_obj.uid());
+        let all = cx.owned_and_orphans(Kind::Pod, ns, rs_obj.uid());
         // ClaimPods over the active pods.
         let mut claimed: Vec<SharedObject> = Vec::new();
         let mut adopting = false;

@@ -6,11 +6,17 @@
 //! (`FindPort`: a named targetPort is looked up among the pod's container ports by name and
 //! protocol) and `GetPodServiceMemberships` (a pod concerns the Services of its namespace
 //! whose selector matches it).
+//!
+//! Both lookups go through informer indices when present, so that a pod event costs
+//! O(its Services) and a Service's sync O(its pods), not O(the namespace): Services are
+//! indexed by the first label of their selector ([`SELECTOR_INDEX`]; a matching pod carries
+//! it), pods by their labels (`client::indexer::LABEL_INDEX`). Same results, same order.
 
 use std::collections::BTreeMap;
 
 use api::selector::Selector;
 use api::{Kind, Object, SharedObject};
+use client::indexer::label_index_value;
 use client::object_key;
 use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -80,6 +86,19 @@ pub fn pods_for(cx: &Cx<'_>, namespace: &str, selector: &Selector) -> Vec<Shared
         .unwrap_or_default()
 }
 
+/// Informer index: Services by the first `key=value` of their selector (namespaced as
+/// `client::indexer::label_index_value`); Services without a selector are not in it.
+pub const SELECTOR_INDEX: &str = "serviceSelectorFirstLabel";
+
+/// Index function for [`SELECTOR_INDEX`].
+pub fn index_by_first_selector_label(o: &Object) -> Vec<String> {
+    service_of(o)
+        .and_then(|s| s.spec.as_ref()?.selector.as_ref()?.iter().next())
+        .map(|(k, v)| label_index_value(o.namespace(), k, v))
+        .into_iter()
+        .collect()
+}
+
 /// Keys of the Services a pod change concerns (old and new labels).
 pub fn services_for_pod(cx: &Cx<'_>, pods: &[&Object]) -> Vec<String> {
     let Some(first) = pods.first() else {
@@ -89,6 +108,26 @@ pub fn services_for_pod(cx: &Cx<'_>, pods: &[&Object]) -> Vec<String> {
         return Vec::new();
     };
     let mut keys = BTreeMap::new();
+    if cache.index_values(SELECTOR_INDEX).is_ok() {
+        // A Service matching a pod has its selector's first label among the pod's labels.
+        for pod in pods {
+            for (k, v) in pod.labels() {
+                let value = label_index_value(pod.namespace(), k, v);
+                let Ok(candidates) = cache.by_index(SELECTOR_INDEX, &value) else {
+                    continue;
+                };
+                for svc in candidates {
+                    let Some(sel) = service_of(svc).and_then(selector) else {
+                        continue;
+                    };
+                    if pods.iter().any(|p| sel.matches(p.labels())) {
+                        keys.insert(object_key(svc), ());
+                    }
+                }
+            }
+        }
+        return keys.into_keys().collect();
+    }
     for svc in cache
         .lister()
         .list_namespaced(first.namespace(), &Selector::everything())
@@ -101,6 +140,67 @@ pub fn services_for_pod(cx: &Cx<'_>, pods: &[&Object]) -> Vec<String> {
         }
     }
     keys.into_keys().collect()
+}
+
+fn terminal(pod: &Pod) -> bool {
+    matches!(pods::phase(pod), "Succeeded" | "Failed")
+}
+
+/// `podEndpointsChanged`: (whether the pod's endpoint changed, whether its Service membership
+/// may have). Name, namespace, uid and ports are immutable, and `nodeName` is set before the
+/// pod has an IP, so only deletion, readiness and IPs change an endpoint. Reaching a terminal
+/// phase is counted too (upstream does not): a pod that ends without ever being ready keeps
+/// its readiness and IP, yet `ShouldPodBeInEndpoints` drops it.
+fn endpoints_changed(old: &Pod, new: &Pod) -> (bool, bool) {
+    let labels_changed = old.metadata.labels != new.metadata.labels
+        || old.spec.as_ref().map(|s| (&s.hostname, &s.subdomain))
+            != new.spec.as_ref().map(|s| (&s.hostname, &s.subdomain));
+    let ips = |p: &Pod| {
+        p.status
+            .as_ref()
+            .map(|s| (s.pod_ip.clone(), s.pod_ips.clone()))
+    };
+    let changed = old.metadata.deletion_timestamp != new.metadata.deletion_timestamp
+        || pods::is_ready(old) != pods::is_ready(new)
+        || ips(old) != ips(new)
+        || terminal(old) != terminal(new);
+    (changed, labels_changed)
+}
+
+/// Keys of the Services a pod update concerns (`GetServicesToUpdateOnPodChange`): none when
+/// nothing an endpoint shows changed (a resync, a bind, a status update that keeps readiness
+/// and IPs); when only the labels changed, the Services the pod joined or left.
+pub fn services_for_pod_change(cx: &Cx<'_>, old: &Object, new: &Object) -> Vec<String> {
+    let (Some(po), Some(pn)) = (old.as_pod(), new.as_pod()) else {
+        return services_for_pod(cx, &[old, new]);
+    };
+    if old.resource_version() == new.resource_version() {
+        return Vec::new();
+    }
+    let (changed, labels_changed) = endpoints_changed(po, pn);
+    if !changed && !labels_changed {
+        return Vec::new();
+    }
+    let now = services_for_pod(cx, &[new]);
+    if !labels_changed {
+        return now;
+    }
+    let before = services_for_pod(cx, &[old]);
+    if changed {
+        let mut all: Vec<String> = before.into_iter().chain(now).collect();
+        all.sort();
+        all.dedup();
+        return all;
+    }
+    // Only membership changed: the Services it left or joined.
+    let mut moved: Vec<String> = before
+        .iter()
+        .filter(|k| !now.contains(k))
+        .chain(now.iter().filter(|k| !before.contains(k)))
+        .cloned()
+        .collect();
+    moved.sort();
+    moved
 }
 
 /// The zone label of a node, from the node cache.
