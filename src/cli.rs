@@ -128,6 +128,14 @@ pub struct ClusterBenchArgs {
     /// kube-up's wider 10.64.0.0/14 .. /11 by node count.
     #[arg(long, value_name = "CIDR")]
     pub cluster_cidr: Option<net::ClusterCidr>,
+    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults are 20
+    /// and 30): 100 and 100 by default here, as upstream's scalability jobs run it at every size
+    /// (test-infra's `preset-e2e-scalability-common`, shared by the 100-node and 5,000-node
+    /// ClusterLoader2 jobs; kubemark's preset sets the same).
+    #[arg(long, default_value_t = 100)]
+    pub kcm_api_qps: u32,
+    #[arg(long, default_value_t = 100)]
+    pub kcm_api_burst: u32,
     /// Install kind's kube-system addons (CoreDNS, kube-proxy and kindnet DaemonSets, ...).
     #[arg(long)]
     pub addons: bool,
@@ -156,6 +164,14 @@ pub struct SteadyBenchArgs {
     pub budget: std::time::Duration,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults are 20
+    /// and 30): 100 and 100 by default here, as upstream's scalability jobs run it at every size
+    /// (test-infra's `preset-e2e-scalability-common`, shared by the 100-node and 5,000-node
+    /// ClusterLoader2 jobs; kubemark's preset sets the same).
+    #[arg(long, default_value_t = 100)]
+    pub kcm_api_qps: u32,
+    #[arg(long, default_value_t = 100)]
+    pub kcm_api_burst: u32,
     #[arg(long)]
     pub addons: bool,
     #[arg(long)]

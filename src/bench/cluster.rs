@@ -49,6 +49,7 @@ fn shape(args: &ClusterBenchArgs, nodes: u32) -> Shape {
         seed: args.seed,
         cluster_cidr: args.cluster_cidr,
         addons: args.addons,
+        kcm_api_rate: (args.kcm_api_qps, args.kcm_api_burst),
     }
 }
 
@@ -71,8 +72,9 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
         trace_hash: String::new(),
         error: None,
     };
-    let outcome = Workload::start(&shape, args.quiet).and_then(|mut w| {
-        let (progress, finished) = w.run_to_convergence(&wall, args.budget.as_secs_f64())?;
+    let budget = args.budget.as_secs_f64();
+    let outcome = Workload::start(&shape, args.quiet, &wall, budget).and_then(|mut w| {
+        let (progress, finished) = w.run_to_convergence(&wall, budget)?;
         w.bar().finish_and_clear();
         Ok((w, progress, finished))
     });
@@ -118,6 +120,12 @@ fn child_args(args: &ClusterBenchArgs, nodes: u32) -> Vec<String> {
     if let Some(c) = args.cluster_cidr {
         v.extend(["--cluster-cidr".into(), c.to_string()]);
     }
+    v.extend([
+        "--kcm-api-qps".into(),
+        args.kcm_api_qps.to_string(),
+        "--kcm-api-burst".into(),
+        args.kcm_api_burst.to_string(),
+    ]);
     if args.addons {
         v.push("--addons".into());
     }
@@ -204,9 +212,12 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
         out,
         "kubesim bench cluster: 1 control-plane node + N workers, Deployments of <= 1,000 pause \
          pods and a Service each, from an empty cluster to every pod Running and every \
-         Service's endpoints ready; kube-system addons {}; seed {}; budget {} wall per run; \
+         Service's endpoints ready; kube-system addons {}; kube-controller-manager \
+         --kube-api-qps {} --kube-api-burst {}; seed {}; budget {} wall per run; \
          medians of {} run(s), each in a fresh process; CPU is the simulation thread's on-CPU time",
         if args.addons { "on" } else { "off" },
+        args.kcm_api_qps,
+        args.kcm_api_burst,
         args.seed,
         seconds(args.budget.as_secs_f64()),
         args.runs

@@ -52,6 +52,7 @@ pub fn one(args: &SteadyBenchArgs) -> i32 {
         seed: args.seed,
         cluster_cidr: None,
         addons: args.addons,
+        kcm_api_rate: (args.kcm_api_qps, args.kcm_api_burst),
     };
     let mut run = SteadyRun {
         nodes: args.nodes,
@@ -69,7 +70,7 @@ pub fn one(args: &SteadyBenchArgs) -> i32 {
         error: None,
     };
     let result = (|| -> Result<(), super::workload::WorkloadError> {
-        let mut w = Workload::start(&shape, args.quiet)?;
+        let mut w = Workload::start(&shape, args.quiet, &wall, budget)?;
         let (_, converged) = w.run_to_convergence(&wall, budget)?;
         w.bar().finish_and_clear();
         run.converged = converged;
@@ -157,6 +158,12 @@ fn child_args(args: &SteadyBenchArgs) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    v.extend([
+        "--kcm-api-qps".into(),
+        args.kcm_api_qps.to_string(),
+        "--kcm-api-burst".into(),
+        args.kcm_api_burst.to_string(),
+    ]);
     if args.addons {
         v.push("--addons".into());
     }
@@ -217,7 +224,7 @@ pub fn report(args: &SteadyBenchArgs, out: &mut dyn Write) -> i32 {
     let cut = runs.iter().any(|r| r.cut_short);
     let _ = writeln!(
         out,
-        "kubesim bench steady: {} workers, {} pods (converged at {:.0} s virtual), then {:.1} virtual hours{}; kube-system addons {}; medians of {} run(s), each in a fresh process",
+        "kubesim bench steady: {} workers, {} pods (converged at {:.0} s virtual), then {:.1} virtual hours{}; kube-system addons {}; kube-controller-manager --kube-api-qps {} --kube-api-burst {}; medians of {} run(s), each in a fresh process",
         args.nodes,
         thousands(args.pods),
         m(&|r| r.converge_virtual_seconds),
@@ -228,6 +235,8 @@ pub fn report(args: &SteadyBenchArgs, out: &mut dyn Write) -> i32 {
             ""
         },
         if args.addons { "on" } else { "off" },
+        args.kcm_api_qps,
+        args.kcm_api_burst,
         runs.len()
     );
     let _ = writeln!(

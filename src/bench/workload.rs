@@ -12,6 +12,12 @@
 //! rules), only its DaemonSet's pods are missing. The pause image is preloaded on kind's
 //! nodes, so no pod waits for a pull (as ClusterLoader2's density test uses pause too).
 //!
+//! kube-controller-manager runs with `--kube-api-qps 100 --kube-api-burst 100` unless told
+//! otherwise (`Shape::kcm_api_rate`): what upstream's scalability jobs give it at every size,
+//! 100 nodes as 5,000 (kubernetes/test-infra, `sig-scalability-presets.yaml`,
+//! `preset-e2e-scalability-common` and the kubemark preset), rather than its defaults of 20
+//! and 30, at which a Deployment of 1,000 pods takes 50 s of virtual time to create.
+//!
 //! Convergence is read from etcd's applied state (`Cluster::stored_objects`), which never
 //! changes the run; it is polled every 2% of the virtual time elapsed (at least 100 ms, at
 //! most 5 s), so the virtual time to converge is exact to within that step.
@@ -38,6 +44,8 @@ const IMAGE: &str = "registry.k8s.io/pause:3.10";
 const LABEL: &str = "kubesim-bench";
 /// Virtual time allowed for etcd and the apiserver to come up before the workload.
 const READY_LIMIT: Duration = Duration::from_secs(60);
+/// How much virtual time the control plane's start runs between two looks at the budget.
+const READY_STEP: Duration = Duration::from_secs(1);
 
 /// What to build.
 #[derive(Clone, Debug)]
@@ -47,6 +55,8 @@ pub struct Shape {
     pub seed: u64,
     pub cluster_cidr: Option<net::ClusterCidr>,
     pub addons: bool,
+    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst`.
+    pub kcm_api_rate: (u32, u32),
 }
 
 /// How far the workload has come.
@@ -62,6 +72,8 @@ pub struct Workload {
     /// Replicas per Service name.
     expected: BTreeMap<String, u64>,
     pub pods: u64,
+    /// The setup ran out of wall budget before every object was created.
+    pub cut_short: bool,
     bar: ProgressBar,
 }
 
@@ -125,26 +137,63 @@ fn progress_bar(pods: u64, quiet: bool) -> ProgressBar {
 
 impl Workload {
     /// Builds the cluster, waits for the control plane, creates the Deployments and Services.
-    pub fn start(shape: &Shape, quiet: bool) -> Result<Workload, WorkloadError> {
+    /// Past `wall_budget` seconds of wall time (counted on `wall`) the setup stops where it
+    /// is, between two steps of the control plane's start or two creates, and the workload
+    /// comes back cut short: it then never counts as converged, and
+    /// [`Workload::run_to_convergence`] returns at once (a large cluster can spend its whole
+    /// budget here, and a child that overran it was killed by the parent instead of
+    /// reporting how far it came).
+    pub fn start(
+        shape: &Shape,
+        quiet: bool,
+        wall: &Wall,
+        wall_budget: f64,
+    ) -> Result<Workload, WorkloadError> {
         let options = ComponentOptions {
             kube_system_addons: shape.addons,
             ..ComponentOptions::default()
         };
         let mut topology = Topology::new(1, shape.workers)
             .with_seed(shape.seed)
-            .with_components(options);
+            .with_components(options)
+            .with_controller_manager_api_rate(Some(shape.kcm_api_rate));
         if let Some(cidr) = shape.cluster_cidr {
             topology = topology.with_cluster_cidr(cidr);
         }
-        let mut cluster = Cluster::build(topology)?;
-        match cluster.run_until_ready(READY_LIMIT) {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(WorkloadError::NotReady),
-            Err(f) => return Err(WorkloadError::Finding(format!("{f:?}"))),
+        let cluster = Cluster::build(topology)?;
+        let mut workload = Workload {
+            cluster,
+            expected: BTreeMap::new(),
+            pods: shape.pods,
+            cut_short: false,
+            bar: progress_bar(shape.pods, quiet),
+        };
+        let over = || wall.seconds() > wall_budget;
+        // The control plane's start, a virtual second at a time so that the budget is
+        // looked at in between.
+        let start = workload.cluster.sim().now();
+        loop {
+            if over() {
+                workload.cut_short = true;
+                return Ok(workload);
+            }
+            let waited = workload.cluster.sim().now().saturating_since(start);
+            if waited >= READY_LIMIT {
+                return Err(WorkloadError::NotReady);
+            }
+            let step = READY_STEP.min(READY_LIMIT.saturating_sub(waited));
+            match workload.cluster.run_until_ready(step) {
+                Ok(Some(_)) => break,
+                Ok(None) => {}
+                Err(f) => return Err(WorkloadError::Finding(format!("{f:?}"))),
+            }
         }
         let admin = UserInfo::admin();
-        let mut expected = BTreeMap::new();
         for (i, replicas) in split(shape.pods).into_iter().enumerate() {
+            if over() {
+                workload.cut_short = true;
+                return Ok(workload);
+            }
             let name = format!("bench-{i}");
             let objects =
                 api::manifest::parse_objects(&manifests(&name, replicas)).map_err(|e| {
@@ -162,7 +211,10 @@ impl Workload {
                     Verb::Create(Arc::new(object)),
                 )
                 .in_namespace("default");
-                match cluster.api_request(&admin, request, Duration::from_secs(30)) {
+                match workload
+                    .cluster
+                    .api_request(&admin, request, Duration::from_secs(30))
+                {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
                         return Err(WorkloadError::Create {
@@ -178,14 +230,9 @@ impl Workload {
                     }
                 }
             }
-            expected.insert(name, replicas);
+            workload.expected.insert(name, replicas);
         }
-        Ok(Workload {
-            cluster,
-            expected,
-            pods: shape.pods,
-            bar: progress_bar(shape.pods, quiet),
-        })
+        Ok(workload)
     }
 
     pub fn services(&self) -> u64 {
@@ -237,7 +284,7 @@ impl Workload {
     }
 
     pub fn converged(&self, p: Progress) -> bool {
-        p.running == self.pods && p.services_ready == self.services()
+        !self.cut_short && p.running == self.pods && p.services_ready == self.services()
     }
 
     /// Runs until the workload has converged or `wall_budget` seconds of wall time (counted
@@ -253,7 +300,7 @@ impl Workload {
             if self.converged(p) {
                 return Ok((p, true));
             }
-            if wall.seconds() > wall_budget {
+            if self.cut_short || wall.seconds() > wall_budget {
                 return Ok((p, false));
             }
             let now = self.cluster.sim().now();
