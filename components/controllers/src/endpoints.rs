@@ -8,13 +8,19 @@
 //! addresses the object is truncated and annotated `endpoints.kubernetes.io/over-capacity:
 //! truncated`. The object carries the Service's labels. Simplification: truncation keeps the
 //! first 1,000 ready addresses then not-ready ones by IP (upstream samples per subset).
+//!
+//! As in the EndpointSlice controller, the desired address of each pod is kept per Service
+//! ([`ServiceAddresses`]) and updated from the pods that events named since the last sync,
+//! instead of being rebuilt from every pod of the Service on every sync; a sync in which no
+//! address changed and the Endpoints object is the one last found equal costs nothing more.
+//! The object itself is still built whole when something changed, as it is written whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use api::{Kind, Object};
 use client::{Action, Notification};
 use k8s_openapi::api::core::v1::{
-    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference,
+    EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, ServicePort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -29,9 +35,72 @@ pub const MAX_CAPACITY: usize = 1000;
 pub const OVER_CAPACITY_ANNOTATION: &str = "endpoints.kubernetes.io/over-capacity";
 
 #[derive(Default)]
-pub struct EndpointsController;
+pub struct EndpointsController {
+    /// Per Service key.
+    services: BTreeMap<String, ServiceAddresses>,
+}
 
 type PortKey = Vec<(String, String, i32)>;
+
+/// What the controller remembers of one Service between syncs.
+struct ServiceAddresses {
+    /// The Service's resourceVersion the state was built for.
+    service_rv: String,
+    /// Each pod's address (by pod name), its resolved ports and whether it is listed as
+    /// ready.
+    desired: BTreeMap<String, (PortKey, bool, EndpointAddress)>,
+    /// Pods named by events since the last sync.
+    dirty: BTreeSet<String>,
+    /// The Endpoints object's resourceVersion last found equal to `desired`.
+    agrees_at: Option<String>,
+}
+
+/// The address a pod of the Service contributes, if any.
+fn desired_address(
+    o: &Object,
+    ports: &[ServicePort],
+    publish_not_ready: bool,
+) -> Option<(PortKey, bool, EndpointAddress)> {
+    let pod = o.as_pod()?;
+    if !should_be_in_endpoints(pod, false) {
+        return None;
+    }
+    let ip = pod_ip(pod)?;
+    let mut key_ports = Vec::new();
+    for p in ports {
+        if let Some(port) = resolve_port(pod, p) {
+            key_ports.push((
+                p.name.clone().unwrap_or_default(),
+                p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                port,
+            ));
+        }
+    }
+    let addr = EndpointAddress {
+        ip: ip.to_string(),
+        node_name: Some(pods::node_name(pod).to_string()).filter(|n| !n.is_empty()),
+        target_ref: Some(ObjectReference {
+            kind: Some("Pod".into()),
+            namespace: Some(o.namespace().to_string()),
+            name: Some(o.name().to_string()),
+            uid: Some(o.uid().to_string()),
+            ..Default::default()
+        }),
+        hostname: None,
+    };
+    Some((key_ports, publish_not_ready || pods::is_ready(pod), addr))
+}
+
+impl EndpointsController {
+    /// Notes `pod` as changed for each Service in `keys` that has state.
+    fn mark(&mut self, keys: &[String], pod: &str) {
+        for k in keys {
+            if let Some(st) = self.services.get_mut(k) {
+                st.dirty.insert(pod.to_string());
+            }
+        }
+    }
+}
 
 impl Controller for EndpointsController {
     fn name(&self) -> &'static str {
@@ -45,8 +114,16 @@ impl Controller for EndpointsController {
     fn on_notification(&mut self, kind: Kind, n: &Notification, cx: &mut Cx<'_>) -> Vec<String> {
         match (kind, n) {
             (Kind::Service, _) => vec![n.key()],
-            (Kind::Pod, Notification::Update { old, new }) => services_for_pod_change(cx, old, new),
-            (Kind::Pod, _) => services_for_pod(cx, &[n.object().as_ref()]),
+            (Kind::Pod, Notification::Update { old, new }) => {
+                let keys = services_for_pod_change(cx, old, new);
+                self.mark(&keys, new.name());
+                keys
+            }
+            (Kind::Pod, _) => {
+                let keys = services_for_pod(cx, &[n.object().as_ref()]);
+                self.mark(&keys, n.object().name());
+                keys
+            }
             (Kind::Endpoints, Notification::Delete(_)) => vec![n.key()],
             _ => Vec::new(),
         }
@@ -61,6 +138,7 @@ impl Controller for EndpointsController {
             .and_then(service_of)
             .and_then(|s| selector(s).map(|sel| (s.clone(), sel)));
         let (Some(svc_obj), Some((svc, sel))) = (svc_obj, sel) else {
+            self.services.remove(key);
             // Service gone: its Endpoints go too (a selector-less Service's are not ours).
             if cx.get(Kind::Service, ns, name).is_none()
                 && let Some(ep) = current
@@ -72,41 +150,59 @@ impl Controller for EndpointsController {
         let spec = svc.spec.clone().unwrap_or_default();
         let publish_not_ready = spec.publish_not_ready_addresses.unwrap_or(false);
         let ports = spec.ports.unwrap_or_default();
-        let mut subsets: BTreeMap<PortKey, (Vec<EndpointAddress>, Vec<EndpointAddress>)> =
-            BTreeMap::new();
-        for o in pods_for(cx, ns, &sel) {
-            let Some(pod) = o.as_pod() else { continue };
-            if !should_be_in_endpoints(pod, false) {
+        // Bring the desired addresses up to date: all of them when the Service changed (or
+        // is new here), else the pods named since the last sync.
+        let mut changed = false;
+        let fresh = self
+            .services
+            .get(key)
+            .is_some_and(|s| s.service_rv == svc_obj.resource_version());
+        if !fresh {
+            let desired = pods_for(cx, ns, &sel)
+                .iter()
+                .filter_map(|o| {
+                    desired_address(o, &ports, publish_not_ready).map(|a| (o.name().to_string(), a))
+                })
+                .collect();
+            let st = ServiceAddresses {
+                service_rv: svc_obj.resource_version().to_string(),
+                desired,
+                dirty: BTreeSet::new(),
+                agrees_at: None,
+            };
+            self.services.insert(key.to_string(), st);
+            changed = true;
+        }
+        let Some(st) = self.services.get_mut(key) else {
+            return Ok(Action::AwaitChange);
+        };
+        for pod in std::mem::take(&mut st.dirty) {
+            let want = cx
+                .get(Kind::Pod, ns, &pod)
+                .filter(|o| sel.matches(o.labels()))
+                .and_then(|o| desired_address(&o, &ports, publish_not_ready));
+            if st.desired.get(&pod) == want.as_ref() {
                 continue;
             }
-            let Some(ip) = pod_ip(pod) else { continue };
-            let mut key_ports = Vec::new();
-            for p in &ports {
-                if let Some(port) = resolve_port(pod, p) {
-                    key_ports.push((
-                        p.name.clone().unwrap_or_default(),
-                        p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                        port,
-                    ));
-                }
-            }
-            let addr = EndpointAddress {
-                ip: ip.to_string(),
-                node_name: Some(pods::node_name(pod).to_string()).filter(|n| !n.is_empty()),
-                target_ref: Some(ObjectReference {
-                    kind: Some("Pod".into()),
-                    namespace: Some(ns.to_string()),
-                    name: Some(o.name().to_string()),
-                    uid: Some(o.uid().to_string()),
-                    ..Default::default()
-                }),
-                hostname: None,
+            changed = true;
+            match want {
+                Some(a) => st.desired.insert(pod, a),
+                None => st.desired.remove(&pod),
             };
-            let entry = subsets.entry(key_ports).or_default();
-            if publish_not_ready || pods::is_ready(pod) {
-                entry.0.push(addr);
+        }
+        let current_rv = current.as_deref().map(|o| o.resource_version());
+        if !changed && current_rv.is_some() && current_rv == st.agrees_at.as_deref() {
+            return Ok(Action::AwaitChange);
+        }
+        st.agrees_at = None;
+        let mut subsets: BTreeMap<PortKey, (Vec<EndpointAddress>, Vec<EndpointAddress>)> =
+            BTreeMap::new();
+        for (key_ports, ready, addr) in st.desired.values() {
+            let entry = subsets.entry(key_ports.clone()).or_default();
+            if *ready {
+                entry.0.push(addr.clone());
             } else {
-                entry.1.push(addr);
+                entry.1.push(addr.clone());
             }
         }
         let mut total = 0usize;
@@ -162,6 +258,7 @@ impl Controller for EndpointsController {
                 want_ann.remove(OVER_CAPACITY_ANNOTATION);
                 want_ann.extend(annotations);
                 if ep.subsets == subsets && ann == want_ann && ep.metadata.labels == labels {
+                    st.agrees_at = current_rv.map(str::to_string);
                     return Ok(Action::AwaitChange);
                 }
                 let mut e = ep.clone();
@@ -187,5 +284,7 @@ impl Controller for EndpointsController {
         Ok(Action::AwaitChange)
     }
 
-    fn reset(&mut self) {}
+    fn reset(&mut self) {
+        self.services.clear();
+    }
 }

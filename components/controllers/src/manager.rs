@@ -278,8 +278,10 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
             Box::new(rs)
         }
         ControllerName::Deployment => Box::new(crate::deployment::DeploymentController::default()),
-        ControllerName::EndpointSlice => Box::new(crate::endpointslice::EndpointSliceController),
-        ControllerName::Endpoints => Box::new(crate::endpoints::EndpointsController),
+        ControllerName::EndpointSlice => {
+            Box::new(crate::endpointslice::EndpointSliceController::default())
+        }
+        ControllerName::Endpoints => Box::new(crate::endpoints::EndpointsController::default()),
         ControllerName::NodeLifecycle => Box::new(
             crate::node_lifecycle::NodeLifecycleController::new(cfg.node_lifecycle.clone()),
         ),
