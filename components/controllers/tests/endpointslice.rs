@@ -209,3 +209,134 @@ fn two_hundred_fifty_pods_make_three_slices() {
     sizes.sort();
     assert_eq!(sizes, [50, 100, 100]);
 }
+
+/// What both controllers must publish for the Service `web`, read from the pods themselves:
+/// every selected pod with an IP, as (ip, ready, terminating).
+fn desired(h: &mut Harness) -> Vec<(String, bool, bool)> {
+    let mut out: Vec<(String, bool, bool)> = h
+        .list_selected(Kind::Pod, "default", "app=web")
+        .iter()
+        .filter_map(|o| {
+            let pod = o.as_pod()?;
+            let ip = pod.status.as_ref()?.pod_ip.clone()?;
+            let terminating = o.is_terminating();
+            Some((ip, common::crate_ready(pod) && !terminating, terminating))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The slices' endpoints as (ip, ready, terminating), checking on the way that no slice
+/// holds more than 100 and no address is published twice.
+fn published(h: &mut Harness) -> Vec<(String, bool, bool)> {
+    let mut out = Vec::new();
+    for s in slices(h) {
+        let eps = s.endpoints.unwrap_or_default();
+        assert!(eps.len() <= 100, "a slice of {} endpoints", eps.len());
+        for e in eps {
+            let c = e.conditions.unwrap();
+            out.push((
+                e.addresses[0].clone(),
+                c.ready.unwrap(),
+                c.terminating.unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    let mut ips: Vec<&String> = out.iter().map(|e| &e.0).collect();
+    ips.dedup();
+    assert_eq!(ips.len(), out.len(), "an address in two slices");
+    out
+}
+
+/// The legacy Endpoints object's (ready, not ready) addresses, sorted.
+fn endpoints_addresses(h: &mut Harness) -> (Vec<String>, Vec<String>) {
+    let Some(ep) = h.get(Kind::Endpoints, "default", "web") else {
+        return (Vec::new(), Vec::new());
+    };
+    let Object::Endpoints(ep) = ep.as_ref() else {
+        unreachable!()
+    };
+    let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+    for s in ep.subsets.iter().flatten() {
+        ready.extend(s.addresses.iter().flatten().map(|a| a.ip.clone()));
+        not_ready.extend(s.not_ready_addresses.iter().flatten().map(|a| a.ip.clone()));
+    }
+    ready.sort();
+    not_ready.sort();
+    (ready, not_ready)
+}
+
+/// The controllers update their per-Service state from pod events instead of rebuilding it
+/// per sync; after every round of churn (pods added, force-deleted, gracefully deleted,
+/// readiness flipped, relabelled out of the selector) what they publish must equal what a
+/// full reconcile computes from the pods.
+#[test]
+fn churn_keeps_slices_and_endpoints_equal_to_the_pods() {
+    let mut h = harness(23);
+    h.apply(SVC);
+    let mut next = 0usize;
+    let mut add = |h: &mut Harness, n: usize, ready: bool| {
+        for _ in 0..n {
+            let name = format!("p{next:03}");
+            h.apply(&pod(&name));
+            let ip = format!("10.244.{}.{}", 1 + next / 200, 2 + next % 200);
+            h.set_pod("default", &name, "kubesim-worker", &ip, ready);
+            next += 1;
+        }
+    };
+    add(&mut h, 230, true);
+    h.run(Duration::from_secs(3));
+    for round in 0..4 {
+        let names: Vec<String> = h
+            .list_selected(Kind::Pod, "default", "app=web")
+            .iter()
+            .filter(|o| !o.is_terminating())
+            .map(|o| o.name().to_string())
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            match (i + round) % 9 {
+                0 => {
+                    let force = DeleteOptions {
+                        grace_period_seconds: Some(0),
+                        ..Default::default()
+                    };
+                    h.delete(Kind::Pod, "default", name, force).unwrap();
+                }
+                1 if i % 2 == 0 => {
+                    h.delete(Kind::Pod, "default", name, DeleteOptions::default())
+                        .unwrap();
+                }
+                2 => {
+                    let obj = h.get(Kind::Pod, "default", name).unwrap();
+                    let pod = obj.as_pod().unwrap();
+                    let ip = pod.status.as_ref().unwrap().pod_ip.clone().unwrap();
+                    let ready = common::crate_ready(pod);
+                    h.set_pod("default", name, "kubesim-worker", &ip, !ready);
+                }
+                3 if i % 4 == 0 => {
+                    let patch = serde_json::json!({"metadata": {"labels": {"app": "other"}}});
+                    h.patch(Kind::Pod, "default", name, patch).unwrap();
+                }
+                _ => {}
+            }
+        }
+        add(&mut h, 40, round % 2 == 0);
+        h.run(Duration::from_secs(3));
+        let want = desired(&mut h);
+        assert!(want.len() > 150, "round {round}: {} pods", want.len());
+        assert_eq!(published(&mut h), want, "slices after round {round}");
+        let ready: Vec<String> = want.iter().filter(|e| e.1).map(|e| e.0.clone()).collect();
+        let not_ready: Vec<String> = want
+            .iter()
+            .filter(|e| !e.1 && !e.2)
+            .map(|e| e.0.clone())
+            .collect();
+        assert_eq!(
+            endpoints_addresses(&mut h),
+            (ready, not_ready),
+            "Endpoints after round {round}"
+        );
+    }
+}
