@@ -27,8 +27,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::controller::{Controller, Cx, ReconcileError, Write, split};
 use crate::pods;
 use crate::service_pods::{
-    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod,
-    services_for_pod_change, should_be_in_endpoints,
+    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod_notification,
+    should_be_in_endpoints,
 };
 
 pub const MAX_CAPACITY: usize = 1000;
@@ -114,14 +114,9 @@ impl Controller for EndpointsController {
     fn on_notification(&mut self, kind: Kind, n: &Notification, cx: &mut Cx<'_>) -> Vec<String> {
         match (kind, n) {
             (Kind::Service, _) => vec![n.key()],
-            (Kind::Pod, Notification::Update { old, new }) => {
-                let keys = services_for_pod_change(cx, old, new);
-                self.mark(&keys, new.name());
-                keys
-            }
             (Kind::Pod, _) => {
-                let keys = services_for_pod(cx, &[n.object().as_ref()]);
-                self.mark(&keys, n.object().name());
+                let (keys, pod) = services_for_pod_notification(cx, n);
+                self.mark(&keys, pod);
                 keys
             }
             (Kind::Endpoints, Notification::Delete(_)) => vec![n.key()],

@@ -41,8 +41,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::controller::{Controller, Cx, ReconcileError, Write, split};
 use crate::pods;
 use crate::service_pods::{
-    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod,
-    services_for_pod_change, should_be_in_endpoints, zone_of,
+    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod_notification,
+    should_be_in_endpoints, zone_of,
 };
 
 pub const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -332,14 +332,9 @@ impl Controller for EndpointSliceController {
     fn on_notification(&mut self, kind: Kind, n: &Notification, cx: &mut Cx<'_>) -> Vec<String> {
         match (kind, n) {
             (Kind::Service, _) => vec![n.key()],
-            (Kind::Pod, Notification::Update { old, new }) => {
-                let keys = services_for_pod_change(cx, old, new);
-                self.mark(&keys, new.name());
-                keys
-            }
             (Kind::Pod, _) => {
-                let keys = services_for_pod(cx, &[n.object().as_ref()]);
-                self.mark(&keys, n.object().name());
+                let (keys, pod) = services_for_pod_notification(cx, n);
+                self.mark(&keys, pod);
                 keys
             }
             (Kind::EndpointSlice, _) => {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use api::selector::Selector;
 use api::{Kind, Object, SharedObject};
 use client::indexer::label_index_value;
-use client::object_key;
+use client::{Notification, object_key};
 use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -165,6 +165,21 @@ fn endpoints_changed(old: &Pod, new: &Pod) -> (bool, bool) {
         || ips(old) != ips(new)
         || terminal(old) != terminal(new);
     (changed, labels_changed)
+}
+
+/// Keys of the Services a pod notification concerns, and the pod's name: for an update those
+/// of [`services_for_pod_change`], for an add or a delete every Service selecting the pod.
+pub fn services_for_pod_notification<'n>(
+    cx: &Cx<'_>,
+    n: &'n Notification,
+) -> (Vec<String>, &'n str) {
+    match n {
+        Notification::Update { old, new } => (services_for_pod_change(cx, old, new), new.name()),
+        _ => (
+            services_for_pod(cx, &[n.object().as_ref()]),
+            n.object().name(),
+        ),
+    }
 }
 
 /// Keys of the Services a pod update concerns (`GetServicesToUpdateOnPodChange`): none when
