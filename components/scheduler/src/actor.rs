@@ -385,7 +385,12 @@ impl KubeScheduler {
         }
     }
 
-    /// The selectors of the Services, ReplicaSets and StatefulSets selecting the pod.
+    /// The system default spreading's selector, as upstream's `helper.DefaultSelector`
+    /// (`pkg/scheduler/framework/plugins/helper/spread.go`): the selectors of the namespace's
+    /// Services that select the pod, and the selector of the ReplicaSet or StatefulSet named by
+    /// the pod's controller reference (looked up by name, not by matching every controller of
+    /// the namespace). The selectors are ANDed, as upstream merges them into one; empty means
+    /// no default constraints. ReplicationControllers are not simulated.
     fn default_spread_selector(&self, pod: &PodInfo) -> Vec<Selector> {
         let mut out = Vec::new();
         let labels = pod.labels();
@@ -402,22 +407,27 @@ impl KubeScheduler {
                 }
             }
         }
-        for kind in [Kind::ReplicaSet, Kind::StatefulSet] {
-            let Some(l) = lister(kind) else { continue };
-            for o in l.list_namespaced(&pod.namespace, &Selector::everything()) {
-                let sel = match o.as_ref() {
-                    Object::ReplicaSet(r) => Some(&r.spec.selector),
-                    Object::StatefulSet(s) => Some(&s.spec.selector),
-                    _ => None,
-                };
-                if let Some(sel) = sel
-                    && let Ok(sel) = Selector::from_label_selector(Some(sel))
-                    && !sel.is_everything()
-                    && sel.matches(labels)
-                {
-                    out.push(sel);
-                }
-            }
+        let Some(owner) = api::object::controller_of(&pod.pod().metadata) else {
+            return out;
+        };
+        let kind = match (owner.api_version.as_str(), owner.kind.as_str()) {
+            ("apps/v1", "ReplicaSet") => Kind::ReplicaSet,
+            ("apps/v1", "StatefulSet") => Kind::StatefulSet,
+            _ => return out,
+        };
+        let Some(controller) = lister(kind).and_then(|l| l.get(&pod.namespace, &owner.name)) else {
+            return out;
+        };
+        let sel = match controller.as_ref() {
+            Object::ReplicaSet(r) => Some(&r.spec.selector),
+            Object::StatefulSet(s) => Some(&s.spec.selector),
+            _ => None,
+        };
+        if let Some(sel) = sel
+            && let Ok(sel) = Selector::from_label_selector(Some(sel))
+            && !sel.is_everything()
+        {
+            out.push(sel);
         }
         out
     }

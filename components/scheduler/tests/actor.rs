@@ -361,3 +361,44 @@ fn assumed_pods_prevent_over_commit_and_the_planted_bug_over_commits() {
     assert_eq!(pods_bound_after_a_burst(false), 2);
     assert_eq!(pods_bound_after_a_burst(true), 4);
 }
+
+/// The system default spreading finds the pod's controller by its controller reference, as
+/// upstream's `helper.DefaultSelector`: a bare pod that merely matches a ReplicaSet's selector
+/// gets no default constraints, the ReplicaSet's own pod does.
+#[test]
+fn default_spreading_follows_the_controller_reference_not_a_matching_selector() {
+    let mut c = kind_cluster(5);
+    c.create(
+        "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web, namespace: default}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n",
+    );
+    let Ok(ApiReply::Object(rs)) = c.call(
+        Kind::ReplicaSet,
+        "default",
+        "web",
+        Verb::Get(Default::default()),
+    ) else {
+        panic!("the ReplicaSet was created");
+    };
+    let uid = rs.metadata().uid.clone().unwrap();
+    c.create(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: stray, namespace: default, labels: {app: web}}\nspec: {containers: [{name: c, image: nginx}]}\n",
+    );
+    c.create(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: owned\n  namespace: default\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web, uid: {uid}, controller: true}}]\nspec: {{containers: [{{name: c, image: nginx}}]}}\n"
+    ));
+    c.run(2);
+    let skipped = |c: &Cluster, pod: &str| {
+        let text = c.scheduler().explain(pod).unwrap().to_string();
+        text.lines()
+            .find(|l| l.contains("scores skipped"))
+            .is_some_and(|l| l.contains("PodTopologySpread"))
+    };
+    assert!(
+        skipped(&c, "default/stray"),
+        "a bare pod has no default spreading"
+    );
+    assert!(
+        !skipped(&c, "default/owned"),
+        "the ReplicaSet's pod is spread"
+    );
+}
