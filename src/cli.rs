@@ -191,6 +191,9 @@ pub struct FuzzBenchArgs {
     pub seed: u64,
     #[arg(long)]
     pub quiet: bool,
+    /// Also print each run's seed, events and trace hash (to check a change kept behaviour).
+    #[arg(long)]
+    pub hashes: bool,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -265,6 +265,26 @@ pub(crate) fn check_one(
     schedule: &Schedule,
     seed: u64,
 ) -> Result<(), String> {
+    judge(run_one(text, path, schedule, seed))
+}
+
+/// A run's verdict as the campaign judges it: its findings, not its mid-run expectations.
+pub(crate) fn judge(run: Result<runner::RunOutcome, String>) -> Result<(), String> {
+    let outcome = run?;
+    if outcome.findings.is_empty() {
+        Ok(())
+    } else {
+        Err(outcome.findings.join("; "))
+    }
+}
+
+/// Splices the schedule into the scenario, validates and runs it; `Err` when it could not run.
+pub(crate) fn run_one(
+    text: &str,
+    path: &Path,
+    schedule: &Schedule,
+    seed: u64,
+) -> Result<runner::RunOutcome, String> {
     let original = scenario::load_str(text, path).map_err(|e| e.to_string())?;
     let spliced = splice(text, &original, schedule, seed).map_err(|e| e.to_string())?;
     let loaded = scenario::load_str(&spliced, path)
@@ -277,11 +297,7 @@ pub(crate) fn check_one(
     let mut sink = Vec::new();
     // Judged on the invariants and liveness after the settle period, not on the scenario's
     // mid-run expectations, which injected faults may legitimately break.
-    match runner::run_fuzzed(&loaded, &options, &mut sink, LIVENESS) {
-        Ok(outcome) if outcome.findings.is_empty() => Ok(()),
-        Ok(outcome) => Err(outcome.findings.join("; ")),
-        Err(e) => Err(e.to_string()),
-    }
+    runner::run_fuzzed(&loaded, &options, &mut sink, LIVENESS).map_err(|e| e.to_string())
 }
 
 /// What one run of the campaign ended with.

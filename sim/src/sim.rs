@@ -26,8 +26,48 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// An invariant checked after every event: `Err(description)` stops the run.
+/// An invariant checked after events: `Err(description)` stops the run.
 pub type Invariant<M> = Box<dyn FnMut(&Sim<M>) -> Result<(), String>>;
+
+/// Invariants with their own bit in the masks below; any beyond are checked after every event.
+const WATCHED_INVARIANTS: usize = 64;
+
+/// The registered invariants and which of them an event makes due (see [`Sim::add_invariant_on`]).
+struct Invariants<M: Message> {
+    checks: Vec<(String, Invariant<M>)>,
+    /// Per actor index: the invariants that read that actor's state.
+    watchers: Vec<u64>,
+    /// The invariants checked after every event.
+    every_event: u64,
+    /// The invariants due at the end of the current event.
+    due: u64,
+}
+
+impl<M: Message> Invariants<M> {
+    fn new() -> Self {
+        Invariants {
+            checks: Vec::new(),
+            watchers: Vec::new(),
+            every_event: 0,
+            due: 0,
+        }
+    }
+
+    /// Something outside the actors' handlers changed the simulation (a fault, a host's pause
+    /// ending, the embedding code reaching in): every invariant is due after the next event.
+    #[inline]
+    fn all_due(&mut self) {
+        self.due = u64::MAX;
+    }
+
+    /// Actor `a`'s handler is about to run.
+    #[inline]
+    fn touched(&mut self, a: ActorId) {
+        if let Some(bits) = self.watchers.get(a.index()) {
+            self.due |= *bits;
+        }
+    }
+}
 
 /// How [`Sim::run_until_quiescent`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +84,7 @@ pub struct Sim<M: Message> {
     behaviours: Vec<Option<Box<dyn Actor<M>>>>,
     factories: Vec<Factory<M>>,
     faults: Vec<Fault>,
-    invariants: Vec<(String, Invariant<M>)>,
+    invariants: Invariants<M>,
     finding: Option<Finding>,
 }
 
@@ -64,7 +104,7 @@ impl<M: Message> Sim<M> {
             behaviours: Vec::new(),
             factories: Vec::new(),
             faults: Vec::new(),
-            invariants: Vec::new(),
+            invariants: Invariants::new(),
             finding: None,
         }
     }
@@ -134,6 +174,7 @@ impl<M: Message> Sim<M> {
         h.actor_names.insert(name.into(), id);
         self.behaviours.push(behaviour);
         self.factories.push(boxed);
+        self.invariants.all_due();
         if up {
             self.world
                 .queue
@@ -229,6 +270,7 @@ impl<M: Message> Sim<M> {
 
     /// The actor's state, mutably (for tests; changes are not traced).
     pub fn actor_mut<T: Actor<M>>(&mut self, actor: ActorId) -> Option<&mut T> {
+        self.invariants.all_due();
         let b: &mut dyn Actor<M> = self.behaviours.get_mut(actor.index())?.as_deref_mut()?;
         (b as &mut dyn Any).downcast_mut::<T>()
     }
@@ -240,6 +282,7 @@ impl<M: Message> Sim<M> {
 
     /// A host's disk, mutably (to seed files before a run).
     pub fn disk_mut(&mut self, host: HostId) -> Option<&mut Disk> {
+        self.invariants.all_due();
         self.world.hosts.get_mut(host.index()).map(|h| &mut h.disk)
     }
 
@@ -359,6 +402,7 @@ impl<M: Message> Sim<M> {
         if let Some(found) = &self.finding {
             return Err(found.clone());
         }
+        self.invariants.all_due();
         let Some(host) = self.world.host_of(actor) else {
             return Ok(None);
         };
@@ -420,7 +464,48 @@ impl<M: Message> Sim<M> {
         name: &str,
         check: impl FnMut(&Sim<M>) -> Result<(), String> + 'static,
     ) {
-        self.invariants.push((name.to_owned(), Box::new(check)));
+        self.push_invariant(name, None, Box::new(check));
+    }
+
+    /// Adds an invariant that reads only the state of `actors` (and hosts' states, and the
+    /// clock when they act): it is checked after every event in which one of them handled
+    /// something, after every fault and end of a pause, and after the first event that follows
+    /// the embedding code reaching in (`invoke`, `actor_mut`, `disk_mut`, `add_actor`), and
+    /// after the first event once added. Between those its inputs do not change, so a check
+    /// that held would hold again: it finds the same violations, at the same events, as
+    /// [`Sim::add_invariant`], at the cost of the events that can break it.
+    pub fn add_invariant_on(
+        &mut self,
+        name: &str,
+        actors: &[ActorId],
+        check: impl FnMut(&Sim<M>) -> Result<(), String> + 'static,
+    ) {
+        self.push_invariant(name, Some(actors), Box::new(check));
+    }
+
+    fn push_invariant(&mut self, name: &str, actors: Option<&[ActorId]>, check: Invariant<M>) {
+        let inv = &mut self.invariants;
+        let index = inv.checks.len();
+        inv.checks.push((name.to_owned(), check));
+        let bit = if index < WATCHED_INVARIANTS {
+            1u64 << index
+        } else {
+            // No bit of its own: after every event, like every invariant past the 64th.
+            inv.every_event = u64::MAX;
+            return;
+        };
+        match actors {
+            None => inv.every_event |= bit,
+            Some(actors) => {
+                for a in actors {
+                    if inv.watchers.len() <= a.index() {
+                        inv.watchers.resize(a.index() + 1, 0);
+                    }
+                    inv.watchers[a.index()] |= bit;
+                }
+            }
+        }
+        inv.due |= bit;
     }
 
     /// Writes one JSON line per traced event from now on (`--trace FILE.jsonl`).
@@ -523,6 +608,7 @@ impl<M: Message> Sim<M> {
     }
 
     fn apply(&mut self, fault: &Fault) {
+        self.invariants.all_due();
         let w = &mut self.world;
         w.trace.hasher.write_u64(TraceKind::Fault.code());
         w.trace.hasher.write_u64(w.now.as_nanos());
@@ -684,8 +770,10 @@ impl<M: Message> Sim<M> {
         self.dispatch(event);
         // Keep `next_event_time` exact between steps (handlers may have pushed timers back).
         self.world.timers.normalize();
-        if !self.invariants.is_empty() && self.finding.is_none() {
-            self.check_invariants();
+        let due = self.invariants.due | self.invariants.every_event;
+        if due != 0 && self.finding.is_none() {
+            self.invariants.due = 0;
+            self.check_invariants(due);
         }
         match &self.finding {
             Some(f) => Err(f.clone()),
@@ -932,6 +1020,7 @@ impl<M: Message> Sim<M> {
                 }
                 h.paused_until = None;
                 w.status[host.index()].paused = false;
+                self.invariants.all_due();
                 let held = std::mem::take(&mut h.paused_events);
                 for ev in held {
                     w.queue.push(w.now, ev);
@@ -1044,6 +1133,7 @@ impl<M: Message> Sim<M> {
         let Some(b) = self.behaviours[actor.index()].as_deref_mut() else {
             return;
         };
+        self.invariants.touched(actor);
         let mut ctx = Ctx {
             world: &mut self.world,
             me: actor,
@@ -1078,9 +1168,13 @@ impl<M: Message> Sim<M> {
         }
     }
 
-    fn check_invariants(&mut self) {
-        let mut checks = std::mem::take(&mut self.invariants);
-        for (name, check) in checks.iter_mut() {
+    /// Runs the invariants whose bit is set in `due` (all past the 64th), in the order added.
+    fn check_invariants(&mut self, due: u64) {
+        let mut checks = std::mem::take(&mut self.invariants.checks);
+        for (i, (name, check)) in checks.iter_mut().enumerate() {
+            if i < WATCHED_INVARIANTS && due & (1u64 << i) == 0 {
+                continue;
+            }
             if let Err(what) = check(self) {
                 let doing = Doing {
                     kind: TraceKind::External,
@@ -1096,7 +1190,7 @@ impl<M: Message> Sim<M> {
                 break;
             }
         }
-        self.invariants = checks;
+        self.invariants.checks = checks;
     }
 
     fn finding_now(

@@ -43,12 +43,20 @@ pub fn report(args: &FuzzBenchArgs, out: &mut dyn Write) -> i32 {
     let wall = Wall::start();
     let mut per_run = Vec::new();
     let mut failures = Vec::new();
+    let mut hashes = Vec::new();
     for i in 0..args.runs.max(1) {
         let seed = fuzz::run_seed(args.seed, i);
         let strategy = fuzz::schedule_strategy(&bounds);
         let before = cpu_seconds().unwrap_or(0.0);
         let case = fuzz::run_case(&strategy, seed, 0, |s| {
-            crate::fuzz::check_one(SCENARIO, path, s, seed)
+            let run = crate::fuzz::run_one(SCENARIO, path, s, seed);
+            if let Ok(outcome) = &run {
+                hashes.push(format!(
+                    "run {i}: seed={seed} events={} trace={:016x}",
+                    outcome.events, outcome.trace_hash
+                ));
+            }
+            crate::fuzz::judge(run)
         });
         per_run.push(cpu_seconds().unwrap_or(0.0) - before);
         if let fuzz::Case::Failed { failure, .. } = case {
@@ -84,6 +92,11 @@ pub fn report(args: &FuzzBenchArgs, out: &mut dyn Write) -> i32 {
     );
     for f in &failures {
         let _ = writeln!(out, "finding: {f}");
+    }
+    if args.hashes {
+        for h in &hashes {
+            let _ = writeln!(out, "{h}");
+        }
     }
     EXIT_PASS
 }
