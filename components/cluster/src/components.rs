@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use kubelet::{Kubelet, KubeletConfig};
-use proxy::{KubeProxy, KubeProxyConfig, ProxyMode, TrafficSink};
+use proxy::{KubeProxy, KubeProxyConfig, ProxyMode, RuleMemo, TrafficSink};
 use runtime::{ContainerRuntime, ImageCatalog, RuntimeConfig, kind_preloaded_images};
 use sim::{ActorId, HostId, Sim, SimError};
 
@@ -142,6 +142,7 @@ pub fn add_components(
         .map(|(i, (a, _))| (i, *a))
         .collect();
     let mut agents = Vec::with_capacity(nodes.len());
+    let memo = RuleMemo::default();
     for (index, (node, host)) in nodes.iter().enumerate() {
         let mut cfg = KubeProxyConfig::new(
             &node.name,
@@ -154,8 +155,10 @@ pub fn add_components(
         cfg.node_ip = Some(ipv4(node.ip));
         let sink = TrafficSink::default();
         let kept = sink.clone();
+        let memo = memo.clone();
         let proxy = sim.add_actor(*host, PROXY_ACTOR, move |_| {
             KubeProxy::<ClusterMsg>::with_sink(cfg.clone(), kept.clone())
+                .sharing_rules(memo.clone())
         })?;
         agents.push(NodeAgents {
             node: node.name.clone(),

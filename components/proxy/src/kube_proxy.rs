@@ -41,8 +41,9 @@ use net::{Endpoint, Outcome, TrafficEnvelope, TrafficMessage};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId, Time};
 
 use crate::dataplane::{Dataplane, Verdict};
-use crate::rules::{ProxyMode, RuleTable};
-use crate::service_port::SERVICE_NAME_LABEL;
+use crate::rule_memo::RuleMemo;
+use crate::rules::{self, ProxyMode, RuleTable};
+use crate::service_port::{SERVICE_NAME_LABEL, ServicePortName};
 use crate::sync_runner::SyncRunner;
 use crate::traffic::{
     Ending, InFlight, MAX_GENERATORS, MAX_IN_FLIGHT, ServiceTraffic, TrafficCounts, TrafficSpec,
@@ -228,6 +229,8 @@ pub struct KubeProxy<M> {
     /// Services (`namespace/name`) whose object or slices changed since the last sync.
     changed: BTreeSet<String>,
     table: RuleTable,
+    /// Service rules already computed by this cluster's nodes (this node's own by default).
+    memo: RuleMemo,
     dataplane: Dataplane,
     syncs: u64,
     sink: TrafficSink,
@@ -272,6 +275,7 @@ impl<M> KubeProxy<M> {
             traffic_wake: Wakeup::new(TAG_TRAFFIC),
             changed: BTreeSet::new(),
             table,
+            memo: RuleMemo::default(),
             dataplane: Dataplane::new(),
             syncs: 0,
             sink,
@@ -282,6 +286,12 @@ impl<M> KubeProxy<M> {
             cfg,
             _m: PhantomData,
         }
+    }
+
+    /// Shares Service rules with the other nodes given the same memo (one per cluster).
+    pub fn sharing_rules(mut self, memo: RuleMemo) -> Self {
+        self.memo = memo;
+        self
     }
 
     pub fn config(&self) -> &KubeProxyConfig {
@@ -431,21 +441,35 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             let Some((namespace, name)) = key.split_once('/') else {
                 continue;
             };
-            let svc = match self.services.indexer().get(&key).map(AsRef::as_ref) {
-                Some(Object::Service(s)) => Some(s.as_ref()),
-                _ => None,
-            };
-            let slices = self
+            let svc = self
+                .services
+                .indexer()
+                .get(&key)
+                .filter(|o| matches!(o.as_ref(), Object::Service(_)));
+            let slices: Vec<SharedObject> = self
                 .slices
                 .indexer()
                 .by_index(BY_SERVICE, &key)
                 .into_iter()
                 .flatten()
-                .filter_map(|o| match o.as_ref() {
+                .filter(|o| matches!(o.as_ref(), Object::EndpointSlice(_)))
+                .cloned()
+                .collect();
+            let rules = self.memo.rules(&key, svc, &slices, |previous| {
+                let svc = match svc.map(AsRef::as_ref) {
+                    Some(Object::Service(s)) => Some(s.as_ref()),
+                    _ => None,
+                };
+                let slices = slices.iter().filter_map(|o| match o.as_ref() {
                     Object::EndpointSlice(s) => Some(s.as_ref()),
                     _ => None,
                 });
-            changed |= self.table.update_service(namespace, name, svc, slices);
+                let previous = |n: &ServicePortName| {
+                    previous.and_then(|p| p.iter().find(|r| r.info.name == *n).map(AsRef::as_ref))
+                };
+                rules::service_rules(svc, slices, previous)
+            });
+            changed |= self.table.replace_service(namespace, name, &rules);
         }
         if !changed {
             return;

@@ -10,6 +10,7 @@
 //! | [`chain_name`] | `KUBE-SVC-`/`KUBE-EXT-`/`KUBE-SEP-` names (SHA-256 + base32, as kube-proxy names them) |
 //! | [`probability`] | the statistic rules' `--probability` (1/n, 1/(n−1), …) as the kernel holds and iptables prints it |
 //! | [`rules`] | [`RuleTable`]: a node's programmed state, built purely from Services and slices |
+//! | [`rule_memo`] | [`RuleMemo`]: one cluster's Service rules, computed once and shared by the nodes that see the same inputs |
 //! | [`dataplane`] | what the kernel does with a new connection: statistic walk, `recent` affinity, IPVS rr |
 //! | [`iptables`] | `iptables-save` and `iptables -t nat -L [CHAIN] [-n]` output |
 //! | [`ipvs`] | `ipvsadm -Ln` output |
@@ -41,6 +42,9 @@
 //!   actor with [`KubeProxy::with_sink`]`(cfg.clone(), sink.clone())` in the factory: the
 //!   counters and the running generators survive a crash/restart of the host (the rules do
 //!   not: they are rebuilt from the apiserver, as after a reboot).
+//! - **Shared rules**: make one [`RuleMemo`] per cluster and give each node's actor a clone
+//!   ([`KubeProxy::sharing_rules`]): a Service's rules are then computed once for all the
+//!   nodes that see the same revision of it (what each node programs is unchanged).
 //! - **Traffic step** (`Traffic(service: "nginx", rps: 50)`): for each node,
 //!   `sim.invoke::<KubeProxy<M>, _>(id, |p, ctx| p.start_traffic(ctx, TrafficSpec::new("nginx", rps)))`
 //!   (`"ns/name"` for another namespace; rps 0 stops; one generator per Service per node,
@@ -66,6 +70,7 @@ pub mod iptables;
 pub mod ipvs;
 pub mod kube_proxy;
 pub mod probability;
+pub mod rule_memo;
 pub mod rules;
 pub mod service_port;
 pub mod sync_runner;
@@ -77,5 +82,6 @@ pub mod traffic;
 pub const KUBE_PROXY_VERSION: &str = "v1.33.1";
 
 pub use kube_proxy::{KubeProxy, KubeProxyConfig, TrafficSink};
+pub use rule_memo::RuleMemo;
 pub use rules::{ProxyMode, RuleTable};
 pub use traffic::{Arrivals, TrafficCounts, TrafficSpec};

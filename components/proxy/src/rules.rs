@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -69,7 +70,8 @@ pub struct RuleTable {
     pub cluster_cidr: net::ClusterCidr,
     /// The node's own address, for IPVS NodePort virtual servers (`None`: not shown).
     pub node_ip: Option<Ipv4Addr>,
-    ports: BTreeMap<ServicePortName, ServiceRules>,
+    /// Shared with the other nodes that programmed the same inputs ([`crate::rule_memo`]).
+    ports: BTreeMap<ServicePortName, Arc<ServiceRules>>,
 }
 
 impl RuleTable {
@@ -103,7 +105,7 @@ impl RuleTable {
     /// Adds (or replaces) one Service port with these endpoints, sorted as kube-proxy sorts.
     pub fn insert(&mut self, info: ServicePortInfo, endpoints: &[Endpoint]) {
         let rules = make_rules(info, endpoints, None);
-        self.ports.insert(rules.info.name.clone(), rules);
+        self.ports.insert(rules.info.name.clone(), Arc::new(rules));
     }
 
     /// Reprograms Service `namespace/name` alone from its object (`None`: deleted) and its
@@ -116,6 +118,21 @@ impl RuleTable {
         svc: Option<&Service>,
         slices: impl IntoIterator<Item = &'a EndpointSlice>,
     ) -> bool {
+        let fresh: Vec<Arc<ServiceRules>> = service_rules(svc, slices, |n| self.port(n))
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        self.replace_service(namespace, name, &fresh)
+    }
+
+    /// Programs `fresh` as all of Service `namespace/name`'s ports (empty: the Service is
+    /// gone). Returns whether the table changed.
+    pub fn replace_service(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        fresh: &[Arc<ServiceRules>],
+    ) -> bool {
         // Names sort by namespace, then name, then port: the Service's ports are one range.
         let first = ServicePortName::new(namespace, name, "");
         let old: Vec<ServicePortName> = self
@@ -125,35 +142,30 @@ impl RuleTable {
             .take_while(|k| k.namespace == namespace && k.name == name)
             .cloned()
             .collect();
-        let endpoints = endpoints_by_port(slices);
-        let mut fresh: BTreeMap<ServicePortName, ServiceRules> = BTreeMap::new();
-        for info in svc.map(service_ports).unwrap_or_default() {
-            let all: &[EndpointInfo] = endpoints.get(&info.name).map_or(&[], Vec::as_slice);
-            let previous = self.ports.get(&info.name);
-            let rules = make_rules(info, &usable_endpoints(all), previous);
-            fresh.insert(rules.info.name.clone(), rules);
-        }
         let unchanged = old.len() == fresh.len()
-            && old
-                .iter()
-                .all(|k| fresh.get(k).is_some_and(|f| self.ports.get(k) == Some(f)));
+            && fresh.iter().all(|f| {
+                self.ports
+                    .get(&f.info.name)
+                    .is_some_and(|p| Arc::ptr_eq(p, f) || p == f)
+            });
         if unchanged {
             return false;
         }
         for k in old {
             self.ports.remove(&k);
         }
-        self.ports.extend(fresh);
+        self.ports
+            .extend(fresh.iter().map(|r| (r.info.name.clone(), r.clone())));
         true
     }
 
     /// Every programmed Service port, by name.
     pub fn ports(&self) -> impl Iterator<Item = &ServiceRules> + '_ {
-        self.ports.values()
+        self.ports.values().map(AsRef::as_ref)
     }
 
     pub fn port(&self, name: &ServicePortName) -> Option<&ServiceRules> {
-        self.ports.get(name)
+        self.ports.get(name).map(AsRef::as_ref)
     }
 
     pub fn len(&self) -> usize {
@@ -169,7 +181,7 @@ impl RuleTable {
     pub fn service(&self, namespace: &str, name: &str) -> Option<&ServiceRules> {
         self.ports
             .range(ServicePortName::new(namespace, name, "")..)
-            .map(|(_, r)| r)
+            .map(|(_, r)| r.as_ref())
             .take_while(|r| r.info.name.namespace == namespace && r.info.name.name == name)
             .min_by_key(|r| r.info.index)
     }
@@ -181,15 +193,13 @@ impl RuleTable {
         port: u16,
         protocol: Protocol,
     ) -> Option<&ServiceRules> {
-        self.ports
-            .values()
+        self.ports()
             .find(|r| r.info.cluster_ip == ip && r.info.port == port && r.info.protocol == protocol)
     }
 
     /// The Service port behind a NodePort (`KUBE-NODEPORTS`' match).
     pub fn by_node_port(&self, port: u16, protocol: Protocol) -> Option<&ServiceRules> {
-        self.ports
-            .values()
+        self.ports()
             .find(|r| r.info.node_port == Some(port) && r.info.protocol == protocol)
     }
 
@@ -197,6 +207,29 @@ impl RuleTable {
     pub fn endpoint_count(&self) -> usize {
         self.ports.values().map(|r| r.endpoints.len()).sum()
     }
+}
+
+/// The rules of each port of Service `svc` (`None`: none) for these slices, in port-name
+/// order; chain names are taken from `previous` for a port programmed before (see
+/// [`make_rules`]).
+pub fn service_rules<'a, 'p>(
+    svc: Option<&Service>,
+    slices: impl IntoIterator<Item = &'a EndpointSlice>,
+    previous: impl Fn(&ServicePortName) -> Option<&'p ServiceRules>,
+) -> Vec<ServiceRules> {
+    let Some(svc) = svc else {
+        return Vec::new();
+    };
+    let endpoints = endpoints_by_port(slices);
+    // Keyed by name as the table is (a repeated port name: the last one wins).
+    let mut rules: BTreeMap<ServicePortName, ServiceRules> = BTreeMap::new();
+    for info in service_ports(svc) {
+        let all: &[EndpointInfo] = endpoints.get(&info.name).map_or(&[], Vec::as_slice);
+        let previous = previous(&info.name);
+        let r = make_rules(info, &usable_endpoints(all), previous);
+        rules.insert(r.info.name.clone(), r);
+    }
+    rules.into_values().collect()
 }
 
 /// The rules of one Service port; endpoint chain names are taken from `previous` (the
