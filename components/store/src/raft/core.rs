@@ -714,7 +714,9 @@ impl<E: Clone, S: Clone> Raft<E, S> {
     }
 
     fn bcast_append(&mut self) {
-        for to in self.voters.clone() {
+        // By index: `send_append` needs `&mut self`, and cloning the voters allocates.
+        for i in 0..self.voters.len() {
+            let to = self.voters[i];
             if to != self.id {
                 self.send_append(to);
             }
@@ -722,7 +724,8 @@ impl<E: Clone, S: Clone> Raft<E, S> {
     }
 
     fn bcast_heartbeat(&mut self, context: u64) {
-        for to in self.voters.clone() {
+        for i in 0..self.voters.len() {
+            let to = self.voters[i];
             if to == self.id {
                 continue;
             }

@@ -239,6 +239,15 @@ impl<E: Clone, S: Clone> RaftLog<E, S> {
         self.slice(self.applied + 1, hi, max)
     }
 
+    /// Whether `next_committed_entries` would hand out any (without cloning one).
+    pub fn has_next_committed_entries(&self) -> bool {
+        let hi = self.committed.min(self.stable_last());
+        !self.snapshot_unstable
+            && self.applied + 1 > self.offset
+            && self.applied + 1 <= hi
+            && self.applied < self.last_index()
+    }
+
     pub fn applied_to(&mut self, index: u64) {
         if index > self.applied && index <= self.committed {
             self.applied = index;

@@ -160,7 +160,7 @@ impl<E: Clone, S: Clone> RawNode<E, S> {
             || !r.msgs.is_empty()
             || !r.read_states.is_empty()
             || !r.became_leader.is_empty()
-            || !r.log.next_committed_entries(1).is_empty()
+            || r.log.has_next_committed_entries()
     }
 
     /// The work to do now. Call `advance` once it is done, before the next `ready`.
