@@ -243,8 +243,8 @@ impl<E: Clone, S: Clone> RaftLog<E, S> {
     pub fn has_next_committed_entries(&self) -> bool {
         let hi = self.committed.min(self.stable_last());
         !self.snapshot_unstable
-            && self.applied + 1 > self.offset
-            && self.applied + 1 <= hi
+            && self.applied >= self.offset
+            && self.applied < hi
             && self.applied < self.last_index()
     }
 
