@@ -32,6 +32,7 @@ use cluster::{Cluster, ComponentOptions, Topology};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sim::Duration;
+use store::mvcc::Bytes;
 
 use super::measure::{Wall, cpu_seconds};
 
@@ -75,6 +76,65 @@ pub struct Workload {
     /// The setup ran out of wall budget before every object was created.
     pub cut_short: bool,
     bar: ProgressBar,
+    /// What the convergence check took from each pod and EndpointSlice it read.
+    seen: Seen,
+}
+
+/// What the convergence check keeps of each pod and EndpointSlice, by key, with the revision
+/// it read: a look decodes only the objects written since the last look (decoding all 3,000
+/// pods of a 100-worker run at each look, every 2% of the run, would cost seconds).
+#[derive(Default)]
+struct Seen {
+    /// Running in the default namespace with the bench's label.
+    pods: BTreeMap<Bytes, (i64, bool)>,
+    /// The slice's Service and how many endpoints it lists as ready.
+    slices: BTreeMap<Bytes, (i64, Option<(String, u64)>)>,
+}
+
+/// `seen` brought up to `values`: entries whose revision is unchanged are kept, the others are
+/// decoded and summarised by `facts`, deleted keys dropped.
+fn refresh<T>(
+    seen: &mut BTreeMap<Bytes, (i64, T)>,
+    values: Vec<cluster::StoredObject>,
+    facts: impl Fn(&Object) -> T,
+    none: impl Fn() -> T,
+) {
+    let mut old = std::mem::take(seen);
+    for v in values {
+        let entry = match old.remove(&v.key) {
+            Some(e) if e.0 == v.mod_revision => e,
+            _ => {
+                let f = v.encoded.decode().map_or_else(|_| none(), |o| facts(&o));
+                (v.mod_revision, f)
+            }
+        };
+        seen.insert(v.key, entry);
+    }
+}
+
+fn running(o: &Object) -> bool {
+    match o {
+        Object::Pod(p) => {
+            o.namespace() == "default"
+                && o.labels().contains_key(LABEL)
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        }
+        _ => false,
+    }
+}
+
+fn ready_endpoints(o: &Object) -> Option<(String, u64)> {
+    let Object::EndpointSlice(s) = o else {
+        return None;
+    };
+    let service = o.labels().get("kubernetes.io/service-name")?;
+    let n = s
+        .endpoints
+        .iter()
+        .flatten()
+        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+        .count() as u64;
+    Some((service.clone(), n))
 }
 
 /// Why the workload could not start.
@@ -167,6 +227,7 @@ impl Workload {
             pods: shape.pods,
             cut_short: false,
             bar: progress_bar(shape.pods, quiet),
+            seen: Seen::default(),
         };
         let over = || wall.seconds() > wall_budget;
         // The control plane's start, a virtual second at a time so that the budget is
@@ -240,36 +301,16 @@ impl Workload {
     }
 
     /// Pods Running and Services whose EndpointSlices list every replica as ready, read from
-    /// etcd's state (looking changes nothing).
-    pub fn progress(&self) -> Progress {
-        let running = self
-            .cluster
-            .stored_objects(Kind::Pod)
-            .iter()
-            .filter(|o| match &***o {
-                Object::Pod(p) => {
-                    o.namespace() == "default"
-                        && o.labels().contains_key(LABEL)
-                        && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                }
-                _ => false,
-            })
-            .count() as u64;
+    /// etcd's state (looking changes nothing; only objects written since the last look are
+    /// decoded).
+    pub fn progress(&mut self) -> Progress {
+        let pods = self.cluster.stored_values(Kind::Pod);
+        refresh(&mut self.seen.pods, pods, running, || false);
+        let slices = self.cluster.stored_values(Kind::EndpointSlice);
+        refresh(&mut self.seen.slices, slices, ready_endpoints, || None);
+        let running = self.seen.pods.values().filter(|(_, r)| *r).count() as u64;
         let mut ready: BTreeMap<&str, u64> = BTreeMap::new();
-        let slices = self.cluster.stored_objects(Kind::EndpointSlice);
-        for o in &slices {
-            let Object::EndpointSlice(s) = &**o else {
-                continue;
-            };
-            let Some(service) = o.labels().get("kubernetes.io/service-name") else {
-                continue;
-            };
-            let n = s
-                .endpoints
-                .iter()
-                .flatten()
-                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
-                .count() as u64;
+        for (service, n) in self.seen.slices.values().filter_map(|(_, f)| f.as_ref()) {
             *ready.entry(service.as_str()).or_default() += n;
         }
         let services_ready = self

@@ -52,6 +52,21 @@ macro_rules! objects {
             }
         }
 
+        impl Object {
+            /// Decodes an object of `kind` from any self-describing serde format, as its own
+            /// type's `Serialize` wrote it (the apiserver's storage encoding). Not strict:
+            /// unknown fields are skipped, as they are never written (see
+            /// [`crate::strict`] for decoding user input).
+            pub fn deserialize_as<'de, D: serde::Deserializer<'de>>(
+                kind: Kind,
+                d: D,
+            ) -> Result<Object, D::Error> {
+                match kind {
+                    $( Kind::$variant => <$ty as serde::Deserialize>::deserialize(d).map(Object::from), )*
+                }
+            }
+        }
+
         impl serde::Serialize for Object {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 match self { $( Object::$variant(o) => o.serialize(s), )* }

@@ -12,6 +12,14 @@
 //! the same `Arc` goes to every watcher; an update that moves an object into or out of a
 //! watcher's selection becomes ADDED or DELETED for that watcher, as the cacher does.
 //!
+//! Memory: the window holds each past revision as etcd's bytes ([`Encoded`], shared with
+//! etcd's MVCC history, so it costs nothing more) and decodes it only when a watch replays it
+//! (a watch from a resourceVersion inside the window: a client's re-watch). The cacher keeps
+//! decoded objects in its window instead; here a decoded revision lives only as long as the
+//! current object or an event in flight holds it, since at 1,000 endpoints a legacy Endpoints
+//! revision is ~300 KB decoded and a large Service writes hundreds of them within the window.
+//! A revision without bytes (a delete's last state) is kept decoded.
+//!
 //! Simplifications: the cache's resourceVersion is global (one etcd watch for all resources,
 //! so every revision reaches every resource's cache, which keeps consistent reads simple);
 //! watchers are never dropped for being slow (sim streams have no buffer limit).
@@ -25,6 +33,7 @@ use api::{Kind, SharedObject};
 use sim::{Duration, Time};
 
 use crate::protocol::{EventType, StatusError, WatchEvent, too_old_resource_version};
+use crate::storage::Encoded;
 
 /// How big the window of recent events is.
 #[derive(Clone, Copy, Debug)]
@@ -73,26 +82,86 @@ pub struct Watcher<R> {
     pub bookmarks: bool,
 }
 
-/// A change recorded in the window: the object after (or the last state for a delete) and the
-/// object before, with the shared event every plain watcher receives.
+/// A change as watchers receive it: the object after (or the last state for a delete) and
+/// the object before, with the shared event every plain watcher receives.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub rv: i64,
-    pub at: Time,
     pub object: SharedObject,
     pub prev: Option<SharedObject>,
     pub event: Arc<WatchEvent>,
 }
 
+/// One revision of an object as the window keeps it: etcd's bytes and the revision that
+/// stamps them when known, else the decoded object.
+#[derive(Clone, Debug)]
+pub enum Held {
+    Encoded(Encoded, i64),
+    Decoded(SharedObject),
+}
+
+impl Held {
+    fn of(object: &SharedObject, encoded: Option<&Encoded>, rev: i64) -> Held {
+        match encoded {
+            Some(e) => Held::Encoded(e.clone(), rev),
+            None => Held::Decoded(object.clone()),
+        }
+    }
+
+    /// The object as it was served (`None`: the bytes do not decode, which cannot happen to
+    /// what the apiserver wrote).
+    fn object(&self) -> Option<SharedObject> {
+        match self {
+            Held::Encoded(e, rev) => e.decode_at(*rev).ok(),
+            Held::Decoded(o) => Some(o.clone()),
+        }
+    }
+}
+
+/// A change recorded in the window, to replay to a watch that starts before it.
+#[derive(Clone, Debug)]
+struct Recorded {
+    rv: i64,
+    at: Time,
+    event_type: EventType,
+    object: Held,
+    prev: Option<Held>,
+}
+
+impl Recorded {
+    /// The change as it was delivered (equal objects, decoded anew).
+    fn change(&self) -> Option<Change> {
+        let object = self.object.object()?;
+        let prev = match &self.prev {
+            Some(p) => Some(p.object()?),
+            None => None,
+        };
+        let event = Arc::new(WatchEvent {
+            event_type: self.event_type,
+            object: Some(object.clone()),
+            resource_version: self.rv,
+            error: None,
+        });
+        Some(Change {
+            object,
+            prev,
+            event,
+        })
+    }
+}
+
+/// One object of a fresh list: key, object (resourceVersion set), mod revision, etcd's bytes.
+pub type ListedItem = (String, SharedObject, i64, Option<Encoded>);
+
 /// One resource's cache.
 #[derive(Debug)]
 pub struct ResourceCache<R> {
     pub kind: Kind,
-    /// key -> (object with its resourceVersion set, mod revision).
-    objects: BTreeMap<String, (SharedObject, i64)>,
+    /// key -> (object with its resourceVersion set, mod revision, etcd's bytes of it when
+    /// known).
+    objects: BTreeMap<String, (SharedObject, i64, Option<Encoded>)>,
     /// pods: node name -> keys.
     by_node: BTreeMap<String, BTreeSet<String>>,
-    window: VecDeque<Change>,
+    window: VecDeque<Recorded>,
     /// Every event of this resource after this revision is in the window.
     window_start: i64,
     watchers: BTreeMap<u64, Watcher<R>>,
@@ -137,14 +206,14 @@ impl<R: Clone> ResourceCache<R> {
 
     /// Replaces the contents with a fresh list at `rv` (start, or relist after the etcd watch
     /// was compacted away); the window restarts there.
-    pub fn reset(&mut self, rv: i64, items: Vec<(String, SharedObject, i64)>) {
+    pub fn reset(&mut self, rv: i64, items: Vec<ListedItem>) {
         self.objects.clear();
         self.by_node.clear();
         self.window.clear();
         self.window_start = rv;
-        for (key, obj, rev) in items {
+        for (key, obj, rev, encoded) in items {
             self.index_insert(&key, &obj);
-            self.objects.insert(key, (obj, rev));
+            self.objects.insert(key, (obj, rev, encoded));
         }
     }
 
@@ -168,8 +237,9 @@ impl<R: Clone> ResourceCache<R> {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&(SharedObject, i64)> {
-        self.objects.get(key)
+    /// The current object under `key` and its mod revision.
+    pub fn get(&self, key: &str) -> Option<(&SharedObject, i64)> {
+        self.objects.get(key).map(|(o, rev, _)| (o, *rev))
     }
 
     /// Objects under `prefix` matching `filter`, using the node index when the filter names a
@@ -183,51 +253,52 @@ impl<R: Clone> ResourceCache<R> {
                 .flatten()
                 .filter(|k| k.starts_with(prefix))
                 .filter_map(|k| self.objects.get(k))
-                .filter(|(o, _)| filter.matches(o))
-                .map(|(o, _)| o.clone())
+                .filter(|(o, _, _)| filter.matches(o))
+                .map(|(o, _, _)| o.clone())
                 .collect();
         }
         self.objects
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, (o, _))| filter.matches(o))
-            .map(|(_, (o, _))| o.clone())
+            .filter(|(_, (o, _, _))| filter.matches(o))
+            .map(|(_, (o, _, _))| o.clone())
             .collect()
     }
 
-    /// Applies one change from etcd. `object` is the new state (or, for a delete, the last
-    /// state with the deletion's resourceVersion). Returns the deliveries to make:
-    /// (watcher target, event).
+    /// Applies one change from etcd. `object` is the new state, with etcd's bytes of it (or,
+    /// for a delete, `deleted_last` is the last state with the deletion's resourceVersion).
+    /// Returns the deliveries to make: (watcher target, event).
+    #[allow(clippy::too_many_arguments)]
     pub fn apply(
         &mut self,
         key: String,
-        object: Option<SharedObject>,
+        object: Option<(SharedObject, Option<Encoded>)>,
         deleted_last: Option<SharedObject>,
         rv: i64,
         at: Time,
         window: &WindowConfig,
     ) -> Vec<(R, Arc<WatchEvent>)> {
-        let prev = match &object {
-            Some(o) => {
-                let prev = self
-                    .objects
-                    .insert(key.clone(), (o.clone(), rv))
-                    .map(|(p, _)| p);
-                if let Some(p) = &prev {
-                    self.index_remove(&key, p);
-                }
-                self.index_insert(&key, o);
-                prev
-            }
-            None => {
-                let prev = self.objects.remove(&key).map(|(p, _)| p);
-                if let Some(p) = &prev {
-                    self.index_remove(&key, p);
-                }
-                prev
-            }
+        let (object, encoded) = match object {
+            Some((o, e)) => (Some(o), e),
+            None => (None, None),
         };
-        let (event_type, current) = match (&object, deleted_last) {
+        let replaced = match &object {
+            Some(o) => self
+                .objects
+                .insert(key.clone(), (o.clone(), rv, encoded.clone())),
+            None => self.objects.remove(&key),
+        };
+        if let Some((p, _, _)) = &replaced {
+            self.index_remove(&key, p);
+        }
+        if let Some(o) = &object {
+            self.index_insert(&key, o);
+        }
+        let prev_held = replaced
+            .as_ref()
+            .map(|(p, rev, e)| Held::of(p, e.as_ref(), *rev));
+        let prev = replaced.map(|(p, _, _)| p);
+        let (event_type, current, held) = match (&object, deleted_last) {
             (Some(o), _) => (
                 if prev.is_some() {
                     EventType::Modified
@@ -235,11 +306,12 @@ impl<R: Clone> ResourceCache<R> {
                     EventType::Added
                 },
                 o.clone(),
+                Held::of(o, encoded.as_ref(), rv),
             ),
-            (None, Some(last)) => (EventType::Deleted, last),
-            (None, None) => match &prev {
-                Some(p) => (EventType::Deleted, p.clone()),
-                None => return Vec::new(),
+            (None, Some(last)) => (EventType::Deleted, last.clone(), Held::Decoded(last)),
+            (None, None) => match (&prev, &prev_held) {
+                (Some(p), Some(h)) => (EventType::Deleted, p.clone(), h.clone()),
+                _ => return Vec::new(),
             },
         };
         let event = Arc::new(WatchEvent {
@@ -249,14 +321,18 @@ impl<R: Clone> ResourceCache<R> {
             error: None,
         });
         let change = Change {
-            rv,
-            at,
             object: current,
-            prev: prev.clone(),
+            prev,
             event,
         };
         let out = self.deliveries(&change);
-        self.window.push_back(change);
+        self.window.push_back(Recorded {
+            rv,
+            at,
+            event_type,
+            object: held,
+            prev: prev_held,
+        });
         self.trim(at, window);
         out
     }
@@ -335,7 +411,13 @@ impl<R: Clone> ResourceCache<R> {
                 let start = self.window.partition_point(|c| c.rv <= rv);
                 self.window
                     .range(start..)
-                    .filter_map(|c| event_for(&watcher.filter, c, &mut added, &mut removed))
+                    .filter_map(|r| {
+                        // Each replayed change has its own ADDED/DELETED variants.
+                        added = None;
+                        removed = None;
+                        let c = r.change()?;
+                        event_for(&watcher.filter, &c, &mut added, &mut removed)
+                    })
                     .collect()
             }
         };

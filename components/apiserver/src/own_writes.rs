@@ -1,11 +1,12 @@
 //! One resourceVersion copy per revision of this apiserver's own writes, shared by the reply
 //! to the write and the watch cache.
 //!
-//! etcd stores an object without its resourceVersion (it is the key's mod revision, set on
-//! the way out: see `storage`), so the reply to a write and the watch cache's entry for the
-//! same revision each need a copy with `metadata.resourceVersion` set, and the two copies are
-//! equal: the value etcd stored at that revision, stamped with it. Whichever side sees the
-//! revision first makes the copy and the other reuses it. Usually the reply comes first (etcd
+//! etcd stores an object encoded and without its resourceVersion (it is the key's mod
+//! revision, set on the way out: see `storage`), so the reply to a write and the watch cache's
+//! entry for the same revision each need the typed object with `metadata.resourceVersion` set,
+//! and the two are equal: the value etcd stored at that revision, stamped with it. Whichever
+//! side sees the revision first stamps the writer's typed object (in place: nothing else holds
+//! it) and the other reuses it, so this apiserver never decodes its own writes. Usually the reply comes first (etcd
 //! answers the writer before the watch event reaches the apiserver), so the reply leaves its
 //! copy here until the watch delivers that revision; when the watch came first, the cache
 //! already holds the copy under the key (see `KubeApiServer::reply_copy`).
@@ -29,17 +30,17 @@ pub struct OwnWrites {
 }
 
 impl OwnWrites {
-    /// The reply's copy of `stored`, written at `revision`, kept for that revision's watch
-    /// event.
-    pub fn stamp(&mut self, key: &Bytes, stored: &SharedObject, revision: i64) -> SharedObject {
-        let stamped = storage::with_resource_version(stored, revision);
+    /// `written` (the object this apiserver wrote) stamped with the `revision` it was written
+    /// at, for the reply, and kept for that revision's watch event.
+    pub fn stamp(&mut self, key: &Bytes, written: SharedObject, revision: i64) -> SharedObject {
+        let stamped = storage::stamped(written, revision);
         self.by_revision
             .insert(revision, (key.clone(), stamped.clone()));
         stamped
     }
 
-    /// The watch cache's copy of a value etcd reports at `kv`'s mod revision: the reply's
-    /// copy when this apiserver wrote that value, else a new one. Entries for earlier
+    /// The watch cache's object for a value etcd reports at `kv`'s mod revision: the reply's
+    /// when this apiserver wrote that value, else the value decoded. Entries for earlier
     /// revisions are dropped (the watch has passed them).
     pub fn watched(&mut self, kv: &KeyValue<StoredValue>) -> Option<SharedObject> {
         while let Some(entry) = self.by_revision.first_entry()
@@ -91,7 +92,7 @@ mod tests {
             create_revision: revision,
             mod_revision: revision,
             version: 1,
-            value: StoredValue::Object(value.clone()),
+            value: StoredValue::Object(storage::Encoded::encode(value).expect("encodes")),
             lease: 0,
         }
     }
@@ -104,16 +105,28 @@ mod tests {
             storage::bytes_of("/registry/leases/b"),
         );
         let (la, lb) = (lease("a"), lease("b"));
-        let reply5 = own.stamp(&a, &la, 5);
-        let reply7 = own.stamp(&b, &lb, 7);
+        let reply5 = own.stamp(&a, la.clone(), 5);
+        let reply7 = own.stamp(&b, lb.clone(), 7);
         assert_eq!(reply5.resource_version(), "5");
         // Another key at revision 7 (a write of another apiserver): a copy of its own.
         let other = own.watched(&put(&a, &la, 7)).expect("object");
         assert!(!Arc::ptr_eq(&other, &reply7));
         assert_eq!(other.resource_version(), "7");
+        assert_eq!(other.name(), "a", "decoded from etcd's bytes");
         assert_eq!(own.len(), 1, "revision 5 is behind the watch and dropped");
         let watched = own.watched(&put(&b, &lb, 7)).expect("object");
         assert!(Arc::ptr_eq(&watched, &reply7));
         assert!(own.is_empty());
+    }
+
+    #[test]
+    fn a_write_is_stamped_in_place_when_nothing_else_holds_it() {
+        let mut own = OwnWrites::default();
+        let key = storage::bytes_of("/registry/leases/a");
+        let written = lease("a");
+        let at = Arc::as_ptr(&written);
+        let reply = own.stamp(&key, written, 3);
+        assert_eq!(Arc::as_ptr(&reply), at, "no copy");
+        assert_eq!(reply.resource_version(), "3");
     }
 }

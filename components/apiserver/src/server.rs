@@ -38,7 +38,7 @@ use store::mvcc::{
 use store::server::{EtcdEnvelope, EtcdError, RequestBody, ResponseBody};
 
 use crate::admission::{self, AdmissionLookup};
-use crate::cache::{Filter, ResourceCache, Watcher, WindowConfig};
+use crate::cache::{Filter, ListedItem, ResourceCache, Watcher, WindowConfig};
 use crate::eviction;
 use crate::nodeport;
 use crate::objects;
@@ -435,12 +435,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         revision: i64,
         kvs: Vec<KeyValue<StoredValue>>,
     ) {
-        let mut per_kind: Vec<Vec<(String, SharedObject, i64)>> =
-            ALL_KINDS.iter().map(|_| Vec::new()).collect();
+        let mut per_kind: Vec<Vec<ListedItem>> = ALL_KINDS.iter().map(|_| Vec::new()).collect();
         for kv in &kvs {
             if let Some(o) = storage::object_of(kv) {
                 let key = String::from_utf8_lossy(&kv.key).into_owned();
-                per_kind[o.kind() as usize].push((key, o, kv.mod_revision));
+                let encoded = storage::encoded_of(kv).cloned();
+                per_kind[o.kind() as usize].push((key, o, kv.mod_revision, encoded));
             }
         }
         for (cache, items) in self.caches.iter_mut().zip(per_kind) {
@@ -501,7 +501,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             let deliveries = match ev.kind {
                 store::mvcc::EventType::Put => self.caches[kind as usize].apply(
                     key,
-                    Some(obj),
+                    Some((obj, storage::encoded_of(kv).cloned())),
                     None,
                     kv.mod_revision,
                     now,
@@ -976,7 +976,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         match self
             .cache(kind)
             .get(&storage::key_string(kind, &op.namespace, &op.name))
-            .cloned()
+            .map(|(o, rev)| (o.clone(), rev))
         {
             Some(current) => self.plan_and_send(ctx, op, Some(current)),
             None if matches!(op.req.verb, Verb::Create(_)) => self.plan_and_send(ctx, op, None),
@@ -1069,7 +1069,13 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             Err(e) => self.finish_write(ctx, &op, Err(e)),
             Ok(Step::Reply(r)) => self.finish_write(ctx, &op, Ok(r)),
             Ok(Step::Write { expected, mutation }) => {
-                let txn = storage::guarded(op.key.clone(), expected, &mutation);
+                let txn = match storage::guarded(op.key.clone(), expected, &mutation) {
+                    Ok(txn) => txn,
+                    Err(e) => {
+                        let e = StatusError::internal(&e.to_string());
+                        return self.finish_write(ctx, &op, Err(e));
+                    }
+                };
                 op.mutation = Some(mutation);
                 let id = self.etcd.request(ctx, RequestBody::Write(txn));
                 self.pending.insert(id, Pending::Txn(op));
@@ -1389,14 +1395,14 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
     /// The object a write put at `revision`, with its resourceVersion set: the watch cache's
     /// copy when the watch has already delivered that revision, else a copy the watch cache
     /// will reuse (see [`OwnWrites`]).
-    fn reply_copy(&mut self, key: &Bytes, stored: &SharedObject, revision: i64) -> SharedObject {
+    fn reply_copy(&mut self, key: &Bytes, written: SharedObject, revision: i64) -> SharedObject {
         if revision > self.rv {
-            return self.own_writes.stamp(key, stored, revision);
+            return self.own_writes.stamp(key, written, revision);
         }
         let key = String::from_utf8_lossy(key);
-        match self.caches[stored.kind() as usize].get(&key) {
-            Some((cached, rv)) if *rv == revision => cached.clone(),
-            _ => storage::with_resource_version(stored, revision),
+        match self.caches[written.kind() as usize].get(&key) {
+            Some((cached, rv)) if rv == revision => cached.clone(),
+            _ => storage::stamped(written, revision),
         }
     }
 
@@ -1441,7 +1447,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         if txn.succeeded {
             let reply = match op.mutation.take() {
                 Some(Mutation::Put(obj)) => {
-                    let obj = self.reply_copy(&op.key, &obj, txn.revision);
+                    // The create's prepared object is the one written: let go of it so that
+                    // the stamp below happens in place.
+                    op.prepared = None;
+                    let obj = self.reply_copy(&op.key, obj, txn.revision);
                     match op.req.verb {
                         Verb::Delete(_) | Verb::Evict(_) => ApiReply::Deleted {
                             object: obj,
@@ -1459,7 +1468,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     });
                     match prev {
                         Some(o) => ApiReply::Deleted {
-                            object: storage::with_resource_version(&o, txn.revision),
+                            object: storage::stamped(o, txn.revision),
                             gone: true,
                         },
                         None => {
@@ -1618,10 +1627,9 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for o in expired {
             let key = storage::key(o.kind(), o.namespace(), o.name());
             let rev = o.resource_version().parse().unwrap_or(0);
-            let id = self.etcd.request(
-                ctx,
-                RequestBody::Write(storage::guarded(key, rev, &Mutation::Delete)),
-            );
+            let id = self
+                .etcd
+                .request(ctx, RequestBody::Write(storage::guarded_delete(key, rev)));
             self.pending.insert(id, Pending::Compact);
         }
     }

@@ -10,15 +10,25 @@
 //! entries are never lost and a member cut off from the majority cannot apply new ones, so
 //! that member's state is the newest committed state anyone holds.
 
+use std::sync::Arc;
+
 use api::{Kind, SharedObject};
 use apiserver::StoredValue;
-use apiserver::storage::kind_prefix;
+use apiserver::storage::{Encoded, kind_prefix};
 use sim::HostState;
-use store::mvcc::{MvccStore, RangeRequest, prefix_end};
+use store::mvcc::{Bytes, MvccStore, RangeRequest, prefix_end};
 use store::server::EtcdMember;
 
 use crate::cluster::Cluster;
 use crate::message::EtcdValue;
+
+/// One object as etcd holds it: its key, the revision it was last written at, and its bytes.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub key: Bytes,
+    pub mod_revision: i64,
+    pub encoded: Encoded,
+}
 
 impl Cluster {
     /// The running member's store that has applied the highest revision (`None` while every
@@ -32,9 +42,20 @@ impl Cluster {
     }
 
     /// Every object of `kind` as etcd holds it now (see the module doc for which member), in
-    /// key order (`/registry/<resource>/<namespace>/<name>`). Shared, not copied. Empty while
-    /// no member runs.
+    /// key order (`/registry/<resource>/<namespace>/<name>`), without resourceVersion (etcd
+    /// does not store it). Each is decoded from etcd's bytes: a caller that looks often at
+    /// many objects should keep what it needs per key and decode only the keys whose
+    /// revision changed ([`Cluster::stored_values`]). Empty while no member runs.
     pub fn stored_objects(&self, kind: Kind) -> Vec<SharedObject> {
+        self.stored_values(kind)
+            .into_iter()
+            .filter_map(|v| v.encoded.decode().ok().map(Arc::new))
+            .collect()
+    }
+
+    /// Every object of `kind` as etcd holds it now, still encoded, with its key and mod
+    /// revision, in key order. Shared, not copied nor decoded.
+    pub fn stored_values(&self, kind: Kind) -> Vec<StoredObject> {
         let Some(store) = self.freshest_store() else {
             return Vec::new();
         };
@@ -56,7 +77,11 @@ impl Cluster {
                     .kvs
                     .into_iter()
                     .filter_map(|kv| match kv.value {
-                        StoredValue::Object(object) => Some(object),
+                        StoredValue::Object(encoded) => Some(StoredObject {
+                            key: kv.key,
+                            mod_revision: kv.mod_revision,
+                            encoded,
+                        }),
                         StoredValue::Raw(_) | StoredValue::Revision(_) => None,
                     })
                     .collect()

@@ -28,6 +28,7 @@
 //! and changes no trace).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use api::{Object, SharedObject};
 use apiserver::StoredValue;
@@ -50,6 +51,8 @@ const POD_PREFIX: &str = "/registry/pods/";
 const NODE_PREFIX: &str = "/registry/nodes/";
 const REPLICASET_PREFIX: &str = "/registry/replicasets/";
 const DEPLOYMENT_PREFIX: &str = "/registry/deployments/";
+/// The keys [`ClusterInvariants::observe`] looks at.
+const WATCHED_PREFIXES: [&str; 3] = [POD_PREFIX, NODE_PREFIX, REPLICASET_PREFIX];
 
 /// Cpu (milli), memory (bytes) and pod count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -239,6 +242,13 @@ impl ClusterInvariants {
                 continue;
             }
             seen.push(key);
+            if !WATCHED_PREFIXES
+                .iter()
+                .any(|p| key.starts_with(p.as_bytes()))
+            {
+                // Nothing to judge: do not decode it.
+                continue;
+            }
             let value = current(member, key);
             self.observe(key, value.as_ref(), now, true)?;
         }
@@ -264,9 +274,9 @@ impl ClusterInvariants {
                 continue;
             };
             for kv in resp.kvs {
-                if let StoredValue::Object(o) = &kv.value {
+                if let Some(o) = decoded(&kv.value) {
                     // A reload judges nothing: it only rebuilds the state.
-                    let _ = self.observe(&kv.key, Some(o), Time::ZERO, false);
+                    let _ = self.observe(&kv.key, Some(&o), Time::ZERO, false);
                 }
             }
         }
@@ -488,9 +498,14 @@ fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
         keys_only: false,
     };
     let resp = store.range(&req).ok()?;
-    match resp.kvs.into_iter().next().map(|kv| kv.value) {
-        Some(StoredValue::Object(o)) => Some(o),
-        _ => None,
+    decoded(&resp.kvs.into_iter().next()?.value)
+}
+
+/// The object in a stored value (`None` for what is not one).
+fn decoded(value: &EtcdValue) -> Option<SharedObject> {
+    match value {
+        StoredValue::Object(e) => e.decode().ok().map(Arc::new),
+        StoredValue::Raw(_) | StoredValue::Revision(_) => None,
     }
 }
 
@@ -541,10 +556,7 @@ fn stored_objects(cluster: &Cluster, prefix: &str) -> Vec<SharedObject> {
         .map(|r| {
             r.kvs
                 .into_iter()
-                .filter_map(|kv| match kv.value {
-                    StoredValue::Object(o) => Some(o),
-                    _ => None,
-                })
+                .filter_map(|kv| decoded(&kv.value))
                 .collect()
         })
         .unwrap_or_default()

@@ -58,6 +58,7 @@ pub use cluster::{
 };
 pub use components::{ComponentOptions, ComponentsError, NodeAgents};
 pub use etcdctl_client::{EtcdAnswer, EtcdctlClient};
+pub use inspect::StoredObject;
 pub use kubectl_client::KubectlClient;
 pub use message::{ClusterMsg, EtcdValue, value_bytes};
 pub use topology::{NodeRole, NodeSpec, Topology, TopologyError};

@@ -4,10 +4,11 @@
 //!
 //! Embedded: etcd (`Etcd`), kube-apiserver (`Api`), the kubelet ↔ container runtime calls
 //! (`Runtime`) and Service traffic on the pod network (`Traffic`). etcd stores the apiserver's
-//! [`StoredValue`]: the shared typed object for what the apiserver writes, and raw bytes for
-//! what `etcdctl put` writes. [`value_bytes`] is what a person sees of a value (`etcdctl get`):
+//! [`StoredValue`]: the encoded object for what the apiserver writes, and raw bytes for what
+//! `etcdctl put` writes. [`value_bytes`] is what a person sees of a value (`etcdctl get`):
 //! objects as JSON, as kube-apiserver stores them with `--storage-media-type=application/json`
-//! (its default is protobuf, whose bytes are not readable anyway).
+//! (its default is protobuf, whose bytes are not readable anyway; the bytes stored here are
+//! MessagePack, so they are decoded and shown as JSON).
 
 use apiserver::{ApiEnvelope, ApiMessage, StoredValue};
 use net::{TrafficEnvelope, TrafficMessage};
@@ -25,7 +26,11 @@ pub fn value_bytes(value: &EtcdValue) -> Vec<u8> {
     match value {
         StoredValue::Raw(b) => b.to_vec(),
         StoredValue::Revision(r) => r.to_string().into_bytes(),
-        StoredValue::Object(o) => serde_json::to_vec(&**o).unwrap_or_default(),
+        StoredValue::Object(o) => o
+            .decode()
+            .ok()
+            .and_then(|o| serde_json::to_vec(&o).ok())
+            .unwrap_or_default(),
     }
 }
 
