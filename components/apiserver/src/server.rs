@@ -203,6 +203,9 @@ pub struct KubeApiServer<M> {
     /// at the next interval.
     compact_version: i64,
     compact_revision: i64,
+    /// No Event in the watch cache was created before this (virtual seconds), or `None` when
+    /// that is not known: the TTL sweep lists the Events only when one may have expired.
+    oldest_event: Option<i64>,
     stats: ServerStats,
     _m: PhantomData<fn() -> M>,
 }
@@ -242,6 +245,7 @@ impl<M> KubeApiServer<M> {
             bootstrap_in_flight: BTreeSet::new(),
             compact_version: 0,
             compact_revision: 0,
+            oldest_event: None,
             stats: ServerStats::default(),
             _m: PhantomData,
         }
@@ -446,6 +450,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for (cache, items) in self.caches.iter_mut().zip(per_kind) {
             cache.reset(revision, items);
         }
+        self.oldest_event = None;
         self.rv = revision;
         let key = storage::bytes_of(storage::REGISTRY_PREFIX);
         let watch = WatchRequest {
@@ -498,6 +503,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 continue;
             };
             let kind = obj.kind();
+            if matches!(kind, Kind::Event | Kind::EventsV1Event)
+                && let Some(oldest) = self.oldest_event.as_mut()
+                && let Some(created) = obj.metadata().creation_timestamp.as_ref()
+            {
+                *oldest = (*oldest).min(objects::virtual_secs(created));
+            }
             let deliveries = match ev.kind {
                 store::mvcc::EventType::Put => self.caches[kind as usize].apply(
                     key,
@@ -1605,7 +1616,14 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
     fn sweep_events(&mut self, ctx: &mut Ctx<'_, M>) {
         let ttl = self.cfg.event_ttl.as_secs() as i64;
         let now = objects::virtual_secs(&objects::api_time(ctx.now()));
+        // Nothing can have expired: skip the listing (the sweep runs every minute and the
+        // cache holds every Event of the last hour).
+        if self.oldest_event.is_some_and(|oldest| now - oldest < ttl) {
+            return;
+        }
         let mut expired = Vec::new();
+        let mut oldest = i64::MAX;
+        let mut complete = true;
         for kind in [Kind::Event, Kind::EventsV1Event] {
             let items = self
                 .cache(kind)
@@ -1616,14 +1634,19 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     .creation_timestamp
                     .as_ref()
                     .map_or(now, objects::virtual_secs);
+                oldest = oldest.min(created);
                 if now - created >= ttl {
                     expired.push(o);
                 }
                 if expired.len() >= SWEEP_BATCH {
+                    complete = false;
                     break;
                 }
             }
         }
+        // The expired ones stay in the bound until their deletes have been applied (a delete
+        // that fails is retried by the next sweep, as before).
+        self.oldest_event = complete.then_some(oldest);
         for o in expired {
             let key = storage::key(o.kind(), o.namespace(), o.name());
             let rev = o.resource_version().parse().unwrap_or(0);

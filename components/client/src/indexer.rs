@@ -49,6 +49,27 @@ pub fn key_of(namespace: &str, name: &str) -> String {
     }
 }
 
+/// Calls `f` with the key of `namespace`/`name` ([`key_of`]), built on the stack when it is
+/// short enough (lookups of existing objects then allocate nothing).
+fn with_key<R>(namespace: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
+    if namespace.is_empty() {
+        return f(name);
+    }
+    let mut buf = [0u8; 256];
+    let len = namespace.len() + 1 + name.len();
+    if len > buf.len() {
+        return f(&key_of(namespace, name));
+    }
+    buf[..namespace.len()].copy_from_slice(namespace.as_bytes());
+    buf[namespace.len()] = b'/';
+    buf[namespace.len() + 1..len].copy_from_slice(name.as_bytes());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(key) => f(key),
+        // Unreachable: two strings joined by an ASCII byte are UTF-8.
+        Err(_) => f(&key_of(namespace, name)),
+    }
+}
+
 /// A key that is not `name` or `namespace/name`.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("unexpected key format: {0:?} (expected \"name\" or \"namespace/name\")")]
@@ -159,18 +180,39 @@ impl Indexer {
     }
 
     /// Stores `obj` under its key; returns the object it replaced.
+    ///
+    /// An update (every Lease renewal and status write an informer sees) replaces the stored
+    /// object in place and touches an index only where the object's values in it changed.
     pub fn upsert(&mut self, obj: SharedObject) -> Option<SharedObject> {
-        let key = object_key(&obj);
-        let old = self.items.insert(key.clone(), obj.clone());
-        for index in self.indices.values_mut() {
-            if let Some(old) = &old {
-                unindex(index, &key, old);
+        let replaced = with_key(obj.namespace(), obj.name(), |key| {
+            self.items
+                .get_mut(key)
+                .map(|slot| std::mem::replace(slot, obj.clone()))
+        });
+        let Some(old) = replaced else {
+            let key = object_key(&obj);
+            self.items.insert(key.clone(), obj.clone());
+            for index in self.indices.values_mut() {
+                for v in (index.func)(&obj) {
+                    index.values.entry(v).or_default().insert(key.clone());
+                }
             }
-            for v in (index.func)(&obj) {
+            return None;
+        };
+        let mut key = None;
+        for index in self.indices.values_mut() {
+            let before = (index.func)(&old);
+            let after = (index.func)(&obj);
+            if before == after {
+                continue;
+            }
+            let key = key.get_or_insert_with(|| object_key(&obj));
+            unindex_values(index, key, before);
+            for v in after {
                 index.values.entry(v).or_default().insert(key.clone());
             }
         }
-        old
+        Some(old)
     }
 
     /// Removes the object stored under `key`.
@@ -213,8 +255,10 @@ impl Indexer {
         self.items.get(key)
     }
 
+    /// The object `namespace/name` (or `name`), looked up without building the key on the heap
+    /// (controllers look objects up by name on every pass).
     pub fn get_by_name(&self, namespace: &str, name: &str) -> Option<&SharedObject> {
-        self.items.get(&key_of(namespace, name))
+        with_key(namespace, name, |key| self.items.get(key))
     }
 
     /// Every object, in key order.
@@ -298,7 +342,11 @@ impl Indexer {
 }
 
 fn unindex(index: &mut Index, key: &str, old: &Object) {
-    for v in (index.func)(old) {
+    unindex_values(index, key, (index.func)(old));
+}
+
+fn unindex_values(index: &mut Index, key: &str, values: Vec<String>) {
+    for v in values {
         if let Some(keys) = index.values.get_mut(&v) {
             keys.remove(key);
             if keys.is_empty() {

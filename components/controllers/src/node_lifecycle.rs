@@ -40,6 +40,7 @@ use api::{Kind, Object, SharedObject};
 use apiserver::objects::{api_time, virtual_secs};
 use client::{Action, Notification, object_key};
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Taint};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use serde_json::json;
 use sim::{Duration, Time};
 
@@ -87,11 +88,36 @@ pub enum ZoneState {
     FullDisruption,
 }
 
+/// What the monitor last observed of a node (upstream's `nodeHealth`): a change of either
+/// time is a probe.
 #[derive(Clone, Debug, Default)]
 struct Health {
     probe: Time,
+    /// The Ready condition's `lastHeartbeatTime`, in virtual seconds.
     heartbeat: Option<i64>,
-    renew: Option<String>,
+    /// The node Lease's `renewTime`.
+    renew: Option<MicroTime>,
+}
+
+/// A node's Ready condition as the monitor sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ready {
+    True,
+    False,
+    Unknown,
+    /// Any other status string: not ready, and tainted as unreachable.
+    Other,
+}
+
+impl Ready {
+    fn of(status: &str) -> Ready {
+        match status {
+            "True" => Ready::True,
+            "False" => Ready::False,
+            "Unknown" => Ready::Unknown,
+            _ => Ready::Other,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -143,19 +169,25 @@ fn ready_status(n: &Node) -> Option<&str> {
         .map(|c| c.status.as_str())
 }
 
-fn zone(o: &Object) -> String {
-    o.labels().get(ZONE_LABEL).cloned().unwrap_or_default()
+fn zone(o: &Object) -> &str {
+    o.labels().get(ZONE_LABEL).map_or("", String::as_str)
+}
+
+fn node_taints(n: &Node) -> &[Taint] {
+    n.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_deref())
+        .unwrap_or(&[])
 }
 
 fn taints(n: &Node) -> Vec<Taint> {
-    n.spec
-        .as_ref()
-        .and_then(|s| s.taints.clone())
-        .unwrap_or_default()
+    node_taints(n).to_vec()
 }
 
 fn has_taint(n: &Node, key: &str, effect: &str) -> bool {
-    taints(n).iter().any(|t| t.key == key && t.effect == effect)
+    node_taints(n)
+        .iter()
+        .any(|t| t.key == key && t.effect == effect)
 }
 
 /// `ComputeZoneState`.
@@ -192,8 +224,12 @@ impl NodeLifecycleController {
 
     /// `tryUpdateNodeHealth` for one node: probes, and Unknown conditions after the grace
     /// period. Returns the Ready status the node has (or will have once written).
-    fn node_health(&mut self, n_obj: &SharedObject, n: &Node, cx: &mut Cx<'_>) -> String {
-        let name = n_obj.name().to_string();
+    ///
+    /// Runs for every node every `node-monitor-period`, so it reads the Node and its Lease in
+    /// place and allocates nothing unless the node goes Unknown: like upstream's
+    /// `nodeHealthMap`, [`Health`] keeps what was last observed and a pass only compares.
+    fn node_health(&mut self, n_obj: &SharedObject, n: &Node, cx: &mut Cx<'_>) -> Ready {
+        let name = n_obj.name();
         let heartbeat = n
             .status
             .as_ref()
@@ -202,46 +238,49 @@ impl NodeLifecycleController {
             .and_then(|c| c.last_heartbeat_time.as_ref())
             .map(virtual_secs);
         let renew = cx
-            .get(Kind::Lease, NODE_LEASE_NAMESPACE, &name)
+            .cache(Kind::Lease)
+            .and_then(|c| c.get_by_name(NODE_LEASE_NAMESPACE, name))
             .and_then(|l| match l.as_ref() {
-                Object::Lease(l) => l
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.renew_time.as_ref())
-                    .map(|t| format!("{:?}", t.0)),
+                Object::Lease(l) => l.spec.as_ref().and_then(|s| s.renew_time.clone()),
                 _ => None,
             });
         let now = cx.now;
-        if !self.health.contains_key(&name) {
-            cx.info(
-                "node_lifecycle_controller.go:764",
-                "Controller observed a new Node",
-                &[("node", &name)],
-            );
-        }
-        let h = self.health.entry(name.clone()).or_insert_with(|| Health {
-            probe: now,
-            heartbeat,
-            renew: renew.clone(),
-        });
-        if h.heartbeat != heartbeat || h.renew != renew {
-            h.probe = now;
-            h.heartbeat = heartbeat;
-            h.renew = renew;
-        }
-        let ready = ready_status(n).unwrap_or("").to_string();
-        let grace = if ready.is_empty() {
+        let h = match self.health.get_mut(name) {
+            Some(h) => {
+                if h.heartbeat != heartbeat || h.renew != renew {
+                    h.probe = now;
+                    h.heartbeat = heartbeat;
+                    h.renew = renew;
+                }
+                h
+            }
+            None => {
+                cx.info(
+                    "node_lifecycle_controller.go:764",
+                    "Controller observed a new Node",
+                    &[("node", name)],
+                );
+                self.health.entry(name.to_string()).or_insert(Health {
+                    probe: now,
+                    heartbeat,
+                    renew,
+                })
+            }
+        };
+        let ready_str = ready_status(n).unwrap_or("");
+        let grace = if ready_str.is_empty() {
             self.cfg.startup_grace_period
         } else {
             self.cfg.grace_period
         };
-        if now.saturating_since(h.probe) <= grace || ready == "Unknown" {
-            return if ready.is_empty() {
-                "Unknown".into()
+        if now.saturating_since(h.probe) <= grace || ready_str == "Unknown" {
+            return if ready_str.is_empty() {
+                Ready::Unknown
             } else {
-                ready
+                Ready::of(ready_str)
             };
         }
+        let name = name.to_string();
         // Kubelet stopped posting: every condition goes Unknown.
         let mut node = n.clone();
         let t = api_time(now);
@@ -268,7 +307,7 @@ impl NodeLifecycleController {
             }
         }
         cx.writes.push(Write::update_status(Object::from(node), ""));
-        if ready == "True" {
+        if ready_str == "True" {
             // The change from Ready is reported once, as an event of the Node, and its pods
             // are marked not ready (monitorNodeHealth).
             self.recorder.record(
@@ -282,7 +321,7 @@ impl NodeLifecycleController {
             );
             self.mark_pods_not_ready(&name, "", cx);
         }
-        "Unknown".into()
+        Ready::Unknown
     }
 
     /// `MarkPodsNotReady`: every pod bound to `node` whose Ready condition is True gets it
@@ -331,26 +370,35 @@ impl NodeLifecycleController {
         }
     }
 
-    /// One monitor pass over every node.
+    /// One monitor pass over every node. O(nodes) reads of the cached objects; it allocates
+    /// only for what it writes (and the pass's list of node handles).
     fn monitor(&mut self, cx: &mut Cx<'_>) -> Vec<String> {
         let nodes: Vec<SharedObject> = cx
             .cache(Kind::Node)
             .map(|c| c.iter().cloned().collect())
             .unwrap_or_default();
-        let names: BTreeSet<String> = nodes.iter().map(|n| n.name().to_string()).collect();
-        self.health.retain(|k, _| names.contains(k));
-        let mut ready_by_node: BTreeMap<String, (String, String)> = BTreeMap::new();
-        let mut per_zone: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        // The Node cache iterates in key (= name) order; `ready` follows it.
+        let mut ready: Vec<Ready> = Vec::with_capacity(nodes.len());
+        let mut per_zone: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for o in &nodes {
-            let Some(n) = node_of(o) else { continue };
-            let ready = self.node_health(o, n, cx);
-            let z = zone(o);
-            let e = per_zone.entry(z.clone()).or_default();
+            let r = match node_of(o) {
+                Some(n) => self.node_health(o, n, cx),
+                None => Ready::Other,
+            };
+            ready.push(r);
+            if node_of(o).is_none() {
+                continue;
+            }
+            let e = per_zone.entry(zone(o)).or_default();
             e.1 += 1;
-            if ready != "True" {
+            if r != Ready::True {
                 e.0 += 1;
             }
-            ready_by_node.insert(o.name().to_string(), (ready, z));
+        }
+        // Every listed node has an entry now, so equal sizes mean equal key sets.
+        if self.health.len() > nodes.len() {
+            let names: BTreeSet<&str> = nodes.iter().map(|n| n.name()).collect();
+            self.health.retain(|k, _| names.contains(k.as_str()));
         }
         // Zone states.
         let was_master_disruption = !self.zone_states.is_empty()
@@ -358,31 +406,32 @@ impl NodeLifecycleController {
                 .zone_states
                 .values()
                 .all(|s| *s == ZoneState::FullDisruption);
-        let new_states: BTreeMap<String, ZoneState> = per_zone
-            .iter()
-            .map(|(z, (nr, all))| {
-                (
-                    z.clone(),
-                    zone_state(*nr, *all, self.cfg.unhealthy_zone_percent),
-                )
-            })
-            .collect();
-        for (z, st) in &new_states {
-            match self.zone_states.get(z) {
-                None => cx.info(
-                    "node_lifecycle_controller.go:874",
-                    "Initializing eviction metric for zone",
-                    &[("zone", z)],
-                ),
-                Some(old) if old != st => cx.info(
-                    "node_lifecycle_controller.go:1084",
-                    "Controller detected that zone is now in new state",
-                    &[("zone", z), ("newState", &format!("{st:?}"))],
-                ),
+        for (z, (nr, all)) in &per_zone {
+            let st = zone_state(*nr, *all, self.cfg.unhealthy_zone_percent);
+            match self.zone_states.get_mut(*z) {
+                None => {
+                    cx.info(
+                        "node_lifecycle_controller.go:874",
+                        "Initializing eviction metric for zone",
+                        &[("zone", z)],
+                    );
+                    self.zone_states.insert(z.to_string(), st);
+                }
+                Some(old) if *old != st => {
+                    cx.info(
+                        "node_lifecycle_controller.go:1084",
+                        "Controller detected that zone is now in new state",
+                        &[("zone", z), ("newState", &format!("{st:?}"))],
+                    );
+                    *old = st;
+                }
                 _ => {}
             }
         }
-        self.zone_states = new_states;
+        if self.zone_states.len() > per_zone.len() {
+            self.zone_states
+                .retain(|z, _| per_zone.contains_key(z.as_str()));
+        }
         let master_disruption = !self.zone_states.is_empty()
             && self
                 .zone_states
@@ -402,56 +451,79 @@ impl NodeLifecycleController {
             );
         }
         let mut keys = Vec::new();
-        for o in &nodes {
+        for (o, &r) in nodes.iter().zip(&ready) {
             let Some(n) = node_of(o) else { continue };
-            let (ready, z) = ready_by_node.get(o.name()).cloned().unwrap_or_default();
+            let z = zone(o);
+            let current = node_taints(n);
             // NoSchedule taints follow the condition at once.
-            let (want_ns, other_ns) = match ready.as_str() {
-                "False" => (Some(TAINT_NOT_READY), TAINT_UNREACHABLE),
-                "Unknown" => (Some(TAINT_UNREACHABLE), TAINT_NOT_READY),
-                _ => (None, ""),
+            let (want_ns, other_ns) = match r {
+                Ready::False => (Some(TAINT_NOT_READY), TAINT_UNREACHABLE),
+                Ready::Unknown => (Some(TAINT_UNREACHABLE), TAINT_NOT_READY),
+                Ready::True | Ready::Other => (None, ""),
             };
-            let mut list = taints(n);
-            let before = list.clone();
-            list.retain(|t| {
-                !(t.effect == NO_SCHEDULE
-                    && (t.key == other_ns
-                        || (want_ns.is_none()
-                            && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))))
-            });
-            if let Some(k) = want_ns
-                && !list.iter().any(|t| t.key == k && t.effect == NO_SCHEDULE)
-            {
-                list.push(Self::taint(k, NO_SCHEDULE, cx.now));
+            // Only a wanted taint or one of these keys can change the list: a healthy node
+            // with neither costs no copy.
+            let may_change = want_ns.is_some()
+                || current.iter().any(|t| {
+                    t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE || t.key == other_ns
+                });
+            let mut list = if may_change {
+                current.to_vec()
+            } else {
+                Vec::new()
+            };
+            if may_change {
+                list.retain(|t| {
+                    !(t.effect == NO_SCHEDULE
+                        && (t.key == other_ns
+                            || (want_ns.is_none()
+                                && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))))
+                });
+                if let Some(k) = want_ns
+                    && !list.iter().any(|t| t.key == k && t.effect == NO_SCHEDULE)
+                {
+                    list.push(Self::taint(k, NO_SCHEDULE, cx.now));
+                }
             }
             // NoExecute taints: lifted when Ready or in master disruption mode; added through
             // the zone's rate-limited queue.
-            let queue = self.tainter.entry(z.clone()).or_default();
-            if ready == "True" || master_disruption {
-                list.retain(|t| {
-                    !(t.effect == NO_EXECUTE
-                        && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
-                });
-                queue.nodes.retain(|x| x != o.name());
+            if r == Ready::True || master_disruption {
+                if may_change {
+                    list.retain(|t| {
+                        !(t.effect == NO_EXECUTE
+                            && (t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE))
+                    });
+                }
+                if let Some(queue) = self.tainter.get_mut(z) {
+                    queue.nodes.retain(|x| x != o.name());
+                }
             } else {
-                let want = if ready == "False" {
+                let want = if r == Ready::False {
                     TAINT_NOT_READY
                 } else {
                     TAINT_UNREACHABLE
                 };
+                let queue = self.tainter.entry(z.to_string()).or_default();
                 if !has_taint(n, want, NO_EXECUTE) && !queue.nodes.iter().any(|x| x == o.name()) {
                     queue.nodes.push_back(o.name().to_string());
                 }
             }
-            if list != before {
+            if may_change && list.as_slice() != current {
                 Self::patch_taints(o, list, cx);
             }
-            if taints(n).iter().any(|t| t.effect == NO_EXECUTE) {
+            if current.iter().any(|t| t.effect == NO_EXECUTE) {
                 keys.push(o.name().to_string());
             }
         }
         if !master_disruption {
-            self.taint_pass(&ready_by_node, &per_zone, cx);
+            let ready_of = |name: &str| {
+                nodes
+                    .binary_search_by(|o| o.name().cmp(name))
+                    .ok()
+                    .filter(|&i| node_of(&nodes[i]).is_some())
+                    .map(|i| ready[i])
+            };
+            self.taint_pass(&ready_of, &per_zone, cx);
         }
         keys
     }
@@ -459,8 +531,8 @@ impl NodeLifecycleController {
     /// `doNoExecuteTaintingPass`: per zone, at the zone's rate.
     fn taint_pass(
         &mut self,
-        ready_by_node: &BTreeMap<String, (String, String)>,
-        per_zone: &BTreeMap<String, (usize, usize)>,
+        ready_of: &dyn Fn(&str) -> Option<Ready>,
+        per_zone: &BTreeMap<&str, (usize, usize)>,
         cx: &mut Cx<'_>,
     ) {
         let now = cx.now;
@@ -470,7 +542,7 @@ impl NodeLifecycleController {
                 .get(z)
                 .copied()
                 .unwrap_or(ZoneState::Normal);
-            let size = per_zone.get(z).map_or(0, |p| p.1);
+            let size = per_zone.get(z.as_str()).map_or(0, |p| p.1);
             let interval = match state {
                 ZoneState::Normal | ZoneState::FullDisruption => Some(self.cfg.eviction_interval),
                 ZoneState::PartialDisruption if size > self.cfg.large_cluster_threshold => {
@@ -482,17 +554,17 @@ impl NodeLifecycleController {
             while now >= q.next_at
                 && let Some(name) = q.nodes.pop_front()
             {
-                let Some((ready, _)) = ready_by_node.get(&name) else {
+                let Some(ready) = ready_of(&name) else {
                     continue;
                 };
                 let Some(o) = cx.get(Kind::Node, "", &name) else {
                     continue;
                 };
                 let Some(n) = node_of(&o) else { continue };
-                let (want, other) = match ready.as_str() {
-                    "False" => (TAINT_NOT_READY, TAINT_UNREACHABLE),
-                    "True" => continue,
-                    _ => (TAINT_UNREACHABLE, TAINT_NOT_READY),
+                let (want, other) = match ready {
+                    Ready::False => (TAINT_NOT_READY, TAINT_UNREACHABLE),
+                    Ready::True => continue,
+                    Ready::Unknown | Ready::Other => (TAINT_UNREACHABLE, TAINT_NOT_READY),
                 };
                 let mut list = taints(n);
                 list.retain(|t| !(t.effect == NO_EXECUTE && t.key == other));
@@ -500,8 +572,8 @@ impl NodeLifecycleController {
                     list.push(Self::taint(want, NO_EXECUTE, now));
                 }
                 // NoSchedule may be changed by this same pass: write both together.
-                let ns = match ready.as_str() {
-                    "False" => TAINT_NOT_READY,
+                let ns = match ready {
+                    Ready::False => TAINT_NOT_READY,
                     _ => TAINT_UNREACHABLE,
                 };
                 list.retain(|t| {
@@ -535,7 +607,7 @@ impl Controller for NodeLifecycleController {
                 Vec::new()
             }
             (Kind::Node, Notification::Update { old, new })
-                if node_of(old).map(taints) != node_of(new).map(taints) =>
+                if node_of(old).map(node_taints) != node_of(new).map(node_taints) =>
             {
                 vec![new.name().to_string()]
             }

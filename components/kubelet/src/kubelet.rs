@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use api::k8s_openapi::api::coordination::v1::Lease;
 use api::k8s_openapi::api::core::v1::{Node, NodeStatus, Pod};
-use api::{Kind, Object};
+use api::{Kind, Object, SharedObject};
 use apiserver::{
     ApiEnvelope, ApiReply, ApiRequest, DeleteOptions, GetOptions, PatchType, Preconditions,
     StatusReason, Subresource, UserInfo, Verb,
@@ -42,7 +42,7 @@ use crate::admission::admit;
 use crate::backoff::Backoff;
 use crate::config::KubeletConfig;
 use crate::events::{EventWrite, NORMAL, Recorder, WARNING};
-use crate::node::{initial_node, lease, node_status, status_changed};
+use crate::node::{conditions_changed, fixed_status, initial_node, lease, with_conditions};
 use crate::probes::Verdict;
 use crate::static_pods::{is_mirror, mirror_of};
 use crate::status::pod_status;
@@ -132,9 +132,12 @@ pub struct Kubelet<M> {
     registered: bool,
     register_delay: Duration,
     node_status: Option<NodeStatus>,
+    /// The part of the status the configuration fixes (built once).
+    fixed_status: NodeStatus,
     last_report: Option<Time>,
     node_status_in_flight: bool,
-    lease: Option<Lease>,
+    /// The node Lease as the apiserver last returned it (shared with the reply).
+    lease: Option<SharedObject>,
     lease_in_flight: bool,
     pods: BTreeMap<String, PodWorker>,
     by_key: BTreeMap<String, String>,
@@ -171,6 +174,7 @@ impl<M> Kubelet<M> {
             registered: false,
             register_delay: Duration::from_millis(100),
             node_status: None,
+            fixed_status: fixed_status(&cfg),
             last_report: None,
             node_status_in_flight: false,
             lease: None,
@@ -214,7 +218,10 @@ impl<M> Kubelet<M> {
 
     /// The Lease as last written.
     pub fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
+        self.lease.as_deref().and_then(|o| match o {
+            Object::Lease(l) => Some(l.as_ref()),
+            _ => None,
+        })
     }
 }
 
@@ -395,17 +402,15 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let now = ctx.now();
-        let status = node_status(&self.cfg, now, self.node_status.as_ref());
         let due = self
             .last_report
             .is_none_or(|t| now.saturating_since(t) >= self.cfg.node_status_report_frequency);
-        let changed = self
-            .node_status
-            .as_ref()
-            .is_none_or(|s| status_changed(s, &status));
+        // Every nodeStatusUpdateFrequency, but a status is built only when one is posted.
+        let changed = self.node_status.as_ref().is_none_or(conditions_changed);
         if !(force || due || changed) {
             return;
         }
+        let status = with_conditions(self.fixed_status.clone(), now, self.node_status.as_ref());
         let patch =
             serde_json::json!({ "status": serde_json::to_value(&status).unwrap_or_default() });
         self.node_status = Some(status);
@@ -434,7 +439,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let now = ctx.now();
-        let l = lease(&self.cfg, &self.node_uid, now, self.lease.as_ref());
+        let l = lease(&self.cfg, &self.node_uid, now, self.lease());
         self.lease_in_flight = true;
         let name = self.cfg.node_name.clone();
         let (op, verb) = if self.lease.is_some() {
@@ -505,9 +510,9 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             ApiOp::LeaseCreate | ApiOp::LeaseUpdate | ApiOp::LeaseGet => {
                 self.lease_in_flight = false;
                 match (object.as_deref(), status_reason) {
-                    (Some(Object::Lease(l)), _) => {
+                    (Some(Object::Lease(_)), _) => {
                         let renewed = !matches!(op, ApiOp::LeaseGet);
-                        self.lease = Some(l.as_ref().clone());
+                        self.lease = object.clone();
                         if renewed {
                             self.stats.lease_renewals += 1;
                         } else {

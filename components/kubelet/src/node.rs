@@ -94,11 +94,37 @@ pub fn initial_node(cfg: &KubeletConfig, now: Time) -> Node {
     }
 }
 
+/// The conditions the kubelet posts, in order: type, status, reason, message
+/// (`pkg/kubelet/nodestatus/setters.go`; the node never reports pressure).
+const CONDITIONS: [(&str, &str, &str, &str); 4] = [
+    (
+        "MemoryPressure",
+        "False",
+        "KubeletHasSufficientMemory",
+        "kubelet has sufficient memory available",
+    ),
+    (
+        "DiskPressure",
+        "False",
+        "KubeletHasNoDiskPressure",
+        "kubelet has no disk pressure",
+    ),
+    (
+        "PIDPressure",
+        "False",
+        "KubeletHasSufficientPID",
+        "kubelet has sufficient PID available",
+    ),
+    (
+        "Ready",
+        "True",
+        "KubeletReady",
+        "kubelet is posting ready status",
+    ),
+];
+
 fn condition(
-    type_: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
+    (type_, status, reason, message): (&str, &str, &str, &str),
     now: Time,
     previous: Option<&NodeStatus>,
 ) -> NodeCondition {
@@ -121,6 +147,47 @@ fn condition(
 
 /// The node's status at `now` (heartbeat times set to `now`).
 pub fn node_status(cfg: &KubeletConfig, now: Time, previous: Option<&NodeStatus>) -> NodeStatus {
+    with_conditions(fixed_status(cfg), now, previous)
+}
+
+/// `fixed` (a [`fixed_status`]) with the conditions at `now`.
+pub fn with_conditions(
+    mut fixed: NodeStatus,
+    now: Time,
+    previous: Option<&NodeStatus>,
+) -> NodeStatus {
+    fixed.conditions = Some(
+        CONDITIONS
+            .iter()
+            .map(|c| condition(*c, now, previous))
+            .collect(),
+    );
+    fixed
+}
+
+/// Whether the status at any `now` would differ from `previous` in anything but heartbeat
+/// times ([`status_changed`]), when `previous` was built by [`node_status`] from the same
+/// configuration: the rest of the status is fixed by that configuration, so only the
+/// conditions can differ, and they are compared in place. The kubelet asks this every
+/// nodeStatusUpdateFrequency and builds a status only when it reports.
+pub fn conditions_changed(previous: &NodeStatus) -> bool {
+    let Some(cs) = previous.conditions.as_ref() else {
+        return true;
+    };
+    cs.len() != CONDITIONS.len()
+        || cs
+            .iter()
+            .zip(CONDITIONS)
+            .any(|(c, (type_, status, reason, message))| {
+                c.type_ != type_
+                    || c.status != status
+                    || c.reason.as_deref() != Some(reason)
+                    || c.message.as_deref() != Some(message)
+            })
+}
+
+/// Everything in the node's status but the conditions: what the configuration fixes.
+pub fn fixed_status(cfg: &KubeletConfig) -> NodeStatus {
     let resources: BTreeMap<String, Quantity> = cfg
         .capacity
         .iter()
@@ -133,40 +200,7 @@ pub fn node_status(cfg: &KubeletConfig, now: Time, previous: Option<&NodeStatus>
     NodeStatus {
         capacity: Some(resources.clone()),
         allocatable: Some(resources),
-        conditions: Some(vec![
-            condition(
-                "MemoryPressure",
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-                now,
-                previous,
-            ),
-            condition(
-                "DiskPressure",
-                "False",
-                "KubeletHasNoDiskPressure",
-                "kubelet has no disk pressure",
-                now,
-                previous,
-            ),
-            condition(
-                "PIDPressure",
-                "False",
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-                now,
-                previous,
-            ),
-            condition(
-                "Ready",
-                "True",
-                "KubeletReady",
-                "kubelet is posting ready status",
-                now,
-                previous,
-            ),
-        ]),
+        conditions: None,
         addresses: Some(vec![
             NodeAddress {
                 type_: "InternalIP".into(),
@@ -198,9 +232,9 @@ pub fn node_status(cfg: &KubeletConfig, now: Time, previous: Option<&NodeStatus>
 }
 
 /// Whether two statuses differ in anything but heartbeat times (the kubelet then reports at
-/// once instead of waiting for nodeStatusReportFrequency). Runs every
-/// nodeStatusUpdateFrequency on every node, so it compares in place rather than on copies with
-/// the heartbeats blanked; the destructuring is exhaustive so that a new field is not missed.
+/// once instead of waiting for nodeStatusReportFrequency). Compares in place rather than on
+/// copies with the heartbeats blanked; the destructuring is exhaustive so that a new field is
+/// not missed. The kubelet itself asks the cheaper [`conditions_changed`].
 pub fn status_changed(a: &NodeStatus, b: &NodeStatus) -> bool {
     let NodeStatus {
         addresses,
@@ -307,6 +341,7 @@ mod tests {
         let later = node_status(&cfg, Time::from_secs(20), Some(&first));
         assert_ne!(first, later, "heartbeat times moved");
         assert!(!status_changed(&first, &later));
+        assert!(!conditions_changed(&first) && !conditions_changed(&later));
         let mut not_ready = later.clone();
         let ready = not_ready
             .conditions
@@ -316,9 +351,13 @@ mod tests {
             .expect("Ready condition");
         ready.status = "False".into();
         assert!(status_changed(&later, &not_ready));
+        // What the kubelet would post next differs from not_ready: it reports at once.
+        let next = node_status(&cfg, Time::from_secs(30), Some(&not_ready));
+        assert!(status_changed(&not_ready, &next) && conditions_changed(&not_ready));
         let mut fewer = later.clone();
         fewer.conditions.as_mut().map(Vec::pop);
         assert!(status_changed(&later, &fewer));
+        assert!(conditions_changed(&fewer));
         let mut bigger = later.clone();
         bigger
             .capacity
