@@ -190,14 +190,15 @@ impl Controller for EndpointsController {
             return Ok(Action::AwaitChange);
         }
         st.agrees_at = None;
-        let mut subsets: BTreeMap<PortKey, (Vec<EndpointAddress>, Vec<EndpointAddress>)> =
+        // Grouped, sorted and truncated by reference; only the addresses written are cloned.
+        let mut subsets: BTreeMap<&PortKey, (Vec<&EndpointAddress>, Vec<&EndpointAddress>)> =
             BTreeMap::new();
         for (key_ports, ready, addr) in st.desired.values() {
-            let entry = subsets.entry(key_ports.clone()).or_default();
+            let entry = subsets.entry(key_ports).or_default();
             if *ready {
-                entry.0.push(addr.clone());
+                entry.0.push(addr);
             } else {
-                entry.1.push(addr.clone());
+                entry.1.push(addr);
             }
         }
         let mut total = 0usize;
@@ -221,16 +222,19 @@ impl Controller for EndpointsController {
             if ready.is_empty() && not_ready.is_empty() {
                 continue;
             }
+            let owned = |v: Vec<&EndpointAddress>| {
+                Some(v.into_iter().cloned().collect::<Vec<_>>()).filter(|v| !v.is_empty())
+            };
             out.push(EndpointSubset {
-                addresses: Some(ready).filter(|v| !v.is_empty()),
-                not_ready_addresses: Some(not_ready).filter(|v| !v.is_empty()),
+                addresses: owned(ready),
+                not_ready_addresses: owned(not_ready),
                 ports: Some(
                     key_ports
-                        .into_iter()
+                        .iter()
                         .map(|(n, proto, port)| EndpointPort {
-                            name: Some(n).filter(|n| !n.is_empty()),
-                            protocol: Some(proto),
-                            port,
+                            name: Some(n.clone()).filter(|n| !n.is_empty()),
+                            protocol: Some(proto.clone()),
+                            port: *port,
                             app_protocol: None,
                         })
                         .collect(),
@@ -256,10 +260,16 @@ impl Controller for EndpointsController {
                     st.agrees_at = current_rv.map(str::to_string);
                     return Ok(Action::AwaitChange);
                 }
-                let mut e = ep.clone();
-                e.subsets = subsets;
-                e.metadata.labels = labels;
-                e.metadata.annotations = Some(want_ann).filter(|a| !a.is_empty());
+                // Built beside the current object, not cloned from it: its old subsets would
+                // be copied only to be replaced.
+                let e = Endpoints {
+                    metadata: ObjectMeta {
+                        labels,
+                        annotations: Some(want_ann).filter(|a| !a.is_empty()),
+                        ..ep.metadata.clone()
+                    },
+                    subsets,
+                };
                 cx.writes.push(Write::update(Object::from(e), key));
             }
             _ => {
