@@ -145,10 +145,10 @@ mod tests {
     fn the_same_revision_is_computed_once_and_equals_a_node_computing_alone() {
         let memo = RuleMemo::default();
         let (svc, s) = objects(&["10.244.1.2", "10.244.2.3"]);
-        let first = memo.rules("default/web", Some(&svc), &[s.clone()], |_| {
+        let first = memo.rules("default/web", Some(&svc), std::slice::from_ref(&s), |_| {
             compute(&svc, &s)
         });
-        let again = memo.rules("default/web", Some(&svc), &[s.clone()], |_| {
+        let again = memo.rules("default/web", Some(&svc), std::slice::from_ref(&s), |_| {
             panic!("a remembered input set is not recomputed")
         });
         assert!(Arc::ptr_eq(&first, &again));
@@ -175,24 +175,29 @@ mod tests {
     fn an_equal_object_in_another_allocation_is_computed_again_and_old_sets_age_out() {
         let memo = RuleMemo::default();
         let (svc, s) = objects(&["10.244.1.2"]);
-        memo.rules("default/web", Some(&svc), &[s.clone()], |_| {
+        memo.rules("default/web", Some(&svc), std::slice::from_ref(&s), |_| {
             compute(&svc, &s)
         });
         let copy = Arc::new(Object::clone(&s));
         let mut computed = false;
-        memo.rules("default/web", Some(&svc), &[copy.clone()], |_| {
-            computed = true;
-            compute(&svc, &copy)
-        });
+        memo.rules(
+            "default/web",
+            Some(&svc),
+            std::slice::from_ref(&copy),
+            |_| {
+                computed = true;
+                compute(&svc, &copy)
+            },
+        );
         assert!(computed, "inputs are recognised by identity only");
         for i in 0..KEPT_PER_SERVICE {
             let (_, s) = objects(&[&format!("10.244.3.{i}")]);
-            memo.rules("default/web", Some(&svc), &[s.clone()], |_| {
+            memo.rules("default/web", Some(&svc), std::slice::from_ref(&s), |_| {
                 compute(&svc, &s)
             });
         }
         let mut computed = false;
-        memo.rules("default/web", Some(&svc), &[s.clone()], |_| {
+        memo.rules("default/web", Some(&svc), std::slice::from_ref(&s), |_| {
             computed = true;
             compute(&svc, &s)
         });
