@@ -1,32 +1,12 @@
 //! Invariants checked only after the events that can break them (`Sim::add_invariant_on`)
 //! find the same violations, at the same event, as invariants checked after every event.
 
-use sim::{Actor, ActorId, Ctx, Duration, Fault, Finding, HostId, HostState, Sim, SimConfig, Time};
+mod common;
+
+use common::Gossip;
+use sim::{ActorId, Duration, Fault, Finding, HostId, HostState, Sim, SimConfig, Time};
 use std::cell::Cell;
 use std::rc::Rc;
-
-/// Gossips random numbers to random peers and keeps their sum: every step draws.
-struct Gossip {
-    peers: Vec<ActorId>,
-    sum: u64,
-}
-
-impl Actor<u64> for Gossip {
-    fn on_start(&mut self, ctx: &mut Ctx<'_, u64>) {
-        let ms = ctx.rng().range(1, 10);
-        ctx.set_timer(Duration::from_millis(ms), 0);
-    }
-    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64>, _from: ActorId, n: u64) {
-        self.sum = self.sum.wrapping_add(n);
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _tag: u64) {
-        let to = *ctx.rng().choose(&self.peers).unwrap();
-        let n = ctx.rng().next_u64() % 1000;
-        ctx.send(to, n);
-        let ms = ctx.rng().range(1, 10);
-        ctx.set_timer(Duration::from_millis(ms), 0);
-    }
-}
 
 /// Six gossipers, one per host; the faults crash, restart and pause the watched one's host.
 fn gossip(seed: u64) -> (Sim<u64>, Vec<HostId>, Vec<ActorId>) {

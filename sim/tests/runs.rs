@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Recorder, rec, recorders};
+use common::{Gossip, Recorder, rec, recorders};
 use sim::{
     Actor, ActorId, BuggifyConfig, Ctx, Duration, Fault, FindingKind, Jitter, LinkConfig,
     Quiescence, Sim, SimConfig, Time, TimerId,
@@ -53,29 +53,6 @@ fn cancelled_timers_never_fire_and_rearming_keeps_one_pending() {
     // Cancelled entries were skipped, not counted: 1000 starts+messages, 1 timer.
     assert_eq!(sim.events_processed(), 1 + 1000 + 1);
     assert_eq!(sim.run_until_quiescent(10).unwrap(), Quiescence::Quiet);
-}
-
-/// Gossips random numbers to random peers for a while: a workload whose every step draws.
-struct Gossip {
-    peers: Vec<ActorId>,
-    sum: u64,
-}
-
-impl Actor<u64> for Gossip {
-    fn on_start(&mut self, ctx: &mut Ctx<'_, u64>) {
-        let ms = ctx.rng().range(1, 10);
-        ctx.set_timer(Duration::from_millis(ms), 0);
-    }
-    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64>, _from: ActorId, n: u64) {
-        self.sum = self.sum.wrapping_add(n);
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _tag: u64) {
-        let to = *ctx.rng().choose(&self.peers).unwrap();
-        let n = ctx.rng().next_u64() % 1000;
-        ctx.send(to, n);
-        let ms = ctx.rng().range(1, 10);
-        ctx.set_timer(Duration::from_millis(ms), 0);
-    }
 }
 
 fn gossip_run(seed: u64, trace: Option<Box<dyn Write>>) -> (u64, u64) {

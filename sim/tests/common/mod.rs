@@ -71,3 +71,27 @@ pub fn send(sim: &mut Sim<u64>, from: ActorId, to: ActorId, msg: u64) {
 pub fn rec(sim: &Sim<u64>, a: ActorId) -> &Recorder {
     sim.actor::<Recorder>(a).expect("a live recorder")
 }
+
+/// Gossips random numbers to random peers and keeps their sum: a workload whose every step
+/// draws from the seeded streams.
+pub struct Gossip {
+    pub peers: Vec<ActorId>,
+    pub sum: u64,
+}
+
+impl Actor<u64> for Gossip {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u64>) {
+        let ms = ctx.rng().range(1, 10);
+        ctx.set_timer(Duration::from_millis(ms), 0);
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64>, _from: ActorId, n: u64) {
+        self.sum = self.sum.wrapping_add(n);
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>, _tag: u64) {
+        let to = *ctx.rng().choose(&self.peers).unwrap();
+        let n = ctx.rng().next_u64() % 1000;
+        ctx.send(to, n);
+        let ms = ctx.rng().range(1, 10);
+        ctx.set_timer(Duration::from_millis(ms), 0);
+    }
+}
