@@ -93,11 +93,15 @@ impl Cluster {
         ));
     }
 
-    fn get_pod(&mut self, name: &str) -> Option<Arc<Object>> {
-        match self.call(Kind::Pod, "default", name, Verb::Get(Default::default())) {
+    fn get(&mut self, kind: Kind, name: &str) -> Option<Arc<Object>> {
+        match self.call(kind, "default", name, Verb::Get(Default::default())) {
             Ok(ApiReply::Object(o)) => Some(o),
             _ => None,
         }
+    }
+
+    fn get_pod(&mut self, name: &str) -> Option<Arc<Object>> {
+        self.get(Kind::Pod, name)
     }
 
     fn node_of(&mut self, name: &str) -> String {
@@ -371,14 +375,9 @@ fn default_spreading_follows_the_controller_reference_not_a_matching_selector() 
     c.create(
         "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web, namespace: default}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n",
     );
-    let Ok(ApiReply::Object(rs)) = c.call(
-        Kind::ReplicaSet,
-        "default",
-        "web",
-        Verb::Get(Default::default()),
-    ) else {
-        panic!("the ReplicaSet was created");
-    };
+    let rs = c
+        .get(Kind::ReplicaSet, "web")
+        .expect("the ReplicaSet was created");
     let uid = rs.metadata().uid.clone().unwrap();
     c.create(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: stray, namespace: default, labels: {app: web}}\nspec: {containers: [{name: c, image: nginx}]}\n",
