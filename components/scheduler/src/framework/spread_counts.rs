@@ -42,6 +42,11 @@ impl DomainCounts {
         self.counts.get(domain as usize).copied().flatten()
     }
 
+    /// Matching pods by domain id, as [`DomainCounts::get`] (a domain past the end: `None`).
+    pub fn by_domain(&self) -> &[Option<i64>] {
+        &self.counts
+    }
+
     /// Domains seen.
     pub fn len(&self) -> usize {
         self.domains

@@ -369,3 +369,93 @@ fn node_list_interleaves_zones_and_the_window_rotates() {
     assert_eq!(&*d.nodes()[0].node, &*snap.node(snap.ordered()[100]).name);
     assert_eq!(alg.next_start_node_index(), 0);
 }
+
+/// PodTopologySpread's batch scores (per-domain terms, the per-cycle memo of zone and count,
+/// the normalization table) equal its per-node scores and upstream's normalization, for the
+/// system defaults, counts past the memo, a node without a zone, and the pod's own
+/// constraints.
+#[test]
+fn topology_spread_batch_scores_equal_per_node_scores() {
+    use crate::framework::{CycleState, Plugin};
+    use crate::plugins::pod_topology_spread::PodTopologySpread;
+
+    let mut s = Snapshot::new();
+    for i in 0..130 {
+        let zone = if i == 7 {
+            String::new()
+        } else {
+            format!("    topology.kubernetes.io/zone: z{}\n", i % 3)
+        };
+        s.upsert_node(node(&format!("n{i}"), "64", "256Gi", &zone));
+    }
+    s.refresh();
+    let web = |i: usize| {
+        let mut p = pod(&format!("w{i}"), "10m", "1Mi", 0, "");
+        p.default_spread_selector = vec![api::selector::Selector::parse("app=web").unwrap()];
+        let mut o = (*p.obj).clone();
+        o.metadata_mut()
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("app".into(), "web".into());
+        PodInfo {
+            obj: Arc::new(o),
+            ..p
+        }
+    };
+    let check_on = |s: &Snapshot, p: &PodInfo, feasible: &[usize]| {
+        let plugin = PodTopologySpread;
+        let mut state = CycleState::default();
+        let feasible = feasible.to_vec();
+        if plugin.pre_score(&mut state, p, s, &feasible).code == super::Code::Skip {
+            return;
+        }
+        let mut batch = Vec::new();
+        plugin.score_nodes(&state, p, s, &feasible, &mut batch);
+        let one: Vec<i64> = feasible
+            .iter()
+            .map(|slot| plugin.score(&state, p, s.node(*slot), s))
+            .collect();
+        assert_eq!(batch, one);
+        let mut normalized = one.clone();
+        plugin.normalize_score(&state, p, &mut normalized);
+        let real = one.iter().filter(|v| **v != -1);
+        let (min, max) = (
+            real.clone().copied().min().unwrap_or(i64::MAX),
+            real.copied().max().unwrap_or(0).max(0),
+        );
+        let upstream: Vec<i64> = one
+            .iter()
+            .map(|v| match *v {
+                -1 => 0,
+                _ if max == 0 => 100,
+                v => 100 * (max + min - v) / max,
+            })
+            .collect();
+        assert_eq!(normalized, upstream);
+    };
+    // All nodes (hostname terms by domain) and fewer nodes than hostnames (kept counts read
+    // per node, and the memo of zone and count: 3 zones x 32 counts <= 100 nodes).
+    let check = |s: &Snapshot, p: &PodInfo| {
+        check_on(s, p, s.ordered());
+        check_on(s, p, &s.ordered()[..100]);
+    };
+    // Pile pods on a few nodes so counts pass the memo's 32 per node.
+    for round in 0..80 {
+        let p = web(round);
+        check(&s, &p);
+        let target = match round % 4 {
+            0 | 1 => "n1".to_string(),
+            2 => "n7".to_string(),
+            _ => format!("n{}", round % 130),
+        };
+        s.assume(Arc::new(p), &target);
+    }
+    let own = pod(
+        "own",
+        "10m",
+        "1Mi",
+        0,
+        "  topologySpreadConstraints:\n  - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: web}}}\n  - {maxSkew: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: web}}}\n",
+    );
+    check(&s, &own);
+}

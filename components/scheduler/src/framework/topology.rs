@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use super::node_info::NodeInfo;
 
-const NONE: u32 = u32::MAX;
+/// [`TopologyIndex::slots`]' entry of a slot without the key.
+pub const NONE: u32 = u32::MAX;
 
 /// One label key's domains.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,6 +35,9 @@ impl TopologyIndex {
             of_slot: vec![NONE; slots.len()],
             ..TopologyIndex::default()
         };
+        // Interned by borrowed value (one search per node, nothing copied), then the owned
+        // map built from the sorted entries at once: hostnames make one domain per node.
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
         for (slot, info) in slots.iter().enumerate() {
             if info.node.is_none() {
                 continue;
@@ -41,19 +45,16 @@ impl TopologyIndex {
             let Some(v) = info.labels().get(key) else {
                 continue;
             };
-            let id = match t.ids.get(v) {
-                Some(id) => *id,
-                None => {
-                    let id = t.values.len() as u32;
-                    t.values.push(v.clone());
-                    t.ids.insert(v.clone(), id);
-                    t.nodes_in.push(0);
-                    id
-                }
-            };
+            let next = ids.len() as u32;
+            let id = *ids.entry(v.as_str()).or_insert_with(|| {
+                t.values.push(v.clone());
+                t.nodes_in.push(0);
+                next
+            });
             t.nodes_in[id as usize] += 1;
             t.of_slot[slot] = id;
         }
+        t.ids = ids.into_iter().map(|(v, id)| (v.to_string(), id)).collect();
         t.unique = t.nodes_in.iter().all(|n| *n <= 1);
         t
     }
@@ -61,6 +62,12 @@ impl TopologyIndex {
     /// The domain of the node in `slot` (`None`: it lacks the key).
     pub fn domain(&self, slot: usize) -> Option<u32> {
         self.of_slot.get(slot).copied().filter(|d| *d != NONE)
+    }
+
+    /// Slot → domain id ([`NONE`]: no Node object, or the node lacks the key), for loops
+    /// over many nodes.
+    pub fn slots(&self) -> &[u32] {
+        &self.of_slot
     }
 
     /// The id of a label value.

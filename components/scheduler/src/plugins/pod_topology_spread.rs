@@ -33,7 +33,7 @@ use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 
 use crate::framework::snapshot::{LABEL_HOSTNAME, LABEL_ZONE};
 use crate::framework::spread_counts::{CountKey, DomainCounts};
-use crate::framework::topology::TopologyIndex;
+use crate::framework::topology::{NONE, TopologyIndex};
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, PreFilterResult,
     Snapshot, Status,
@@ -314,6 +314,135 @@ impl ScoreState {
         }
         round_half_away(score)
     }
+
+    /// [`ScoreState::node_score`] of every feasible node, with each constraint's count
+    /// source resolved once: a constraint of few domains (zones) gets its term per domain
+    /// computed once, the others read the kept counts by the node's domain id. The terms are
+    /// the same f64 values, added in the same order.
+    fn score_nodes(&self, pod: &PodInfo, snap: &Snapshot, feasible: &[usize], out: &mut Vec<i64>) {
+        let per_node = self
+            .terms
+            .iter()
+            .any(|t| matches!(t.source, Source::CachedUnlessShared | Source::OwnPods));
+        if per_node {
+            out.extend(
+                feasible
+                    .iter()
+                    .map(|slot| self.node_score(pod, *slot, snap.node(*slot))),
+            );
+            return;
+        }
+        let lookups: Vec<Lookup<'_>> = self
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let topo = &self.topo[i];
+                let of_slot = topo.slots();
+                let kept = self.cached.as_ref().map(|c| &c[i]);
+                match (t.source, kept) {
+                    (Source::Cached, Some(kept)) if topo.len() > feasible.len() => Lookup::Kept {
+                        of_slot,
+                        counts: kept.by_domain(),
+                        weight: t.weight,
+                        skew: t.skew,
+                    },
+                    _ => Lookup::Table {
+                        of_slot,
+                        terms: (0..topo.len() as u32)
+                            .map(|d| {
+                                let count = match t.source {
+                                    Source::Counted => self.counts[i][d as usize],
+                                    _ => kept.and_then(|k| k.get(d)).unwrap_or(0),
+                                };
+                                count as f64 * t.weight + t.skew
+                            })
+                            .collect(),
+                    },
+                }
+            })
+            .collect();
+        let require_all = self.require_all;
+        let score_of = |slot: usize| {
+            let mut score = 0.0;
+            for l in &lookups {
+                let of_slot = match l {
+                    Lookup::Table { of_slot, .. } | Lookup::Kept { of_slot, .. } => of_slot,
+                };
+                let d = of_slot.get(slot).copied().unwrap_or(NONE);
+                if d == NONE {
+                    if require_all {
+                        return IGNORED;
+                    }
+                    continue;
+                }
+                score += match l {
+                    Lookup::Table { terms, .. } => terms[d as usize],
+                    Lookup::Kept {
+                        counts,
+                        weight,
+                        skew,
+                        ..
+                    } => {
+                        let count = counts.get(d as usize).copied().flatten().unwrap_or(0);
+                        count as f64 * weight + skew
+                    }
+                };
+            }
+            round_half_away(score)
+        };
+        // The system defaults' shape (a few zones, then hostnames with kept counts): a node's
+        // score is a function of its zone and its count, small numbers, so each pair's
+        // rounded sum is computed once per cycle (on first use), not once per node.
+        if let [
+            Lookup::Table {
+                of_slot: zones,
+                terms,
+            },
+            Lookup::Kept {
+                of_slot: hosts,
+                counts,
+                ..
+            },
+        ] = lookups.as_slice()
+            && terms.len() * MEMO_COUNTS <= feasible.len()
+        {
+            let mut memo = vec![UNSET; terms.len() * MEMO_COUNTS];
+            out.extend(feasible.iter().map(|slot| {
+                let zone = zones.get(*slot).copied().unwrap_or(NONE);
+                let host = hosts.get(*slot).copied().unwrap_or(NONE);
+                let count = counts.get(host as usize).copied().flatten().unwrap_or(0);
+                if zone == NONE || host == NONE || !(0..MEMO_COUNTS as i64).contains(&count) {
+                    return score_of(*slot);
+                }
+                let m = &mut memo[zone as usize * MEMO_COUNTS + count as usize];
+                if *m == UNSET {
+                    *m = score_of(*slot);
+                }
+                *m
+            }));
+            return;
+        }
+        out.extend(feasible.iter().map(|slot| score_of(*slot)));
+    }
+}
+
+/// Counts per zone the per-cycle memo of [`ScoreState::score_nodes`] holds.
+const MEMO_COUNTS: usize = 32;
+/// A memo entry not computed yet (no score is negative but [`IGNORED`]).
+const UNSET: i64 = i64::MIN;
+
+/// One constraint's term for a node, resolved for [`ScoreState::score_nodes`].
+enum Lookup<'a> {
+    /// The term of every domain, by domain id.
+    Table { of_slot: &'a [u32], terms: Vec<f64> },
+    /// The kept counts by domain id, the term computed per node.
+    Kept {
+        of_slot: &'a [u32],
+        counts: &'a [Option<i64>],
+        weight: f64,
+        skew: f64,
+    },
 }
 
 /// `math.Round` (half away from zero) without a libm call on the per-node path.
@@ -567,12 +696,10 @@ impl Plugin for PodTopologySpread {
         feasible: &[usize],
         out: &mut Vec<i64>,
     ) {
-        let s = state.read::<ScoreState>(SCORE_KEY);
-        out.extend(
-            feasible
-                .iter()
-                .map(|slot| s.map_or(0, |s| s.node_score(pod, *slot, snap.node(*slot)))),
-        );
+        match state.read::<ScoreState>(SCORE_KEY) {
+            Some(s) => s.score_nodes(pod, snap, feasible, out),
+            None => out.extend(feasible.iter().map(|_| 0)),
+        }
     }
 
     fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
@@ -581,6 +708,22 @@ impl Plugin for PodTopologySpread {
         for s in scores.iter().filter(|s| **s != IGNORED) {
             min = min.min(*s);
             max = max.max(*s);
+        }
+        // The scores are few distinct values (counts of pods): with a range no wider than
+        // the nodes, each value's normalized score is computed once (the same division).
+        let range = max.saturating_sub(min);
+        if max > 0 && min <= max && range < scores.len() as i64 {
+            let table: Vec<i64> = (min..=max)
+                .map(|s| MAX_NODE_SCORE * (max + min - s) / max)
+                .collect();
+            for s in scores.iter_mut() {
+                *s = if *s == IGNORED {
+                    0
+                } else {
+                    table[(*s - min) as usize]
+                };
+            }
+            return;
         }
         for s in scores.iter_mut() {
             *s = if *s == IGNORED {
