@@ -242,6 +242,15 @@ impl<R: Clone> ResourceCache<R> {
         self.objects.get(key).map(|(o, rev, _)| (o, *rev))
     }
 
+    /// etcd's value of the object under `key` at mod revision `rev`, if that is the revision
+    /// cached (the base a write computed from `rev` is encoded after).
+    pub fn encoded_at(&self, key: &str, rev: i64) -> Option<&Encoded> {
+        match self.objects.get(key) {
+            Some((_, r, encoded)) if *r == rev => encoded.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Objects under `prefix` matching `filter`, using the node index when the filter names a
     /// node.
     pub fn list(&self, prefix: &str, filter: &Filter) -> Vec<SharedObject> {

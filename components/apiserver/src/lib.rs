@@ -16,6 +16,7 @@
 
 pub mod admission;
 pub mod cache;
+pub mod delta;
 pub mod eviction;
 pub mod nodeport;
 pub mod objects;

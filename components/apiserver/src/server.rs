@@ -1080,7 +1080,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             Err(e) => self.finish_write(ctx, &op, Err(e)),
             Ok(Step::Reply(r)) => self.finish_write(ctx, &op, Ok(r)),
             Ok(Step::Write { expected, mutation }) => {
-                let txn = match storage::guarded(op.key.clone(), expected, &mutation) {
+                let previous = std::str::from_utf8(&op.key)
+                    .ok()
+                    .and_then(|key| self.cache(op.kind).encoded_at(key, expected));
+                let txn = match storage::guarded(op.key.clone(), expected, &mutation, previous) {
                     Ok(txn) => txn,
                     Err(e) => {
                         let e = StatusError::internal(&e.to_string());

@@ -30,13 +30,15 @@
 //! because they are a distinct type here.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use api::{Kind, Object, SharedObject};
 use store::mvcc::{
     Bytes, Compare, CompareOp, CompareTarget, DeleteRangeRequest, KeyValue, PutRequest,
     RangeRequest, RequestOp, TxnRequest, Value, WriteRequest, prefix_end,
 };
+
+use crate::delta::Patch;
 
 /// The key the compactors of several apiservers coordinate on (`compact_rev_key` in
 /// `staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go`; under `/registry/` here so that
@@ -93,10 +95,37 @@ impl Value for StoredValue {
 
 /// An object as etcd holds it: its kind and its encoding, shared by every copy of the value
 /// (Raft log, WAL, MVCC history, watch events, range replies).
+///
+/// A revision starts whole; when the next revision of the same object is written against it
+/// ([`Encoded::encode_after`]), it becomes a [`Patch`] against that newer revision (see
+/// [`crate::delta`]), so that etcd's history holds one whole copy and small patches rather
+/// than every revision whole. At most [`MAX_PATCH_RUN`] revisions in a row become patches, so
+/// rebuilding any revision applies at most that many.
 #[derive(Clone)]
 pub struct Encoded {
     kind: Kind,
-    bytes: Bytes,
+    len: usize,
+    node: Arc<Node>,
+}
+
+/// Revisions in a row kept as patches before one is kept whole.
+pub const MAX_PATCH_RUN: u8 = 16;
+
+/// Only values at least this long are kept as patches (a Lease is a few hundred bytes).
+const PATCH_MIN_LEN: usize = 512;
+
+struct Node {
+    /// Whole bytes, or a patch against a newer revision. Behind a lock only because a value
+    /// shared by etcd's history turns into a patch when its successor is written; nothing
+    /// runs concurrently.
+    repr: Mutex<Repr>,
+    /// How many revisions just before this one are patches (against their successors).
+    run: u8,
+}
+
+enum Repr {
+    Whole(Bytes),
+    Patched { newer: Encoded, patch: Patch },
 }
 
 /// Why an object could not be encoded or decoded (never expected: the apiserver decodes only
@@ -117,19 +146,66 @@ pub enum CodecError {
 
 impl Encoded {
     pub fn encode(o: &Object) -> Result<Encoded, CodecError> {
+        Self::encode_after(o, None)
+    }
+
+    /// Encodes `o`, the revision written after `previous` (the object's current revision, if
+    /// the caller has it): `previous` is then kept as a patch against the new bytes when that
+    /// saves memory. Either way both decode exactly as before.
+    pub fn encode_after(o: &Object, previous: Option<&Encoded>) -> Result<Encoded, CodecError> {
         let bytes = rmp_serde::to_vec_named(o).map_err(|source| CodecError::Encode {
             kind: o.info().name,
             source,
         })?;
-        Ok(Encoded {
+        let bytes: Bytes = Arc::from(bytes);
+        let patch = previous.and_then(|p| p.patch_to(o.kind(), &bytes));
+        let encoded = Encoded {
             kind: o.kind(),
-            bytes: Arc::from(bytes),
-        })
+            len: bytes.len(),
+            node: Arc::new(Node {
+                repr: Mutex::new(Repr::Whole(bytes)),
+                run: patch.as_ref().map_or(0, |(run, _)| *run),
+            }),
+        };
+        if let (Some(previous), Some((_, patch))) = (previous, patch) {
+            *previous.node.repr.lock().unwrap_or_else(|e| e.into_inner()) = Repr::Patched {
+                newer: encoded.clone(),
+                patch,
+            };
+        }
+        Ok(encoded)
+    }
+
+    /// The patch that rebuilds this revision from `newer`, its successor, with the run of
+    /// patches the successor will end; `None` when this revision stays whole (small, already
+    /// a patch, the end of a run, or not worth it).
+    fn patch_to(&self, kind: Kind, newer: &[u8]) -> Option<(u8, Patch)> {
+        if self.kind != kind || self.len < PATCH_MIN_LEN || self.node.run >= MAX_PATCH_RUN {
+            return None;
+        }
+        let repr = self.node.repr.lock().unwrap_or_else(|e| e.into_inner());
+        // Already a patch: a write that lost its race was encoded after this revision.
+        let Repr::Whole(mine) = &*repr else {
+            return None;
+        };
+        Some((self.node.run + 1, Patch::between(newer, mine)?))
+    }
+
+    /// The bytes, rebuilt from the newer revisions when this one is a patch. Nothing stays
+    /// locked once they are returned: a caller may read another revision whose chain of newer
+    /// revisions passes through this one.
+    fn bytes(&self) -> Bytes {
+        let repr = self.node.repr.lock().unwrap_or_else(|e| e.into_inner());
+        match &*repr {
+            Repr::Whole(b) => b.clone(),
+            Repr::Patched { newer, patch } => Arc::from(patch.apply(&newer.bytes())),
+        }
     }
 
     /// The object as it was written (no resourceVersion).
     pub fn decode(&self) -> Result<Object, CodecError> {
-        let mut de = rmp_serde::Deserializer::from_read_ref(&self.bytes[..]);
+        let bytes = self.bytes();
+        let mut de = rmp_serde::Deserializer::from_read_ref(&bytes[..]);
         Object::deserialize_as(self.kind, &mut de).map_err(|source| CodecError::Decode {
             kind: self.kind.info().name,
             source,
@@ -147,36 +223,33 @@ impl Encoded {
         self.kind
     }
 
-    pub fn bytes(&self) -> &Bytes {
-        &self.bytes
+    /// The encoded bytes (a copy when this revision is kept as a patch).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bytes().to_vec()
     }
 
-    /// The encoded size in bytes.
+    /// The encoded size in bytes (what etcd counts, however it is kept here).
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 }
 
 impl PartialEq for Encoded {
     fn eq(&self, other: &Self) -> bool {
         self.kind == other.kind
-            && (Arc::ptr_eq(&self.bytes, &other.bytes) || self.bytes == other.bytes)
+            && self.len == other.len
+            && (Arc::ptr_eq(&self.node, &other.node) || self.bytes() == other.bytes())
     }
 }
 
 // The bytes are not readable: say what they hold.
 impl std::fmt::Debug for Encoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Encoded({}, {} bytes)",
-            self.kind.info().name,
-            self.bytes.len()
-        )
+        write!(f, "Encoded({}, {} bytes)", self.kind.info().name, self.len)
     }
 }
 
@@ -282,17 +355,19 @@ pub enum Mutation {
 }
 
 /// `If ModRevision(key) == expected Then <mutation> Else Get(key)`. `expected == 0` means
-/// "the key does not exist" (create). A put encodes its object here, once per attempt.
+/// "the key does not exist" (create). A put encodes its object here, once per attempt, after
+/// `previous`, the value at `expected` when the caller holds it ([`Encoded::encode_after`]).
 pub fn guarded(
     key: Bytes,
     expected: i64,
     mutation: &Mutation,
+    previous: Option<&Encoded>,
 ) -> Result<WriteRequest<StoredValue>, CodecError> {
     match mutation {
         Mutation::Put(obj) => {
             let put = RequestOp::Put(PutRequest {
                 key: key.clone(),
-                value: StoredValue::Object(Encoded::encode(obj)?),
+                value: StoredValue::Object(Encoded::encode_after(obj, previous)?),
                 lease: 0,
                 prev_kv: false,
             });
@@ -349,4 +424,75 @@ pub fn compact_claim(seen_version: i64, revision: i64) -> WriteRequest<StoredVal
         })],
         failure: vec![RequestOp::Range(get(key))],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{EndpointAddress, EndpointSubset, Endpoints};
+
+    use super::*;
+
+    /// The legacy Endpoints object of a Service whose pods `ips` are ready.
+    fn endpoints(ips: impl Iterator<Item = u32>) -> Object {
+        let mut e = Endpoints::default();
+        e.metadata.name = Some("web".into());
+        e.metadata.namespace = Some("default".into());
+        e.subsets = Some(vec![EndpointSubset {
+            addresses: Some(
+                ips.map(|i| EndpointAddress {
+                    ip: format!("10.244.{}.{}", i / 200, i % 200),
+                    node_name: Some(format!("worker{}", i / 30)),
+                    ..Default::default()
+                })
+                .collect(),
+            ),
+            ..Default::default()
+        }]);
+        Object::from(e)
+    }
+
+    #[test]
+    fn revisions_written_after_one_another_decode_exactly_and_older_ones_become_patches() {
+        // The Endpoints object gains one address per write, as pods become ready.
+        let objects: Vec<Object> = (1..=40).map(|n| endpoints(0..n * 10)).collect();
+        let mut revisions: Vec<Encoded> = Vec::new();
+        for o in &objects {
+            let e = Encoded::encode_after(o, revisions.last()).expect("encodes");
+            assert_eq!(e.len(), rmp_serde::to_vec_named(o).expect("encodes").len());
+            revisions.push(e);
+        }
+        for (e, o) in revisions.iter().zip(&objects) {
+            assert_eq!(
+                &e.decode().expect("decodes"),
+                o,
+                "every revision decodes as written"
+            );
+            assert_eq!(*e, Encoded::encode(o).expect("encodes"));
+        }
+        let whole = |e: &Encoded| matches!(&*e.node.repr.lock().unwrap(), Repr::Whole(_));
+        let kept_whole: Vec<usize> = (0..revisions.len())
+            .filter(|&i| whole(&revisions[i]))
+            .collect();
+        // The first revisions are too small to patch; past that a run of MAX_PATCH_RUN
+        // patches ends in a whole revision, and the newest is whole.
+        assert!(kept_whole.len() < 10, "{kept_whole:?}");
+        assert!(whole(revisions.last().unwrap()));
+        let mut run = 0;
+        for e in &revisions {
+            run = if whole(e) { 0 } else { run + 1 };
+            assert!(run <= MAX_PATCH_RUN as usize);
+        }
+    }
+
+    #[test]
+    fn a_write_encoded_after_a_revision_of_another_kind_or_a_patch_leaves_it_alone() {
+        let big = endpoints(0..100);
+        let first = Encoded::encode(&big).expect("encodes");
+        let second = Encoded::encode_after(&endpoints(0..101), Some(&first)).expect("encodes");
+        // A second write computed from the same revision (the first lost its race).
+        let third = Encoded::encode_after(&endpoints(0..102), Some(&first)).expect("encodes");
+        assert_eq!(first.decode().expect("decodes"), big);
+        assert_eq!(second.decode().expect("decodes"), endpoints(0..101));
+        assert_eq!(third.decode().expect("decodes"), endpoints(0..102));
+    }
 }
