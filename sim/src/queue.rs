@@ -12,6 +12,7 @@
 //! mispredicted branch per level of a 64-byte-entry heap); here it is a sequential scan.
 
 use crate::time::Time;
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 struct Entry<E> {
@@ -25,12 +26,16 @@ pub(crate) struct Queue<E> {
     front: VecDeque<Entry<E>>,
     /// `buckets[i]` holds events whose time differs from `last` first in bit `i` (from 0).
     buckets: [Vec<Entry<E>>; 64],
+    /// Bit `i` set when `buckets[i]` is not empty: the lowest one is found with one
+    /// instruction instead of a scan of 64 vectors on every refill and peek.
+    occupied: u64,
     /// The time of the last event taken (or refilled into `front`).
     last: Time,
     /// The lowest bucket's minimum `(time, seq)` when `front` is empty, found by a peek and
     /// kept (and lowered by pushes) until the next refill, so a peek followed by a pop scans
-    /// the bucket once.
-    min_cache: Option<(Time, u64)>,
+    /// the bucket once. A `Cell` so that `&self` peeks (`Sim::next_event_time`, asked before
+    /// every step by the runner) fill it too.
+    min_cache: Cell<Option<(Time, u64)>>,
     len: usize,
     next_seq: u64,
 }
@@ -40,8 +45,9 @@ impl<E> Queue<E> {
         Queue {
             front: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
+            occupied: 0,
             last: Time::ZERO,
-            min_cache: None,
+            min_cache: Cell::new(None),
             len: 0,
             next_seq: 0,
         }
@@ -61,11 +67,11 @@ impl<E> Queue<E> {
         let seq = self.take_seq();
         self.len += 1;
         // The cache describes the buckets only; an event due at `last` goes to `front`.
-        if let Some(m) = self.min_cache
+        if let Some(m) = self.min_cache.get()
             && at != self.last
             && (at, seq) < m
         {
-            self.min_cache = Some((at, seq));
+            self.min_cache.set(Some((at, seq)));
         }
         self.place(Entry { at, seq, event });
     }
@@ -76,8 +82,16 @@ impl<E> Queue<E> {
         if diff == 0 {
             self.front.push_back(e);
         } else {
-            self.buckets[63 - diff.leading_zeros() as usize].push(e);
+            let i = 63 - diff.leading_zeros() as usize;
+            self.buckets[i].push(e);
+            self.occupied |= 1 << i;
         }
+    }
+
+    /// The lowest non-empty bucket.
+    #[inline]
+    fn lowest(&self) -> Option<usize> {
+        (self.occupied != 0).then(|| self.occupied.trailing_zeros() as usize)
     }
 
     /// Makes `front` hold the earliest events, if there are any.
@@ -86,10 +100,11 @@ impl<E> Queue<E> {
         if !self.front.is_empty() {
             return;
         }
-        let Some(i) = self.buckets.iter().position(|b| !b.is_empty()) else {
+        let Some(i) = self.lowest() else {
             return;
         };
         let mut bucket = std::mem::take(&mut self.buckets[i]);
+        self.occupied &= !(1 << i);
         let min = match self.min_cache.take() {
             Some((t, _)) => Some(t),
             None => bucket.iter().map(|e| e.at).min(),
@@ -123,23 +138,26 @@ impl<E> Queue<E> {
         if let Some(e) = self.front.front() {
             return Some((e.at, e.seq));
         }
-        if self.min_cache.is_none() {
-            let b = self.buckets.iter().find(|b| !b.is_empty())?;
-            self.min_cache = b.iter().map(|e| (e.at, e.seq)).min();
-        }
-        self.min_cache
+        self.bucket_min()
     }
 
-    /// [`Queue::peek_key`]'s time, without caching (for `&self` callers).
+    /// [`Queue::peek_key`]'s time (for `&self` callers).
+    #[inline]
     pub(crate) fn peek_time(&self) -> Option<Time> {
         if let Some(e) = self.front.front() {
             return Some(e.at);
         }
-        if let Some((t, _)) = self.min_cache {
-            return Some(t);
+        self.bucket_min().map(|(t, _)| t)
+    }
+
+    /// The lowest bucket's minimum `(time, seq)`, cached until the next refill.
+    #[inline]
+    fn bucket_min(&self) -> Option<(Time, u64)> {
+        if self.min_cache.get().is_none() {
+            let b = &self.buckets[self.lowest()?];
+            self.min_cache.set(b.iter().map(|e| (e.at, e.seq)).min());
         }
-        let b = self.buckets.iter().find(|b| !b.is_empty())?;
-        b.iter().map(|e| e.at).min()
+        self.min_cache.get()
     }
 
     /// Hands out a sequence number for something ordered with the queue's events (a timer).

@@ -88,6 +88,13 @@ pub struct Sim<M: Message> {
     finding: Option<Finding>,
 }
 
+/// Where a delivery waits instead of running now (see `Sim::holder`).
+#[derive(Clone, Copy)]
+enum Hold {
+    Paused(HostId),
+    Clogged(HostId),
+}
+
 /// What was being handled, described only when a finding needs it.
 #[derive(Clone, Copy)]
 struct Doing {
@@ -849,15 +856,12 @@ impl<M: Message> Sim<M> {
                     w.record(TraceKind::Drop, src, dst, 0, Some(&msg));
                     return;
                 }
-                let event = Event::Message { src, dst, inc, msg };
-                let Some(event) = self.hold_if_paused(host, event) else {
+                // Decide before rebuilding the event: a held message is the rare case, and
+                // moving the whole event in and out of a hold costs a copy of it each way.
+                if let Some(holder) = self.holder(src_host, host) {
+                    self.hold(holder, Event::Message { src, dst, inc, msg });
                     return;
-                };
-                let Some(Event::Message { src, dst, msg, .. }) =
-                    self.hold_if_clogged(src_host, host, event)
-                else {
-                    return;
-                };
+                }
                 let w = &mut self.world;
                 w.events += 1;
                 w.net.stats.delivered += 1;
@@ -873,10 +877,10 @@ impl<M: Message> Sim<M> {
                 let Some(host) = self.live(dst, inc) else {
                     return;
                 };
-                let event = Event::External { dst, inc, msg };
-                let Some(Event::External { msg, .. }) = self.hold_if_paused(host, event) else {
+                if self.world.status[host.index()].paused {
+                    self.hold(Hold::Paused(host), Event::External { dst, inc, msg });
                     return;
-                };
+                }
                 self.world.events += 1;
                 self.world
                     .record(TraceKind::External, ActorId::EXTERNAL, dst, 0, Some(&msg));
@@ -1044,19 +1048,16 @@ impl<M: Message> Sim<M> {
             return;
         }
         let (from, to, host, src_host) = (s.ends[d], s.ends[recv], s.hosts[recv], s.hosts[d]);
-        let event = Event::StreamData {
-            stream,
-            dir,
-            seq,
-            msg,
-        };
-        let Some(event) = self.hold_if_paused(host, event) else {
+        if let Some(holder) = self.holder(src_host, host) {
+            let event = Event::StreamData {
+                stream,
+                dir,
+                seq,
+                msg,
+            };
+            self.hold(holder, event);
             return;
-        };
-        let Some(Event::StreamData { msg, .. }) = self.hold_if_clogged(src_host, host, event)
-        else {
-            return;
-        };
+        }
         let w = &mut self.world;
         w.events += 1;
         match msg {
@@ -1107,19 +1108,27 @@ impl<M: Message> Sim<M> {
         None
     }
 
-    /// Holds the event with whichever end is clogged; gives it back when neither is.
+    /// Which host must hold a delivery from `src` to `dst`: `dst` while it is paused (until
+    /// the pause ends), else whichever end is clogged (until it is unclogged), else none.
     #[inline]
-    fn hold_if_clogged(&mut self, src: HostId, dst: HostId, event: Event<M>) -> Option<Event<M>> {
+    fn holder(&self, src: HostId, dst: HostId) -> Option<Hold> {
         let net = &self.world.net;
-        let holder = if net.is_clogged(dst) {
-            dst
+        if self.world.status[dst.index()].paused {
+            Some(Hold::Paused(dst))
+        } else if net.is_clogged(dst) {
+            Some(Hold::Clogged(dst))
         } else if net.is_clogged(src) {
-            src
+            Some(Hold::Clogged(src))
         } else {
-            return Some(event);
-        };
-        self.world.hosts[holder.index()].clogged_events.push(event);
-        None
+            None
+        }
+    }
+
+    fn hold(&mut self, holder: Hold, event: Event<M>) {
+        match holder {
+            Hold::Paused(h) => self.world.hosts[h.index()].paused_events.push(event),
+            Hold::Clogged(h) => self.world.hosts[h.index()].clogged_events.push(event),
+        }
     }
 
     #[inline]

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use sim::{Actor, ActorId, Ctx, StreamClose, StreamId};
-use store::server::{EtcdError, EtcdMessage, RequestBody, ResponseBody, ResponseHeader};
+use store::server::{
+    EtcdEnvelope, EtcdError, EtcdMessage, RequestBody, ResponseBody, ResponseHeader,
+};
 
 use crate::message::{ClusterMsg, EtcdValue};
 
@@ -59,7 +61,7 @@ impl EtcdctlClient {
         };
         self.next_id += 1;
         let id = self.next_id;
-        let msg = ClusterMsg::Etcd(EtcdMessage::Request { id, body });
+        let msg = ClusterMsg::wrap(EtcdMessage::Request { id, body });
         // A stream just checked or opened accepts the message; if it broke in between, the
         // request waits for the caller's deadline, as a request on a dead connection does.
         let _ = ctx.stream_send(stream, msg);
@@ -93,7 +95,7 @@ impl Actor<ClusterMsg> for EtcdctlClient {
         _from: ActorId,
         msg: ClusterMsg,
     ) {
-        let ClusterMsg::Etcd(EtcdMessage::Response { id, header, result }) = msg else {
+        let Ok(EtcdMessage::Response { id, header, result }) = msg.unwrap_etcd() else {
             return;
         };
         if self.waiting.remove(&id).is_some() {

@@ -148,16 +148,7 @@ pub trait EtcdEnvelope<V>: Message {
 impl<V: Clone + std::fmt::Debug + 'static> Message for EtcdMessage<V> {
     fn trace_digest(&self, h: &mut TraceHasher) {
         match self {
-            EtcdMessage::Raft(m) => {
-                h.write_u64(1);
-                h.write_u64(m.kind as u64);
-                h.write_u64(m.from);
-                h.write_u64(m.to);
-                h.write_u64(m.term);
-                h.write_u64(m.index);
-                h.write_u64(m.commit);
-                h.write_u64(m.entries.len() as u64);
-            }
+            EtcdMessage::Raft(m) => raft_trace_digest(m, h),
             EtcdMessage::Request { id, .. } => {
                 h.write_u64(2);
                 h.write_u64(*id);
@@ -192,10 +183,7 @@ impl<V: Clone + std::fmt::Debug + 'static> Message for EtcdMessage<V> {
 
     fn trace_label(&self) -> String {
         match self {
-            EtcdMessage::Raft(m) => format!(
-                "raft {:?} {}->{} t{} i{}",
-                m.kind, m.from, m.to, m.term, m.index
-            ),
+            EtcdMessage::Raft(m) => raft_trace_label(m),
             EtcdMessage::Request { id, .. } => format!("etcd request {id}"),
             EtcdMessage::Response { id, .. } => format!("etcd response {id}"),
             EtcdMessage::WatchCreate { watch_id, .. } => format!("etcd watch create {watch_id}"),
@@ -205,6 +193,27 @@ impl<V: Clone + std::fmt::Debug + 'static> Message for EtcdMessage<V> {
             } => format!("etcd watch {watch_id}: {} events", events.len()),
         }
     }
+}
+
+/// The digest of `EtcdMessage::Raft(m)`, for an envelope that carries Raft messages apart
+/// from the rest (they are most of the traffic, and boxed already).
+pub fn raft_trace_digest<V>(m: &RaftMessage<V>, h: &mut TraceHasher) {
+    h.write_u64(1);
+    h.write_u64(m.kind as u64);
+    h.write_u64(m.from);
+    h.write_u64(m.to);
+    h.write_u64(m.term);
+    h.write_u64(m.index);
+    h.write_u64(m.commit);
+    h.write_u64(m.entries.len() as u64);
+}
+
+/// The trace label of `EtcdMessage::Raft(m)`.
+pub fn raft_trace_label<V>(m: &RaftMessage<V>) -> String {
+    format!(
+        "raft {:?} {}->{} t{} i{}",
+        m.kind, m.from, m.to, m.term, m.index
+    )
 }
 
 impl<V: Clone + std::fmt::Debug + 'static> EtcdEnvelope<V> for EtcdMessage<V> {

@@ -56,7 +56,8 @@ pub fn write_ready<V: 'static>(
         if disk.contains(&key) {
             disk.delete_range(&key, &index_key(ENTRY_PREFIX, u64::MAX));
         }
-        for e in &rd.entries {
+        disk.put(key, first.clone());
+        for e in &rd.entries[1..] {
             disk.put(index_key(ENTRY_PREFIX, e.index), e.clone());
         }
         must_sync = true;
