@@ -39,7 +39,12 @@ impl Clock {
     /// The host's reading at true time `t`.
     pub fn local(&self, t: Time) -> Time {
         let elapsed = i128::from(t.as_nanos()) - i128::from(self.anchor_true);
-        let reading = self.anchor_local + elapsed * (PPM + i128::from(self.drift_ppm)) / PPM;
+        // Most clocks do not drift: skip the 128-bit division (`Ctx::now` runs it per handler).
+        let reading = if self.drift_ppm == 0 {
+            self.anchor_local + elapsed
+        } else {
+            self.anchor_local + elapsed * (PPM + i128::from(self.drift_ppm)) / PPM
+        };
         Time::from_nanos(u64::try_from(reading.max(0)).unwrap_or(u64::MAX))
     }
 

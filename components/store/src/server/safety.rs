@@ -7,7 +7,7 @@
 //! The journal is bounded: the invariant reads it after every event, and one event appends at
 //! most one Ready's worth of records, far below the bound.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use sim::{ActorId, Sim};
 
@@ -86,17 +86,17 @@ where
     V: crate::mvcc::Value + Default + 'static,
 {
     let mut monitor = RaftSafetyMonitor::<Option<ProposalId>>::new();
-    // Per actor: (boot of the incarnation read, next sequence to read).
-    let mut cursors: BTreeMap<ActorId, (u64, u64)> = BTreeMap::new();
+    // Per member, in `members` order: (boot of the incarnation read, next sequence to read).
+    let mut cursors: Vec<Option<(u64, u64)>> = vec![None; members.len()];
     // Only the members' handlers (and restarts, which are faults) write their journals.
     let watched = members.clone();
     sim.add_invariant_on("raft safety", &watched, move |sim| {
-        for &a in &members {
+        for (&a, cursor) in members.iter().zip(cursors.iter_mut()) {
             let Some(m) = sim.actor::<EtcdMember<V>>(a) else {
                 continue;
             };
             let Some(journal) = m.journal() else { continue };
-            let (boot, from) = cursors.get(&a).copied().unwrap_or((journal.boot, 0));
+            let (boot, from) = cursor.unwrap_or((journal.boot, 0));
             let from = if boot == journal.boot { from } else { 0 };
             if from == journal.next_seq() {
                 // Nothing new from this member since the last check (a journal starts with
@@ -134,7 +134,7 @@ where
                 };
                 res.map_err(|v| v.to_string())?;
             }
-            cursors.insert(a, (journal.boot, journal.next_seq()));
+            *cursor = Some((journal.boot, journal.next_seq()));
         }
         Ok(())
     });
