@@ -280,7 +280,7 @@ impl<R: Clone> ResourceCache<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn apply(
         &mut self,
-        key: String,
+        key: &str,
         object: Option<(SharedObject, Option<Encoded>)>,
         deleted_last: Option<SharedObject>,
         rv: i64,
@@ -291,17 +291,25 @@ impl<R: Clone> ResourceCache<R> {
             Some((o, e)) => (Some(o), e),
             None => (None, None),
         };
+        // Most changes replace an object in place: the key is copied only for a new one.
         let replaced = match &object {
-            Some(o) => self
-                .objects
-                .insert(key.clone(), (o.clone(), rv, encoded.clone())),
-            None => self.objects.remove(&key),
+            Some(o) => {
+                let entry = (o.clone(), rv, encoded.clone());
+                match self.objects.get_mut(key) {
+                    Some(slot) => Some(std::mem::replace(slot, entry)),
+                    None => {
+                        self.objects.insert(key.to_string(), entry);
+                        None
+                    }
+                }
+            }
+            None => self.objects.remove(key),
         };
         if let Some((p, _, _)) = &replaced {
-            self.index_remove(&key, p);
+            self.index_remove(key, p);
         }
         if let Some(o) = &object {
-            self.index_insert(&key, o);
+            self.index_insert(key, o);
         }
         let prev_held = replaced
             .as_ref()

@@ -5,7 +5,7 @@
 //! [`server`] (the actor: request handling, writes through `GuaranteedUpdate`, watch, start,
 //! compaction, bootstrap), [`cache`] (the watch cache), [`storage`] (keys, stored values, etcd
 //! transactions), [`admission`], [`eviction`] (the `pods/eviction` subresource), [`nodeport`]
-//! (NodePort allocation), [`rbac`] (authorizer and bootstrap policy), [`validation`] (what
+//! (NodePort allocation), [`rbac`] (authorizer and bootstrap policy), [`authz_cache`] (its decisions remembered), [`validation`] (what
 //! `components/api` does not validate yet), [`objects`] (per-kind spec/status rules and
 //! timestamps), [`patch`] (merge, strategic merge, JSON patch), [`own_writes`] (one
 //! resourceVersion copy of each own write, shared by its reply and the watch cache).
@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admission;
+pub mod authz_cache;
 pub mod cache;
 pub mod delta;
 pub mod eviction;

@@ -38,6 +38,7 @@ use store::mvcc::{
 use store::server::{EtcdEnvelope, EtcdError, RequestBody, ResponseBody};
 
 use crate::admission::{self, AdmissionLookup};
+use crate::authz_cache::AuthzCache;
 use crate::cache::{Filter, ListedItem, ResourceCache, Watcher, WindowConfig};
 use crate::eviction;
 use crate::nodeport;
@@ -206,6 +207,8 @@ pub struct KubeApiServer<M> {
     /// No Event in the watch cache was created before this (virtual seconds), or `None` when
     /// that is not known: the TTL sweep lists the Events only when one may have expired.
     oldest_event: Option<i64>,
+    /// RBAC decisions, forgotten when an RBAC object changes.
+    authz: AuthzCache,
     stats: ServerStats,
     _m: PhantomData<fn() -> M>,
 }
@@ -246,6 +249,7 @@ impl<M> KubeApiServer<M> {
             compact_version: 0,
             compact_revision: 0,
             oldest_event: None,
+            authz: AuthzCache::default(),
             stats: ServerStats::default(),
             _m: PhantomData,
         }
@@ -450,6 +454,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for (cache, items) in self.caches.iter_mut().zip(per_kind) {
             cache.reset(revision, items);
         }
+        self.authz.clear();
         self.oldest_event = None;
         self.rv = revision;
         let key = storage::bytes_of(storage::REGISTRY_PREFIX);
@@ -483,7 +488,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for ev in events {
             let kv = &ev.kv;
             self.rv = self.rv.max(kv.mod_revision);
-            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            let key = String::from_utf8_lossy(&kv.key);
             // A delete's kv is a tombstone with no value: the object is the previous value
             // (when the watch carries it) or, as in the watch cache upstream, what the cache
             // holds under the key.
@@ -503,6 +508,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 continue;
             };
             let kind = obj.kind();
+            self.authz.changed(kind);
             if matches!(kind, Kind::Event | Kind::EventsV1Event)
                 && let Some(oldest) = self.oldest_event.as_mut()
                 && let Some(created) = obj.metadata().creation_timestamp.as_ref()
@@ -511,7 +517,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             }
             let deliveries = match ev.kind {
                 store::mvcc::EventType::Put => self.caches[kind as usize].apply(
-                    key,
+                    &key,
                     Some((obj, storage::encoded_of(kv).cloned())),
                     None,
                     kv.mod_revision,
@@ -519,7 +525,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     &self.cfg.window,
                 ),
                 store::mvcc::EventType::Delete => self.caches[kind as usize].apply(
-                    key,
+                    &key,
                     None,
                     Some(obj),
                     kv.mod_revision,
@@ -608,7 +614,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
     }
 
-    fn authorize(&self, req: &ApiRequest) -> Result<(), StatusError> {
+    fn authorize(&mut self, req: &ApiRequest) -> Result<(), StatusError> {
         let namespace = Self::request_namespace(req);
         let name = Self::request_name(req);
         let subresource = match req.verb {
@@ -624,7 +630,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             namespace: &namespace,
             name: &name,
         };
-        if rbac::authorize(self, &attrs) {
+        let mut authz = std::mem::take(&mut self.authz);
+        let allowed = authz.decide(&attrs, || rbac::authorize(&*self, &attrs));
+        self.authz = authz;
+        if allowed {
             return Ok(());
         }
         Err(StatusError::rbac_forbidden(
@@ -971,7 +980,8 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         } else if name.is_empty() {
             return Err(StatusError::bad_request("resource name may not be empty"));
         }
-        let key = storage::key(kind, &namespace, &name);
+        let key_string = storage::key_string(kind, &namespace, &name);
+        let key = storage::bytes_of(&key_string);
         let op = WriteOp {
             req,
             reply,
@@ -986,7 +996,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         };
         match self
             .cache(kind)
-            .get(&storage::key_string(kind, &op.namespace, &op.name))
+            .get(&key_string)
             .map(|(o, rev)| (o.clone(), rev))
         {
             Some(current) => self.plan_and_send(ctx, op, Some(current)),
@@ -1157,7 +1167,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             (Verb::Patch { patch_type, patch }, Some((cur, rev))) => {
                 let doc = serde_json::to_value(cur.as_ref())
                     .map_err(|e| StatusError::internal(&e.to_string()))?;
-                let patched = patch::apply(&doc, patch, *patch_type)?;
+                let patched = patch::apply(doc, patch, *patch_type)?;
                 let obj = api::strict::decode(&patched)
                     .map_err(|e| StatusError::bad_request(e.to_string()))?;
                 self.plan_update(ctx, op, &Arc::new(obj), cur, *rev)

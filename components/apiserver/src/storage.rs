@@ -254,16 +254,21 @@ impl std::fmt::Debug for Encoded {
 }
 
 /// The resource segment of a kind's keys.
-pub fn resource_segment(kind: Kind) -> String {
+pub fn resource_segment(kind: Kind) -> &'static str {
     match kind {
-        Kind::EventsV1Event => "events.events.k8s.io".to_string(),
-        k => k.info().plural.to_string(),
+        Kind::EventsV1Event => "events.events.k8s.io",
+        k => k.info().plural,
     }
 }
 
 /// `/registry/<resource>/` : every object of one kind.
 pub fn kind_prefix(kind: Kind) -> String {
-    format!("{REGISTRY_PREFIX}{}/", resource_segment(kind))
+    let segment = resource_segment(kind);
+    let mut s = String::with_capacity(REGISTRY_PREFIX.len() + segment.len() + 1);
+    s.push_str(REGISTRY_PREFIX);
+    s.push_str(segment);
+    s.push('/');
+    s
 }
 
 /// `/registry/<resource>/<namespace>/` (or the kind prefix when `namespace` is empty).
@@ -271,16 +276,30 @@ pub fn namespace_prefix(kind: Kind, namespace: &str) -> String {
     if namespace.is_empty() || !kind.info().namespaced {
         kind_prefix(kind)
     } else {
-        format!("{}{namespace}/", kind_prefix(kind))
+        let mut s = kind_prefix(kind);
+        s.reserve(namespace.len() + 1);
+        s.push_str(namespace);
+        s.push('/');
+        s
     }
 }
 
+// Built with one allocation: keys are made for every request and watch event.
 pub fn key_string(kind: Kind, namespace: &str, name: &str) -> String {
-    if kind.info().namespaced {
-        format!("{}{namespace}/{name}", kind_prefix(kind))
-    } else {
-        format!("{}{name}", kind_prefix(kind))
+    let segment = resource_segment(kind);
+    let namespaced = kind.info().namespaced;
+    let mut s = String::with_capacity(
+        REGISTRY_PREFIX.len() + segment.len() + namespace.len() + name.len() + 2,
+    );
+    s.push_str(REGISTRY_PREFIX);
+    s.push_str(segment);
+    s.push('/');
+    if namespaced {
+        s.push_str(namespace);
+        s.push('/');
     }
+    s.push_str(name);
+    s
 }
 
 pub fn key(kind: Kind, namespace: &str, name: &str) -> Bytes {

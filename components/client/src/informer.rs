@@ -454,7 +454,10 @@ impl Informer {
             }
         }
         if event.resource_version > 0 {
-            self.last_synced_rv = event.resource_version.to_string();
+            // Rewritten in place: every event of every informer passes here.
+            use std::fmt::Write as _;
+            self.last_synced_rv.clear();
+            let _ = write!(self.last_synced_rv, "{}", event.resource_version);
         }
     }
 
@@ -487,7 +490,7 @@ impl Informer {
         }
         if event.event_type == EventType::Modified
             && let Some(obj) = &event.object
-            && let Some(cached) = self.indexer.get(&object_key(obj))
+            && let Some(cached) = self.indexer.get_by_name(obj.namespace(), obj.name())
             && let Ok(cached_rv) = cached.resource_version().parse::<i64>()
             && cached_rv > rv
         {

@@ -101,16 +101,21 @@ impl KeyIndex {
     /// Drop history older than `at`, returning the revisions still needed (whose records must
     /// be kept) among those at or before `at`.
     pub fn compact(&mut self, at: i64) -> Vec<Revision> {
-        let n = self.generations.len();
         let mut keep = Vec::new();
-        let mut new_gens = Vec::new();
-        for (i, mut g) in std::mem::take(&mut self.generations)
-            .into_iter()
-            .enumerate()
-        {
+        self.compact_into(at, &mut keep);
+        keep
+    }
+
+    /// [`KeyIndex::compact`], adding the revisions still needed to `keep`. In place: a store
+    /// compacts every key's index at once.
+    pub fn compact_into(&mut self, at: i64, keep: &mut Vec<Revision>) {
+        let n = self.generations.len();
+        let mut i = 0;
+        self.generations.retain_mut(|g| {
             let finished = i + 1 < n;
+            i += 1;
             if finished && g.revs.last().is_some_and(|t| t.main <= at) {
-                continue;
+                return false;
             }
             let pos = g.revs.partition_point(|r| r.main <= at);
             if pos > 1 {
@@ -121,13 +126,11 @@ impl KeyIndex {
             {
                 keep.push(*first);
             }
-            new_gens.push(g);
-        }
-        self.generations = new_gens;
+            true
+        });
         if self.generations.is_empty() {
             self.generations.push(Generation::default());
         }
-        keep
     }
 
     /// No history left at all: the key can be forgotten.

@@ -494,10 +494,10 @@ impl<V: Value + Default> MvccStore<V> {
                 current_revision: self.current_revision,
             });
         }
-        let mut keep = std::collections::BTreeSet::new();
+        let mut keep = Vec::new();
         let mut forget = Vec::new();
         for (key, ki) in self.index.iter_mut() {
-            keep.extend(ki.compact(revision));
+            ki.compact_into(revision, &mut keep);
             if ki.is_empty() {
                 forget.push(key.clone());
             }
@@ -505,11 +505,13 @@ impl<V: Value + Default> MvccStore<V> {
         for key in forget {
             self.index.remove(&key);
         }
+        // Sorted, so that the walk over the records below asks it by binary search.
+        keep.sort_unstable();
         let old: Vec<Revision> = self
             .records
             .range(..Revision::new(revision + 1, 0))
             .map(|(r, _)| *r)
-            .filter(|r| !keep.contains(r))
+            .filter(|r| keep.binary_search(r).is_err())
             .collect();
         for r in old {
             if let Some(rec) = self.records.remove(&r) {

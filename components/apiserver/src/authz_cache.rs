@@ -1,0 +1,147 @@
+//! RBAC decisions remembered until a Role, ClusterRole or binding changes.
+//!
+//! A decision is a pure function of the request's attributes and the RBAC objects in the watch
+//! cache, and the same few requests come again and again (each kubelet renews its Lease every
+//! 10 s as the same user on the same object), while deciding walks every ClusterRoleBinding
+//! and the rules of the roles they bind. Upstream's authorizer has no such cache (its listers
+//! are in-memory too); it is here only because one process plays every apiserver request.
+//! Forgotten whenever an RBAC object changes (or the cache relists), and bounded.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use api::Kind;
+
+use crate::protocol::{Subresource, UserInfo};
+use crate::rbac::Attributes;
+
+/// At most this many decisions are kept; past it the map starts afresh (a run at rest uses a
+/// few hundred).
+const MAX_ENTRIES: usize = 4096;
+
+#[derive(Debug, PartialEq, Eq)]
+struct Key {
+    user: UserInfo,
+    verb: String,
+    kind: Kind,
+    subresource: Option<Subresource>,
+    namespace: String,
+    name: String,
+}
+
+impl Key {
+    fn is(&self, a: &Attributes<'_>) -> bool {
+        self.kind == a.kind
+            && self.subresource == a.subresource
+            && self.verb == a.verb
+            && self.name == a.name
+            && self.namespace == a.namespace
+            && self.user == *a.user
+    }
+}
+
+/// Decisions by a hash of their attributes; an entry is used only when its attributes are
+/// equal, so a collision costs a recomputation, never a wrong answer.
+#[derive(Debug, Default)]
+pub struct AuthzCache {
+    decisions: BTreeMap<u64, (Key, bool)>,
+}
+
+fn hash_of(a: &Attributes<'_>) -> u64 {
+    // DefaultHasher::new() has fixed keys: the same attributes hash alike in every run.
+    let mut h = DefaultHasher::new();
+    a.user.name.hash(&mut h);
+    a.user.groups.hash(&mut h);
+    a.verb.hash(&mut h);
+    a.kind.hash(&mut h);
+    a.subresource.map(Subresource::as_str).hash(&mut h);
+    a.namespace.hash(&mut h);
+    a.name.hash(&mut h);
+    h.finish()
+}
+
+impl AuthzCache {
+    /// The decision for `a`, computed by `decide` unless remembered.
+    pub fn decide(&mut self, a: &Attributes<'_>, decide: impl FnOnce() -> bool) -> bool {
+        let h = hash_of(a);
+        if let Some((k, allowed)) = self.decisions.get(&h)
+            && k.is(a)
+        {
+            return *allowed;
+        }
+        let allowed = decide();
+        if self.decisions.len() >= MAX_ENTRIES {
+            self.decisions.clear();
+        }
+        let key = Key {
+            user: a.user.clone(),
+            verb: a.verb.to_string(),
+            kind: a.kind,
+            subresource: a.subresource,
+            namespace: a.namespace.to_string(),
+            name: a.name.to_string(),
+        };
+        self.decisions.insert(h, (key, allowed));
+        allowed
+    }
+
+    /// Forget every decision if a change of `kind` can change one.
+    pub fn changed(&mut self, kind: Kind) {
+        if matches!(
+            kind,
+            Kind::Role | Kind::ClusterRole | Kind::RoleBinding | Kind::ClusterRoleBinding
+        ) {
+            self.clear();
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.decisions.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.decisions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.decisions.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs<'a>(user: &'a UserInfo, name: &'a str) -> Attributes<'a> {
+        Attributes {
+            user,
+            verb: "update",
+            kind: Kind::Lease,
+            subresource: None,
+            namespace: "kube-node-lease",
+            name,
+        }
+    }
+
+    #[test]
+    fn remembers_until_rbac_changes() {
+        let user = UserInfo::node("worker");
+        let mut c = AuthzCache::default();
+        let mut asked = 0;
+        for _ in 0..3 {
+            assert!(c.decide(&attrs(&user, "worker"), || {
+                asked += 1;
+                true
+            }));
+        }
+        assert_eq!(asked, 1);
+        // Another object is another decision.
+        assert!(!c.decide(&attrs(&user, "other"), || false));
+        assert_eq!(c.len(), 2);
+        c.changed(Kind::Pod);
+        assert_eq!(c.len(), 2);
+        c.changed(Kind::ClusterRoleBinding);
+        assert!(c.is_empty());
+        assert!(!c.decide(&attrs(&user, "worker"), || false));
+    }
+}
