@@ -223,11 +223,6 @@ impl Encoded {
         self.kind
     }
 
-    /// The encoded bytes (a copy when this revision is kept as a patch).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.bytes().to_vec()
-    }
-
     /// The encoded size in bytes (what etcd counts, however it is kept here).
     pub fn len(&self) -> usize {
         self.len
