@@ -125,7 +125,7 @@ struct Node {
 
 enum Repr {
     Whole(Bytes),
-    Patched { newer: Encoded, patch: Patch },
+    Patched { newer: Encoded, patch: Arc<Patch> },
 }
 
 /// Why an object could not be encoded or decoded (never expected: the apiserver decodes only
@@ -170,7 +170,7 @@ impl Encoded {
         if let (Some(previous), Some((_, patch))) = (previous, patch) {
             *previous.node.repr.lock().unwrap_or_else(|e| e.into_inner()) = Repr::Patched {
                 newer: encoded.clone(),
-                patch,
+                patch: Arc::new(patch),
             };
         }
         Ok(encoded)
@@ -191,15 +191,15 @@ impl Encoded {
         Some((self.node.run + 1, Patch::between(newer, mine)?))
     }
 
-    /// The bytes, rebuilt from the newer revisions when this one is a patch. Nothing stays
-    /// locked once they are returned: a caller may read another revision whose chain of newer
-    /// revisions passes through this one.
+    /// The bytes, rebuilt from the newer revisions when this one is a patch. No lock is held
+    /// while a newer revision is read, nor once they are returned: a caller may read another
+    /// revision whose chain of newer revisions passes through this one.
     fn bytes(&self) -> Bytes {
-        let repr = self.node.repr.lock().unwrap_or_else(|e| e.into_inner());
-        match &*repr {
-            Repr::Whole(b) => b.clone(),
-            Repr::Patched { newer, patch } => Arc::from(patch.apply(&newer.bytes())),
-        }
+        let (newer, patch) = match &*self.node.repr.lock().unwrap_or_else(|e| e.into_inner()) {
+            Repr::Whole(b) => return b.clone(),
+            Repr::Patched { newer, patch } => (newer.clone(), patch.clone()),
+        };
+        Arc::from(patch.apply(&newer.bytes()))
     }
 
     /// The object as it was written (no resourceVersion).
@@ -508,5 +508,25 @@ mod tests {
         assert_eq!(first.decode().expect("decodes"), big);
         assert_eq!(second.decode().expect("decodes"), endpoints(0..101));
         assert_eq!(third.decode().expect("decodes"), endpoints(0..102));
+        // `first` is a patch of `second`, the write that came first, and stays one.
+        let newer_of = |e: &Encoded| match &*e.node.repr.lock().unwrap() {
+            Repr::Patched { newer, .. } => Some(newer.node.clone()),
+            Repr::Whole(_) => None,
+        };
+        let of_first = newer_of(&first).expect("first became a patch");
+        assert!(Arc::ptr_eq(&of_first, &second.node));
+        assert_eq!(third.node.run, 0, "third ends no run of patches");
+        // A value of another kind written after a revision does not patch it.
+        let mut pod = k8s_openapi::api::core::v1::Pod::default();
+        pod.metadata.name = Some("x".repeat(1000));
+        let pod = Object::from(pod);
+        let lone = Encoded::encode(&pod).expect("encodes");
+        assert!(lone.len() >= PATCH_MIN_LEN);
+        Encoded::encode_after(&endpoints(0..103), Some(&lone)).expect("encodes");
+        assert!(
+            newer_of(&lone).is_none(),
+            "a Pod is not patched against an Endpoints"
+        );
+        assert_eq!(lone.decode().expect("decodes"), pod);
     }
 }

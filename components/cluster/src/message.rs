@@ -54,6 +54,9 @@ pub enum ClusterMsg {
     Traffic(TrafficMessage),
 }
 
+// The size the comment above promises; a new variant that grows it should be boxed.
+const _: () = assert!(std::mem::size_of::<ClusterMsg>() <= 40);
+
 impl Message for ClusterMsg {
     fn trace_digest(&self, h: &mut TraceHasher) {
         match self {
