@@ -447,6 +447,16 @@ enum Lookup<'a> {
 
 /// `math.Round` (half away from zero) without a libm call on the per-node path.
 #[inline]
+/// NormalizeScore's formula for one raw score: fewer matching pods score higher; with no
+/// matching pod anywhere (`max == 0`) every node scores the maximum.
+fn normalized(s: i64, min: i64, max: i64) -> i64 {
+    if max == 0 {
+        MAX_NODE_SCORE
+    } else {
+        MAX_NODE_SCORE * (max + min - s) / max
+    }
+}
+
 fn round_half_away(x: f64) -> i64 {
     // Below 2^52 the truncation and the difference are exact.
     if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
@@ -712,10 +722,8 @@ impl Plugin for PodTopologySpread {
         // The scores are few distinct values (counts of pods): with a range no wider than
         // the nodes, each value's normalized score is computed once (the same division).
         let range = max.saturating_sub(min);
-        if max > 0 && min <= max && range < scores.len() as i64 {
-            let table: Vec<i64> = (min..=max)
-                .map(|s| MAX_NODE_SCORE * (max + min - s) / max)
-                .collect();
+        if max > 0 && range < scores.len() as i64 {
+            let table: Vec<i64> = (min..=max).map(|s| normalized(s, min, max)).collect();
             for s in scores.iter_mut() {
                 *s = if *s == IGNORED {
                     0
@@ -728,10 +736,8 @@ impl Plugin for PodTopologySpread {
         for s in scores.iter_mut() {
             *s = if *s == IGNORED {
                 0
-            } else if max == 0 {
-                MAX_NODE_SCORE
             } else {
-                MAX_NODE_SCORE * (max + min - *s) / max
+                normalized(*s, min, max)
             };
         }
     }
