@@ -559,6 +559,77 @@ fn rbac_denies_with_kubernetes_messages() {
     );
 }
 
+/// The apiserver remembers RBAC decisions (authz_cache.rs); a remembered decision must not
+/// outlive the binding that made it, whether the binding changes through this apiserver's own
+/// watch or while this apiserver was cut off from etcd (it relists when its etcd watch is lost).
+#[test]
+fn rbac_decisions_follow_bindings_across_apiservers_and_relists() {
+    let mut c = Cluster::new(1, 2, |cfg| {
+        cfg.compaction_interval = Duration::from_secs(30)
+    });
+    c.run(Duration::from_secs(2));
+    let alice = UserInfo::user("alice");
+    let list_pods = |c: &mut Cluster| {
+        c.call_as(
+            alice.clone(),
+            Kind::Pod,
+            Verb::List(ListOptions::default()),
+            "default",
+            "",
+        )
+        .map(|_| ())
+        .map_err(|e| e.code)
+    };
+    // Twice: the second answer is the remembered one.
+    assert_eq!(list_pods(&mut c), Err(403));
+    assert_eq!(list_pods(&mut c), Err(403));
+
+    // Apiserver 0 loses etcd; the binding is made through apiserver 1, and etcd's history is
+    // compacted past it while apiserver 0 cannot watch.
+    let etcd = c.sim.host_id("etcd-1").expect("host");
+    let cp0 = c.sim.host_id("control-plane-0").expect("host");
+    c.sim
+        .apply_fault(sim::Fault::Partition(vec![cp0], vec![etcd]))
+        .expect("partition");
+    c.use_server(1);
+    let rb = manifest(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: alice-view, namespace: default}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]\n",
+    );
+    c.object(Kind::RoleBinding, Verb::Create(rb), "default", "");
+    assert_eq!(list_pods(&mut c), Ok(()), "apiserver 1 saw the binding");
+    for i in 0..5 {
+        let cm = manifest(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"
+        ));
+        c.object(Kind::ConfigMap, Verb::Create(cm), "default", "");
+    }
+    c.run(Duration::from_secs(90));
+    assert!(c.server(1).stats().compactions >= 1);
+
+    c.sim.apply_fault(sim::Fault::Heal).expect("heal");
+    c.run(Duration::from_secs(30));
+    c.use_server(0);
+    assert!(
+        c.server(0).stats().relists >= 1,
+        "apiserver 0 relisted: {:?}",
+        c.server(0).stats()
+    );
+    assert_eq!(list_pods(&mut c), Ok(()), "the remembered denial is gone");
+
+    // Deleting the binding takes the permission away again, on both apiservers.
+    c.call(
+        Kind::RoleBinding,
+        Verb::Delete(Default::default()),
+        "default",
+        "alice-view",
+    )
+    .expect("deleted");
+    c.run(Duration::from_millis(500));
+    assert_eq!(list_pods(&mut c), Err(403));
+    c.use_server(1);
+    assert_eq!(list_pods(&mut c), Err(403));
+}
+
 #[test]
 fn watch_from_resource_version_and_node_index() {
     let mut c = Cluster::new(1, 1, |_| {});

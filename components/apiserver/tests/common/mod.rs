@@ -270,6 +270,17 @@ impl Cluster {
         }
     }
 
+    /// Sends the test's next requests to apiserver `i` (on a new stream).
+    pub fn use_server(&mut self, i: usize) {
+        let server = self.apiservers[i];
+        let c = self
+            .sim
+            .actor_mut::<TestClient>(self.client)
+            .expect("client");
+        c.server = server;
+        c.stream = None;
+    }
+
     pub fn events(&self, id: u64) -> Vec<Arc<WatchEvent>> {
         self.client().events.get(&id).cloned().unwrap_or_default()
     }
