@@ -1,5 +1,6 @@
 // The simulation allocates and frees many short-lived objects per event (requests, watch
 // events, object copies); mimalloc's free lists cost less than glibc's consolidating malloc.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
