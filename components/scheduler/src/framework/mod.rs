@@ -18,6 +18,7 @@ pub mod node_facts;
 pub mod node_info;
 pub mod profile;
 pub mod schedule;
+pub mod score_memo;
 pub mod snapshot;
 pub mod spread_counts;
 #[cfg(test)]
@@ -109,6 +110,10 @@ impl fmt::Display for Status {
         f.write_str(&self.message())
     }
 }
+
+/// A node's filter verdict in a batch: its rejection, or `None` when no filter rejected it
+/// yet. Boxed: most nodes pass, and the filter loops read one word per node.
+pub type Verdict = Option<Box<Status>>;
 
 /// Plugin state for one cycle (`framework.StateData`); cloned for preemption's what-ifs.
 pub trait StateData: Any + fmt::Debug {
@@ -250,13 +255,13 @@ pub trait Plugin: fmt::Debug {
         pod: &PodInfo,
         snap: &Snapshot,
         slots: &[usize],
-        verdicts: &mut [Option<Status>],
+        verdicts: &mut [Verdict],
     ) {
         for (slot, v) in slots.iter().zip(verdicts.iter_mut()) {
             if v.is_none() {
                 let s = self.filter(state, pod, snap.node(*slot));
                 if !s.is_success() {
-                    *v = Some(s.with_plugin(self.name()));
+                    *v = Some(Box::new(s.with_plugin(self.name())));
                 }
             }
         }
@@ -327,7 +332,7 @@ pub fn filter_suspects<P: Plugin + ?Sized>(
     pod: &PodInfo,
     snap: &Snapshot,
     slots: &[usize],
-    verdicts: &mut [Option<Status>],
+    verdicts: &mut [Verdict],
     suspect: impl Fn(&node_facts::NodeFacts) -> bool,
 ) {
     let facts = snap.facts();
@@ -335,7 +340,7 @@ pub fn filter_suspects<P: Plugin + ?Sized>(
         if v.is_none() && suspect(&facts[*slot]) {
             let s = plugin.filter(state, pod, snap.node(*slot));
             if !s.is_success() {
-                *v = Some(s.with_plugin(plugin.name()));
+                *v = Some(Box::new(s.with_plugin(plugin.name())));
             }
         }
     }

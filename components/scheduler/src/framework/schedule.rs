@@ -22,7 +22,7 @@ use sim::SimRng;
 use super::fit_error::{Diagnosis, FitError};
 use super::profile::{Profile, num_feasible_nodes_to_find};
 use super::snapshot::NodeNames;
-use super::{Code, CycleState, NodeInfo, PodInfo, Snapshot, Status};
+use super::{Code, CycleState, NodeInfo, PodInfo, Snapshot, Status, Verdict};
 use crate::plugins::default_preemption::{self, Preemption};
 
 /// Pods nominated to nodes by preemption (`nominator`): node name → pods.
@@ -233,7 +233,7 @@ pub struct Algorithm {
 struct Buffers {
     feasible: Vec<usize>,
     chunk: Vec<usize>,
-    verdicts: Vec<Option<Status>>,
+    verdicts: Vec<Verdict>,
     raw: Vec<i64>,
     normalized: Vec<i64>,
     totals: Vec<i64>,
@@ -275,14 +275,14 @@ impl Algorithm {
         snap: &Snapshot,
         nominator: &Nominator,
         slots: &[usize],
-        verdicts: &mut Vec<Option<Status>>,
+        verdicts: &mut Vec<Verdict>,
     ) {
         verdicts.clear();
         if !nominator.is_empty() {
             verdicts.extend(slots.iter().map(|slot| {
                 let s =
                     self.run_filters_with_nominated(state, pod, snap.node(*slot), snap, nominator);
-                (!s.is_success()).then_some(s)
+                (!s.is_success()).then(|| Box::new(s))
             }));
             return;
         }
@@ -481,6 +481,7 @@ impl Algorithm {
                             decision.push_verdict(*slot, None);
                         }
                         Some(s) => {
+                            let s = *s;
                             if s.is_rejected() {
                                 diagnosis.unschedulable_plugins.insert(s.plugin);
                             }

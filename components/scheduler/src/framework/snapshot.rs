@@ -20,6 +20,7 @@ use api::selector::Selector;
 
 use super::node_facts::NodeFacts;
 use super::node_info::{NodeInfo, PodInfo};
+use super::score_memo::{MemoKind, ScoreMemo};
 use super::spread_counts::{CountKey, DomainCounts, SpreadCounts};
 use super::topology::TopologyIndex;
 
@@ -91,6 +92,8 @@ pub struct Snapshot {
     spread: RefCell<SpreadCounts>,
     /// Topology domain ids per label key, built on first use, dropped when nodes change.
     topology: RefCell<Vec<(String, Arc<TopologyIndex>)>>,
+    /// Scores of the facts-based scorers, each slot's forgotten when its facts change.
+    score_memo: RefCell<ScoreMemo>,
 }
 
 fn zone_key(obj: &SharedObject) -> String {
@@ -138,6 +141,7 @@ impl Snapshot {
 
     /// The slot's `NodeInfo` changed: rewrite its facts.
     fn sync_facts(&mut self, slot: usize) {
+        self.score_memo.get_mut().forget(slot);
         let f = NodeFacts::of(&self.slots[slot]);
         if slot < self.facts.len() {
             self.facts[slot] = f;
@@ -145,6 +149,22 @@ impl Snapshot {
             self.facts.resize(slot + 1, NodeFacts::default());
             self.facts[slot] = f;
         }
+    }
+
+    /// `score(facts, key)` of every feasible slot, appended to `out`: remembered from earlier
+    /// cycles with the same `key` when the slot's facts did not change since
+    /// ([`super::score_memo`]). `score` must read nothing but its arguments.
+    pub fn memoized_scores(
+        &self,
+        kind: MemoKind,
+        key: [i64; 2],
+        feasible: &[usize],
+        out: &mut Vec<i64>,
+        score: impl Fn(&NodeFacts, [i64; 2]) -> i64,
+    ) {
+        self.score_memo
+            .borrow_mut()
+            .scores(kind, key, &self.facts, feasible, out, score);
     }
 
     /// The slot → name table (cheap to keep: shared until a slot is renamed).

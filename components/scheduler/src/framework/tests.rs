@@ -459,3 +459,70 @@ fn topology_spread_batch_scores_equal_per_node_scores() {
     );
     check(&s, &own);
 }
+
+/// NodeResourcesFit's and BalancedAllocation's batch scores, remembered per slot across
+/// cycles ([`super::score_memo`]), equal their per-node scores while pods of a few request
+/// shapes (more than the memo tells apart, now and then) land on nodes, are forgotten, and
+/// nodes are resized, removed and added.
+#[test]
+fn memoized_resource_scores_equal_per_node_scores() {
+    use crate::framework::{CycleState, Plugin};
+    use crate::plugins::balanced_allocation::BalancedAllocation;
+    use crate::plugins::node_resources_fit::NodeResourcesFit;
+
+    let mut s = Snapshot::new();
+    for i in 0..40 {
+        s.upsert_node(node(&format!("n{i}"), &format!("{}", 4 + i % 3), "16Gi", ""));
+    }
+    s.refresh();
+    let plugins: [&dyn Plugin; 2] = [&NodeResourcesFit, &BalancedAllocation];
+    let check = |s: &Snapshot, p: &PodInfo| {
+        let state = CycleState::default();
+        for plugin in plugins {
+            // Twice: the second read comes from the memo.
+            for _ in 0..2 {
+                let mut batch = Vec::new();
+                plugin.score_nodes(&state, p, s, s.ordered(), &mut batch);
+                let one: Vec<i64> = s
+                    .ordered()
+                    .iter()
+                    .map(|slot| plugin.score(&state, p, s.node(*slot), s))
+                    .collect();
+                assert_eq!(batch, one, "{} for {}", plugin.name(), p.name);
+            }
+        }
+    };
+    let mut rng = SimRng::fork(3, "memo");
+    let mut placed: Vec<String> = Vec::new();
+    for round in 0..400 {
+        // Mostly three shapes; every tenth pod a new one (past the memo's 64 pairs).
+        let shape = if round % 10 == 9 { round } else { round % 3 };
+        let p = pod(
+            &format!("p{round}"),
+            &format!("{}m", 50 + 70 * shape),
+            &format!("{}Mi", 64 + 32 * (shape % 7)),
+            0,
+            "",
+        );
+        check(&s, &p);
+        let target = format!("n{}", rng.below(40));
+        placed.push(p.key());
+        s.assume(Arc::new(p), &target);
+        match round % 25 {
+            5 => {
+                let k = placed.remove(rng.below(placed.len() as u64) as usize);
+                s.forget(&k);
+            }
+            11 => s.upsert_node(node(&format!("n{}", rng.below(40)), "9", "20Gi", "")),
+            17 => {
+                let n = format!("n{}", rng.below(40));
+                s.remove_node(&n);
+                s.refresh();
+                check(&s, &pod("between", "100m", "64Mi", 0, ""));
+                s.upsert_node(node(&n, "3", "8Gi", ""));
+            }
+            _ => {}
+        }
+        s.refresh();
+    }
+}

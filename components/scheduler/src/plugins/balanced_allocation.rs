@@ -4,6 +4,8 @@
 //! pod's actual requests (not the non-zero defaults), each capped at 1. A best-effort pod
 //! (no cpu or memory request) is not scored by it (PreScore skips, kubernetes #129138).
 
+use crate::framework::node_facts::NodeFacts;
+use crate::framework::score_memo::MemoKind;
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
 };
@@ -53,6 +55,14 @@ fn balanced_two((r1, a1): (i64, i64), (r2, a2): (i64, i64)) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
+/// [`Plugin::score`] read from the node's facts, for a pod requesting `[cpu, memory]`.
+pub fn facts_score(f: &NodeFacts, [cpu, memory]: [i64; 2]) -> i64 {
+    balanced_two(
+        (f.requested_cpu + cpu, f.allocatable_cpu),
+        (f.requested_memory + memory, f.allocatable_memory),
+    )
+}
+
 impl Plugin for BalancedAllocation {
     fn name(&self) -> &'static str {
         NAME
@@ -91,17 +101,13 @@ impl Plugin for BalancedAllocation {
         feasible: &[usize],
         out: &mut Vec<i64>,
     ) {
-        let facts = snap.facts();
-        out.extend(feasible.iter().map(|slot| {
-            let f = &facts[*slot];
-            balanced_two(
-                (f.requested_cpu + pod.requests.milli_cpu, f.allocatable_cpu),
-                (
-                    f.requested_memory + pod.requests.memory,
-                    f.allocatable_memory,
-                ),
-            )
-        }));
+        snap.memoized_scores(
+            MemoKind::BalancedAllocation,
+            [pod.requests.milli_cpu, pod.requests.memory],
+            feasible,
+            out,
+            facts_score,
+        );
     }
 }
 

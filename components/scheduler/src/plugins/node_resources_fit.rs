@@ -6,9 +6,10 @@
 //! non-zero requests (100m / 200Mi for what a container leaves unset), averaged by weight.
 
 use crate::framework::node_facts::NodeFacts;
+use crate::framework::score_memo::MemoKind;
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
-    filter_suspects,
+    Verdict, filter_suspects,
 };
 
 pub const NAME: &str = "NodeResourcesFit";
@@ -84,6 +85,15 @@ fn least_allocated(cpu: (i64, i64), memory: (i64, i64)) -> i64 {
     if weights == 0 { 0 } else { total / weights }
 }
 
+/// [`Plugin::score`] read from the node's facts, for a pod of non-zero requests
+/// `[cpu, memory]`.
+pub fn facts_score(f: &NodeFacts, [cpu, memory]: [i64; 2]) -> i64 {
+    least_allocated(
+        (f.non_zero_cpu + cpu, f.allocatable_cpu),
+        (f.non_zero_memory + memory, f.allocatable_memory),
+    )
+}
+
 /// `leastRequestedScore`.
 pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
@@ -117,7 +127,7 @@ impl Plugin for NodeResourcesFit {
         pod: &PodInfo,
         snap: &Snapshot,
         slots: &[usize],
-        verdicts: &mut [Option<Status>],
+        verdicts: &mut [Verdict],
     ) {
         filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
             !facts_fit_cpu_memory(pod, f)
@@ -158,16 +168,12 @@ impl Plugin for NodeResourcesFit {
         feasible: &[usize],
         out: &mut Vec<i64>,
     ) {
-        let facts = snap.facts();
-        out.extend(feasible.iter().map(|slot| {
-            let f = &facts[*slot];
-            least_allocated(
-                (f.non_zero_cpu + pod.non_zero_cpu, f.allocatable_cpu),
-                (
-                    f.non_zero_memory + pod.non_zero_memory,
-                    f.allocatable_memory,
-                ),
-            )
-        }));
+        snap.memoized_scores(
+            MemoKind::LeastAllocated,
+            [pod.non_zero_cpu, pod.non_zero_memory],
+            feasible,
+            out,
+            facts_score,
+        );
     }
 }

@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::Taint;
 
 use crate::framework::node_facts::UNSCHEDULABLE;
 use crate::framework::{
-    ClusterEvent, CycleState, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status, filter_suspects,
+    ClusterEvent, CycleState, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status, Verdict,
+    filter_suspects,
 };
 
 pub const NAME: &str = "NodeUnschedulable";
@@ -40,7 +41,7 @@ impl Plugin for NodeUnschedulable {
         pod: &PodInfo,
         snap: &Snapshot,
         slots: &[usize],
-        verdicts: &mut [Option<Status>],
+        verdicts: &mut [Verdict],
     ) {
         filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
             f.has(UNSCHEDULABLE)

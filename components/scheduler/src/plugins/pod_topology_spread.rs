@@ -338,18 +338,15 @@ impl ScoreState {
             .enumerate()
             .map(|(i, t)| {
                 let topo = &self.topo[i];
-                let of_slot = topo.slots();
                 let kept = self.cached.as_ref().map(|c| &c[i]);
-                match (t.source, kept) {
-                    (Source::Cached, Some(kept)) if topo.len() > feasible.len() => Lookup::Kept {
-                        of_slot,
+                let terms = match (t.source, kept) {
+                    (Source::Cached, Some(kept)) if topo.len() > feasible.len() => Terms::Kept {
                         counts: kept.by_domain(),
                         weight: t.weight,
                         skew: t.skew,
                     },
-                    _ => Lookup::Table {
-                        of_slot,
-                        terms: (0..topo.len() as u32)
+                    _ => Terms::Table(
+                        (0..topo.len() as u32)
                             .map(|d| {
                                 let count = match t.source {
                                     Source::Counted => self.counts[i][d as usize],
@@ -358,7 +355,11 @@ impl ScoreState {
                                 count as f64 * t.weight + t.skew
                             })
                             .collect(),
-                    },
+                    ),
+                };
+                Lookup {
+                    of_slot: topo.slots(),
+                    terms,
                 }
             })
             .collect();
@@ -366,23 +367,19 @@ impl ScoreState {
         let score_of = |slot: usize| {
             let mut score = 0.0;
             for l in &lookups {
-                let of_slot = match l {
-                    Lookup::Table { of_slot, .. } | Lookup::Kept { of_slot, .. } => of_slot,
-                };
-                let d = of_slot.get(slot).copied().unwrap_or(NONE);
+                let d = l.of_slot.get(slot).copied().unwrap_or(NONE);
                 if d == NONE {
                     if require_all {
                         return IGNORED;
                     }
                     continue;
                 }
-                score += match l {
-                    Lookup::Table { terms, .. } => terms[d as usize],
-                    Lookup::Kept {
+                score += match &l.terms {
+                    Terms::Table(terms) => terms[d as usize],
+                    Terms::Kept {
                         counts,
                         weight,
                         skew,
-                        ..
                     } => {
                         let count = counts.get(d as usize).copied().flatten().unwrap_or(0);
                         count as f64 * weight + skew
@@ -395,14 +392,13 @@ impl ScoreState {
         // score is a function of its zone and its count, small numbers, so each pair's
         // rounded sum is computed once per cycle (on first use), not once per node.
         if let [
-            Lookup::Table {
+            Lookup {
                 of_slot: zones,
-                terms,
+                terms: Terms::Table(terms),
             },
-            Lookup::Kept {
+            Lookup {
                 of_slot: hosts,
-                counts,
-                ..
+                terms: Terms::Kept { counts, .. },
             },
         ] = lookups.as_slice()
             && terms.len() * MEMO_COUNTS <= feasible.len()
@@ -432,21 +428,24 @@ const MEMO_COUNTS: usize = 32;
 /// A memo entry not computed yet (no score is negative but [`IGNORED`]).
 const UNSET: i64 = i64::MIN;
 
-/// One constraint's term for a node, resolved for [`ScoreState::score_nodes`].
-enum Lookup<'a> {
+/// One constraint's term for a node, resolved for [`ScoreState::score_nodes`]: the node's
+/// domain id by slot, and the term by domain.
+struct Lookup<'a> {
+    of_slot: &'a [u32],
+    terms: Terms<'a>,
+}
+
+enum Terms<'a> {
     /// The term of every domain, by domain id.
-    Table { of_slot: &'a [u32], terms: Vec<f64> },
+    Table(Vec<f64>),
     /// The kept counts by domain id, the term computed per node.
     Kept {
-        of_slot: &'a [u32],
         counts: &'a [Option<i64>],
         weight: f64,
         skew: f64,
     },
 }
 
-/// `math.Round` (half away from zero) without a libm call on the per-node path.
-#[inline]
 /// NormalizeScore's formula for one raw score: fewer matching pods score higher; with no
 /// matching pod anywhere (`max == 0`) every node scores the maximum.
 fn normalized(s: i64, min: i64, max: i64) -> i64 {
@@ -457,6 +456,8 @@ fn normalized(s: i64, min: i64, max: i64) -> i64 {
     }
 }
 
+/// `math.Round` (half away from zero) without a libm call on the per-node path.
+#[inline]
 fn round_half_away(x: f64) -> i64 {
     // Below 2^52 the truncation and the difference are exact.
     if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Toleration;
 use crate::framework::node_facts::{PREFER_NO_SCHEDULE_TAINT, TAINTED};
 use crate::framework::{
     ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, Points, Snapshot, Status,
-    default_normalize_score, filter_suspects,
+    Verdict, default_normalize_score, filter_suspects,
 };
 
 pub const NAME: &str = "TaintToleration";
@@ -66,7 +66,7 @@ impl Plugin for TaintToleration {
         pod: &PodInfo,
         snap: &Snapshot,
         slots: &[usize],
-        verdicts: &mut [Option<Status>],
+        verdicts: &mut [Verdict],
     ) {
         filter_suspects(self, state, pod, snap, slots, verdicts, |f| f.has(TAINTED));
     }
