@@ -317,6 +317,12 @@ pub trait Plugin: fmt::Debug {
     /// leave them as they are.
     fn normalize_score(&self, _state: &CycleState, _pod: &PodInfo, _scores: &mut [i64]) {}
 
+    /// Whether [`Plugin::normalize_score`] may change scores; `false` (for a plugin that
+    /// keeps the neutral default) lets the cycle take the raw scores as normalized, uncopied.
+    fn normalizes(&self) -> bool {
+        true
+    }
+
     /// Permit: `Success` or a rejection (no default plugin uses it).
     fn permit(&self, _pod: &PodInfo, _node: &str) -> Status {
         Status::success()

@@ -39,6 +39,8 @@ pub const TAINTED: u32 = 1 << 1;
 pub const PREFER_NO_SCHEDULE_TAINT: u32 = 1 << 2;
 /// The node lists images.
 pub const HAS_IMAGES: u32 = 1 << 3;
+/// The number of flag bits.
+pub const FLAGS: usize = 4;
 
 impl NodeFacts {
     /// The facts of a node as the cache holds it.

@@ -311,7 +311,13 @@ impl PodInfo {
 
     /// `namespace/name`.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+        // Not `format!`: every cycle builds the key, and the formatting machinery costs more
+        // than the copy.
+        let mut key = String::with_capacity(self.namespace.len() + 1 + self.name.len());
+        key.push_str(&self.namespace);
+        key.push('/');
+        key.push_str(&self.name);
+        key
     }
 
     /// Whether `key` is this pod's `namespace/name` (without building the key).

@@ -580,11 +580,16 @@ impl Algorithm {
             }
             raw.clear();
             p.score_nodes(state, pod, snap, feasible, raw);
-            normalized.clear();
-            normalized.extend_from_slice(raw);
-            p.normalize_score(state, pod, normalized);
+            let normalized: &[i64] = if p.normalizes() {
+                normalized.clear();
+                normalized.extend_from_slice(raw);
+                p.normalize_score(state, pod, normalized);
+                normalized
+            } else {
+                raw
+            };
             decision.scorers.push((p.name(), e.weight));
-            for (t, nz) in totals.iter_mut().zip(normalized.iter()) {
+            for (t, nz) in totals.iter_mut().zip(normalized) {
                 *t += nz * e.weight;
             }
             decision

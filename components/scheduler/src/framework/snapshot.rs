@@ -18,7 +18,7 @@ use std::sync::Arc;
 use api::SharedObject;
 use api::selector::Selector;
 
-use super::node_facts::NodeFacts;
+use super::node_facts::{FLAGS, NodeFacts};
 use super::node_info::{NodeInfo, PodInfo};
 use super::score_memo::{MemoKind, ScoreMemo};
 use super::spread_counts::{CountKey, DomainCounts, SpreadCounts};
@@ -69,6 +69,8 @@ pub struct Snapshot {
     slots: Vec<NodeInfo>,
     /// Each slot's [`NodeFacts`], rewritten whenever its `NodeInfo` changes.
     facts: Vec<NodeFacts>,
+    /// Per flag bit of [`NodeFacts`], the slots whose facts carry it.
+    flagged: [usize; FLAGS],
     free: Vec<usize>,
     by_name: BTreeMap<String, usize>,
     names: NodeNames,
@@ -139,10 +141,20 @@ impl Snapshot {
         &self.facts
     }
 
+    /// Whether some slot's facts carry `flag` (one of [`super::node_facts`]' flags): when
+    /// none does, a pass over the nodes that looks only at flagged ones has nothing to do.
+    pub fn any_flagged(&self, flag: u32) -> bool {
+        self.flagged[flag.trailing_zeros() as usize] > 0
+    }
+
     /// The slot's `NodeInfo` changed: rewrite its facts.
     fn sync_facts(&mut self, slot: usize) {
         self.score_memo.get_mut().forget(slot);
         let f = NodeFacts::of(&self.slots[slot]);
+        let old = self.facts.get(slot).map_or(0, |f| f.flags);
+        for (bit, n) in self.flagged.iter_mut().enumerate() {
+            *n = *n + usize::from(f.flags >> bit & 1 == 1) - usize::from(old >> bit & 1 == 1);
+        }
         if slot < self.facts.len() {
             self.facts[slot] = f;
         } else {

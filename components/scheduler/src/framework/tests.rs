@@ -472,7 +472,12 @@ fn memoized_resource_scores_equal_per_node_scores() {
 
     let mut s = Snapshot::new();
     for i in 0..40 {
-        s.upsert_node(node(&format!("n{i}"), &format!("{}", 4 + i % 3), "16Gi", ""));
+        s.upsert_node(node(
+            &format!("n{i}"),
+            &format!("{}", 4 + i % 3),
+            "16Gi",
+            "",
+        ));
     }
     s.refresh();
     let plugins: [&dyn Plugin; 2] = [&NodeResourcesFit, &BalancedAllocation];
@@ -525,4 +530,35 @@ fn memoized_resource_scores_equal_per_node_scores() {
         }
         s.refresh();
     }
+}
+
+/// The cache's count of flagged nodes says "none" exactly when no slot's facts carry the
+/// flag (filters and scores skip their pass then), through cordons, taints and removals.
+#[test]
+fn flag_counts_follow_the_facts() {
+    use crate::framework::node_facts::{PREFER_NO_SCHEDULE_TAINT, TAINTED, UNSCHEDULABLE};
+
+    let check = |s: &Snapshot| {
+        for flag in [UNSCHEDULABLE, TAINTED, PREFER_NO_SCHEDULE_TAINT] {
+            let scan = s.facts().iter().any(|f| f.has(flag));
+            assert_eq!(s.any_flagged(flag), scan, "flag {flag}");
+        }
+    };
+    let mut s = four_nodes();
+    check(&s);
+    assert!(s.any_flagged(TAINTED) && !s.any_flagged(UNSCHEDULABLE));
+    let cordoned =
+        "spec:\n  unschedulable: true\n  taints:\n  - {key: a, effect: PreferNoSchedule}\n";
+    s.upsert_node(node("kubesim-worker", "4", "8Gi", cordoned));
+    check(&s);
+    assert!(s.any_flagged(UNSCHEDULABLE) && s.any_flagged(PREFER_NO_SCHEDULE_TAINT));
+    s.upsert_node(node("kubesim-worker", "4", "8Gi", ""));
+    check(&s);
+    assert!(!s.any_flagged(UNSCHEDULABLE) && !s.any_flagged(PREFER_NO_SCHEDULE_TAINT));
+    s.upsert_node(node("kubesim-worker4", "4", "8Gi", cordoned));
+    s.remove_node("kubesim-worker4");
+    check(&s);
+    s.remove_node("kubesim-control-plane");
+    s.upsert_node(node("kubesim-control-plane", "4", "8Gi", ""));
+    check(&s);
 }

@@ -93,6 +93,9 @@ impl Plugin for BalancedAllocation {
             ),
         ])
     }
+    fn normalizes(&self) -> bool {
+        false
+    }
     fn score_nodes(
         &self,
         _: &CycleState,

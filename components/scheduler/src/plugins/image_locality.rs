@@ -70,6 +70,9 @@ impl Plugin for ImageLocality {
             .read::<Images>(NAME)
             .map_or(0, |images| node_score(images, node, snap))
     }
+    fn normalizes(&self) -> bool {
+        false
+    }
     fn score_nodes(
         &self,
         state: &CycleState,
@@ -84,6 +87,10 @@ impl Plugin for ImageLocality {
         };
         // A node listing no image sums nothing.
         let none = priority(0, images.0.len());
+        if !snap.any_flagged(HAS_IMAGES) {
+            out.resize(out.len() + feasible.len(), none);
+            return;
+        }
         let facts = snap.facts();
         out.extend(feasible.iter().map(|slot| {
             if facts[*slot].has(HAS_IMAGES) {

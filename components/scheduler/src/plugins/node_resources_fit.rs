@@ -160,6 +160,9 @@ impl Plugin for NodeResourcesFit {
             ),
         )
     }
+    fn normalizes(&self) -> bool {
+        false
+    }
     fn score_nodes(
         &self,
         _: &CycleState,

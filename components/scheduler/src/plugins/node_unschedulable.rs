@@ -43,9 +43,12 @@ impl Plugin for NodeUnschedulable {
         slots: &[usize],
         verdicts: &mut [Verdict],
     ) {
-        filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
-            f.has(UNSCHEDULABLE)
-        });
+        // Only cordoned nodes can be rejected.
+        if snap.any_flagged(UNSCHEDULABLE) {
+            filter_suspects(self, state, pod, snap, slots, verdicts, |f| {
+                f.has(UNSCHEDULABLE)
+            });
+        }
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if !node.unschedulable {

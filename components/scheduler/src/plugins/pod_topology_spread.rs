@@ -616,17 +616,27 @@ impl Plugin for PodTopologySpread {
             })
             .collect();
         let mut scored = 0;
+        let mut unseen: usize = seen.iter().map(Vec::len).sum();
         for slot in feasible {
             if require_all && !has_all_domains(&topo, *slot) {
                 continue;
             }
             scored += 1;
-            for (t, seen) in topo.iter().zip(seen.iter_mut()) {
-                if seen.is_empty() {
-                    continue;
+            if unseen == 0 {
+                // Every domain is seen (a few zones, early in the list): what is left to
+                // learn is how many nodes count, all of them unless keys are required.
+                if !require_all {
+                    scored = feasible.len();
+                    break;
                 }
-                if let Some(b) = t.domain(*slot).and_then(|d| seen.get_mut(d as usize)) {
+                continue;
+            }
+            for (t, seen) in topo.iter().zip(seen.iter_mut()) {
+                if let Some(b) = t.domain(*slot).and_then(|d| seen.get_mut(d as usize))
+                    && !*b
+                {
                     *b = true;
+                    unseen -= 1;
                 }
             }
         }

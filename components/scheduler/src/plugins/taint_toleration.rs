@@ -68,7 +68,10 @@ impl Plugin for TaintToleration {
         slots: &[usize],
         verdicts: &mut [Verdict],
     ) {
-        filter_suspects(self, state, pod, snap, slots, verdicts, |f| f.has(TAINTED));
+        // Only tainted nodes can be rejected.
+        if snap.any_flagged(TAINTED) {
+            filter_suspects(self, state, pod, snap, slots, verdicts, |f| f.has(TAINTED));
+        }
     }
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         if node.taints.is_empty() {
@@ -113,13 +116,18 @@ impl Plugin for TaintToleration {
         out: &mut Vec<i64>,
     ) {
         let s = state.read::<PreScoreState>(NAME);
-        let facts = snap.facts();
         // Only nodes with a PreferNoSchedule taint can count one.
-        out.extend(feasible.iter().map(|slot| match s {
-            Some(s) if facts[*slot].has(PREFER_NO_SCHEDULE_TAINT) => {
+        let Some(s) = s.filter(|_| snap.any_flagged(PREFER_NO_SCHEDULE_TAINT)) else {
+            out.resize(out.len() + feasible.len(), 0);
+            return;
+        };
+        let facts = snap.facts();
+        out.extend(feasible.iter().map(|slot| {
+            if facts[*slot].has(PREFER_NO_SCHEDULE_TAINT) {
                 untolerated_prefer_no_schedule(s, snap.node(*slot))
+            } else {
+                0
             }
-            _ => 0,
         }));
     }
     fn normalize_score(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) {
