@@ -9,17 +9,26 @@
 //! it (reverse deltas, as RCS keeps history): the newest revision, the one read and replaced,
 //! stays whole, and an old one is rebuilt only when a watch replays it or a read asks for it.
 //!
-//! The diff is deliberately simple and linear: a common prefix extended across short
-//! same-length substitutions (a changed count, a timestamp), then a common suffix; what lies
-//! between is kept literally. That covers an address added or removed, a field changed in
-//! place, and a status rewritten at the end of an object; a patch that would not save at
-//! least half of the bytes is not made.
+//! The diff is deliberately simple and close to linear: a common prefix extended across short
+//! same-length substitutions (a changed count, a timestamp) and across insertions, deletions
+//! and replacements found by looking for the next 16 bytes within a few kilobytes, then a
+//! common suffix; what cannot be realigned is kept literally. That covers an address added or
+//! removed (or moved from `notReadyAddresses` to `addresses`, two edits far apart), a field
+//! changed in place, and a status rewritten at the end of an object; a patch that would not
+//! save at least half of the bytes is not made.
 
 /// How many bytes past a substitution must match again for the substitution to be taken as
 /// one (short runs match by accident in structured data).
 const RESYNC: usize = 16;
 /// The longest same-length substitution the forward scan steps over.
 const MAX_SUBSTITUTION: usize = 8;
+/// How far ahead (in either input) the scan looks for the two to agree again after an
+/// insertion, a deletion or a replacement: an object's edits are local (an address of a few
+/// hundred bytes, a condition), and a bounded look keeps a write's diff linear.
+const REALIGN_WINDOW: usize = 4096;
+/// How long a realigned match must run to be taken (records of structured data share their
+/// field names, so a short match is often the same field of another record).
+const REALIGN_MIN: usize = 64;
 
 /// How to rebuild one byte string from another.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,10 +69,17 @@ impl Patch {
                     i += k;
                     j += k;
                 }
-                None => {
-                    literal.extend_from_slice(&target[i..target_end]);
-                    i = target_end;
-                }
+                None => match realign(&source[j..source_end], &target[i..target_end]) {
+                    Some((skip, take)) => {
+                        literal.extend_from_slice(&target[i..i + take]);
+                        i += take;
+                        j += skip;
+                    }
+                    None => {
+                        literal.extend_from_slice(&target[i..target_end]);
+                        i = target_end;
+                    }
+                },
             }
         }
         flush(&mut ops, &mut literal);
@@ -156,6 +172,47 @@ fn substitution(source: &[u8], target: &[u8]) -> Option<usize> {
     })
 }
 
+/// Where `source` and `target`, which differ at their first byte, agree again after an edit
+/// of different lengths: `(source bytes skipped, target bytes kept literally)`, the fewest
+/// literal bytes among the matches of [`REALIGN_MIN`] bytes found within [`REALIGN_WINDOW`].
+/// An insertion is found by looking for the source's next bytes in the target; a deletion or
+/// a replacement by looking for the target's bytes, a little way in, in the source.
+fn realign(source: &[u8], target: &[u8]) -> Option<(usize, usize)> {
+    let agrees = |s: usize, t: usize| {
+        let run = common_prefix(&source[s..], &target[t..]);
+        run >= REALIGN_MIN || s + run == source.len() || t + run == target.len()
+    };
+    let mut best: Option<(usize, usize)> = None;
+    if source.len() >= RESYNC {
+        let needle = &source[..RESYNC];
+        let end = target.len().min(REALIGN_WINDOW);
+        best = (1..end.saturating_sub(RESYNC - 1))
+            .find(|&t| target[t..t + RESYNC] == *needle && agrees(0, t))
+            .map(|t| (0, t));
+    }
+    for lead in [0, 8, 32, 128] {
+        if best.is_some_and(|(_, take)| take <= lead) || target.len() < lead + RESYNC {
+            break;
+        }
+        let needle = &target[lead..lead + RESYNC];
+        let end = source.len().min(REALIGN_WINDOW);
+        let found = (1..end.saturating_sub(RESYNC - 1))
+            .find(|&s| source[s..s + RESYNC] == *needle && agrees(s, lead));
+        if let Some(mut s) = found {
+            // The replaced bytes may end before the anchor: take back what matches before it.
+            let mut take = lead;
+            while take > 0 && s > 0 && source[s - 1] == target[take - 1] {
+                s -= 1;
+                take -= 1;
+            }
+            if best.is_none_or(|(_, b)| take < b) {
+                best = Some((s, take));
+            }
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +260,58 @@ mod tests {
             "the count and one record: {}",
             p.literal_len()
         );
+    }
+
+    /// Endpoints as the controller rewrites them: one address leaves `notReadyAddresses`, near
+    /// the end, and joins `addresses`, in the middle, with its name's length unlike its
+    /// neighbours'. Both edits are kept, not everything between them.
+    #[test]
+    fn an_address_moved_between_two_lists_keeps_both_edits_only() {
+        let record = |i: u32| format!("{{ip:10.244.{}.{},targetRef:web-{i}}}", i / 256, i % 256);
+        let endpoints = |ready: &[u32], not_ready: &[u32]| {
+            let mut out = b"{\"subsets\":[{\"addresses\":[".to_vec();
+            out.extend(ready.iter().flat_map(|&i| record(i).into_bytes()));
+            out.extend_from_slice(b"],\"notReadyAddresses\":[");
+            out.extend(not_ready.iter().flat_map(|&i| record(i).into_bytes()));
+            out.extend_from_slice(b"]}]}");
+            out
+        };
+        let ready: Vec<u32> = (0..600).filter(|i| i % 7 != 0).collect();
+        let not_ready: Vec<u32> = (0..600).filter(|i| i % 7 == 0).collect();
+        let older = endpoints(&ready, &not_ready);
+        let mut ready_after = ready.clone();
+        ready_after.push(301);
+        ready_after.sort();
+        let not_ready_after: Vec<u32> = not_ready.iter().copied().filter(|&i| i != 301).collect();
+        let newer = endpoints(&ready_after, &not_ready_after);
+        let p = round_trip(&newer, &older).expect("worth a patch");
+        assert!(
+            p.literal_len() < 40,
+            "one record's bytes: {}",
+            p.literal_len()
+        );
+        let p = round_trip(&older, &newer).expect("worth a patch");
+        assert!(
+            p.literal_len() < 40,
+            "one record's bytes: {}",
+            p.literal_len()
+        );
+    }
+
+    #[test]
+    fn replacements_of_another_length_are_realigned() {
+        let base: Vec<u8> = (0..3000u32)
+            .flat_map(|i| format!("<{}:{}>", i, i * 7919 % 10007).into_bytes())
+            .collect();
+        let text = String::from_utf8(base.clone()).expect("ascii");
+        let edited = text
+            .replacen("<100:", "<one hundred:", 1)
+            .replacen("<2000:", "<2k:", 1)
+            .into_bytes();
+        let p = round_trip(&edited, &base).expect("worth a patch");
+        assert!(p.literal_len() < 20, "{}", p.literal_len());
+        let p = round_trip(&base, &edited).expect("worth a patch");
+        assert!(p.literal_len() < 30, "{}", p.literal_len());
     }
 
     #[test]
