@@ -18,7 +18,10 @@
 //! Simplifications: no locking (one actor owns it); index functions are plain `fn` pointers
 //! so the indexer stays `Clone` and `Debug`.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use api::{Object, SharedObject, selector::Selector};
 use thiserror::Error;
@@ -51,7 +54,7 @@ pub fn key_of(namespace: &str, name: &str) -> String {
 
 /// Calls `f` with the key of `namespace`/`name` ([`key_of`]), built on the stack when it is
 /// short enough (lookups of existing objects then allocate nothing).
-fn with_key<R>(namespace: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
+pub fn with_key<R>(namespace: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
     if namespace.is_empty() {
         return f(name);
     }
@@ -140,17 +143,71 @@ pub fn index_by_labels(obj: &Object) -> Vec<String> {
 #[error("index {0:?} does not exist")]
 pub struct NoSuchIndex(pub String);
 
+/// What an index function reads besides the key: an update that keeps it keeps the values,
+/// and the indexer skips computing them twice (an informer of EndpointSlices on every node
+/// updates one on each endpoint change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reads {
+    /// Anything in the object.
+    Anything,
+    /// The namespace alone, which is part of the key.
+    Namespace,
+    /// The namespace and the labels.
+    Labels,
+}
+
 #[derive(Clone, Debug)]
 struct Index {
     func: IndexFn,
-    values: BTreeMap<String, BTreeSet<String>>,
+    reads: Reads,
+    values: BTreeMap<String, BTreeSet<Arc<str>>>,
+}
+
+/// Item keys shared by every indexer given the same `SharedKeys`: one allocation per
+/// `namespace/name` however many caches hold it. A simulated cluster keeps N caches of the
+/// same objects (every node's kube-proxy caches every EndpointSlice) and updates them one
+/// after another on each event; a lookup then compares key bytes the previous cache's lookup
+/// just read, instead of its own cold copy. Keys only name: nothing depends on which
+/// allocation holds them.
+#[derive(Clone, Debug, Default)]
+pub struct SharedKeys(Rc<RefCell<BTreeSet<Arc<str>>>>);
+
+impl SharedKeys {
+    /// The shared allocation of `key`.
+    pub fn intern(&self, key: &str) -> Arc<str> {
+        let mut set = self.0.borrow_mut();
+        if let Some(k) = set.get(key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key);
+        set.insert(k.clone());
+        k
+    }
+
+    /// Forgets `key` once nothing but the caller and this set holds it.
+    fn release(&self, key: Arc<str>) {
+        if Arc::strong_count(&key) == 2 {
+            self.0.borrow_mut().remove(&*key);
+        }
+    }
+
+    /// Keys held.
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
 }
 
 /// Objects by key plus named indices over them.
 #[derive(Clone, Debug, Default)]
 pub struct Indexer {
-    items: BTreeMap<String, SharedObject>,
+    items: BTreeMap<Arc<str>, SharedObject>,
     indices: BTreeMap<&'static str, Index>,
+    /// Where keys come from (`None`: each key is this indexer's own).
+    keys: Option<SharedKeys>,
 }
 
 impl Indexer {
@@ -161,13 +218,54 @@ impl Indexer {
 
     /// An indexer with the namespace index, which every namespaced lister needs.
     pub fn with_namespace_index() -> Self {
-        Indexer::new().with_index(NAMESPACE_INDEX, index_by_namespace)
+        Indexer::new().with_index_reading(NAMESPACE_INDEX, index_by_namespace, Reads::Namespace)
+    }
+
+    /// Takes its keys from `keys`, shared with the other indexers given it.
+    pub fn sharing_keys(mut self, keys: SharedKeys) -> Self {
+        self.items = std::mem::take(&mut self.items)
+            .into_iter()
+            .map(|(k, o)| (keys.intern(&k), o))
+            .collect();
+        for index in self.indices.values_mut() {
+            for set in index.values.values_mut() {
+                *set = set.iter().map(|k| keys.intern(k)).collect();
+            }
+        }
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The key of `obj`, from the shared keys if any.
+    fn new_key(&self, obj: &Object) -> Arc<str> {
+        with_key(obj.namespace(), obj.name(), |key| match &self.keys {
+            Some(keys) => keys.intern(key),
+            None => Arc::from(key),
+        })
+    }
+
+    /// Lets the shared keys forget a key this indexer dropped.
+    fn release(&self, key: Arc<str>) {
+        if let Some(keys) = &self.keys {
+            keys.release(key);
+        }
     }
 
     /// Adds an index (and indexes what is already stored).
-    pub fn with_index(mut self, name: &'static str, func: IndexFn) -> Self {
+    pub fn with_index(self, name: &'static str, func: IndexFn) -> Self {
+        self.with_index_reading(name, func, Reads::Anything)
+    }
+
+    /// Adds an index whose `func` reads nothing but the object's namespace and labels (an
+    /// update that keeps the labels is not indexed again).
+    pub fn with_label_index(self, name: &'static str, func: IndexFn) -> Self {
+        self.with_index_reading(name, func, Reads::Labels)
+    }
+
+    fn with_index_reading(mut self, name: &'static str, func: IndexFn, reads: Reads) -> Self {
         let mut index = Index {
             func,
+            reads,
             values: BTreeMap::new(),
         };
         for (key, obj) in &self.items {
@@ -190,7 +288,7 @@ impl Indexer {
                 .map(|slot| std::mem::replace(slot, obj.clone()))
         });
         let Some(old) = replaced else {
-            let key = object_key(&obj);
+            let key = self.new_key(&obj);
             self.items.insert(key.clone(), obj.clone());
             for index in self.indices.values_mut() {
                 for v in (index.func)(&obj) {
@@ -201,12 +299,25 @@ impl Indexer {
         };
         let mut key = None;
         for index in self.indices.values_mut() {
+            let kept = match index.reads {
+                Reads::Anything => false,
+                Reads::Namespace => true,
+                Reads::Labels => old.labels() == obj.labels(),
+            };
+            if kept {
+                continue;
+            }
             let before = (index.func)(&old);
             let after = (index.func)(&obj);
             if before == after {
                 continue;
             }
-            let key = key.get_or_insert_with(|| object_key(&obj));
+            let key = key.get_or_insert_with(|| {
+                with_key(obj.namespace(), obj.name(), |k| {
+                    self.items.get_key_value(k).map(|(k, _)| k.clone())
+                })
+                .unwrap_or_else(|| Arc::from(object_key(&obj)))
+            });
             unindex_values(index, key, before);
             for v in after {
                 index.values.entry(v).or_default().insert(key.clone());
@@ -217,10 +328,11 @@ impl Indexer {
 
     /// Removes the object stored under `key`.
     pub fn remove(&mut self, key: &str) -> Option<SharedObject> {
-        let old = self.items.remove(key)?;
+        let (key, old) = self.items.remove_entry(key)?;
         for index in self.indices.values_mut() {
-            unindex(index, key, &old);
+            unindex(index, &key, &old);
         }
+        self.release(key);
         Some(old)
     }
 
@@ -229,17 +341,11 @@ impl Indexer {
         &mut self,
         objects: impl IntoIterator<Item = SharedObject>,
     ) -> Vec<SharedObject> {
-        let mut fresh: BTreeMap<String, SharedObject> = BTreeMap::new();
+        let mut fresh: BTreeMap<Arc<str>, SharedObject> = BTreeMap::new();
         for obj in objects {
-            fresh.insert(object_key(&obj), obj);
+            fresh.insert(self.new_key(&obj), obj);
         }
-        let gone: Vec<SharedObject> = self
-            .items
-            .iter()
-            .filter(|(k, _)| !fresh.contains_key(*k))
-            .map(|(_, o)| o.clone())
-            .collect();
-        self.items = fresh;
+        let old = std::mem::replace(&mut self.items, fresh);
         for index in self.indices.values_mut() {
             index.values.clear();
             for (key, obj) in &self.items {
@@ -247,6 +353,13 @@ impl Indexer {
                     index.values.entry(v).or_default().insert(key.clone());
                 }
             }
+        }
+        let mut gone = Vec::new();
+        for (key, obj) in old {
+            if !self.items.contains_key(&key) {
+                gone.push(obj);
+            }
+            self.release(key);
         }
         gone
     }
@@ -267,8 +380,8 @@ impl Indexer {
     }
 
     /// Every key, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> + '_ {
-        self.items.keys()
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.items.keys().map(AsRef::as_ref)
     }
 
     pub fn len(&self) -> usize {
@@ -290,7 +403,10 @@ impl Indexer {
             .get(name)
             .ok_or_else(|| NoSuchIndex(name.to_string()))?;
         let keys = index.values.get(value);
-        Ok(keys.into_iter().flatten().filter_map(|k| self.items.get(k)))
+        Ok(keys
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.items.get(&**k)))
     }
 
     /// How many objects index `name` holds under `value` (0 when the index is missing).
@@ -393,7 +509,10 @@ impl<'a> Lister<'a> {
                 let prefix = format!("{namespace}/");
                 self.indexer
                     .items
-                    .range(prefix.clone()..)
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .take_while(|(k, _)| k.starts_with(&prefix))
                     .map(|(_, o)| o)
                     .filter(|o| selector.matches(o.labels()))
@@ -574,6 +693,45 @@ mod tests {
         assert_eq!(names(&gone), ["a"]);
         assert!(ix.lister().pods_on_node("n1").unwrap().is_empty());
         assert_eq!(names(&ix.lister().pods_on_node("n2").unwrap()), ["b"]);
+    }
+
+    #[test]
+    fn indexers_sharing_keys_hold_one_allocation_per_key_until_none_holds_it() {
+        let keys = SharedKeys::default();
+        let mut a = indexer().sharing_keys(keys.clone());
+        let mut b = indexer().sharing_keys(keys.clone());
+        a.upsert(pod("default", "x", Some("n1"), "web", None));
+        b.upsert(pod("default", "x", Some("n2"), "web", None));
+        b.upsert(pod("default", "y", None, "web", None));
+        let key = |ix: &Indexer| ix.items.get_key_value("default/x").unwrap().0.clone();
+        assert!(Arc::ptr_eq(&key(&a), &key(&b)));
+        assert_eq!(keys.len(), 2);
+        a.remove("default/x");
+        assert_eq!(keys.len(), 2, "b still holds default/x");
+        assert_eq!(names(&b.lister().pods_on_node("n2").unwrap()), ["x"]);
+        b.remove("default/x");
+        assert_eq!(keys.len(), 1);
+        let gone = b.replace([]);
+        assert_eq!(names(&gone), ["y"]);
+        assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn a_label_index_follows_label_changes_and_skips_other_updates() {
+        let mut ix = Indexer::new().with_label_index(LABEL_INDEX, index_by_labels);
+        let under = |ix: &Indexer, v: &str| -> Vec<String> {
+            ix.by_index(LABEL_INDEX, v)
+                .unwrap()
+                .map(|o| o.name().to_string())
+                .collect()
+        };
+        ix.upsert(pod("default", "a", None, "web", None));
+        ix.upsert(pod("default", "a", Some("n1"), "web", None));
+        assert_eq!(under(&ix, "default/app=web"), ["a"]);
+        ix.upsert(pod("default", "a", Some("n1"), "db", None));
+        assert!(under(&ix, "default/app=web").is_empty());
+        assert_eq!(under(&ix, "default/app=db"), ["a"]);
+        assert_eq!(ix.index_values(LABEL_INDEX).unwrap().count(), 1);
     }
 
     #[test]

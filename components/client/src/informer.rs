@@ -427,10 +427,15 @@ impl Informer {
             EventType::Added | EventType::Modified => {
                 if let Some(obj) = &event.object {
                     match self.indexer.upsert(obj.clone()) {
-                        Some(old) => out.push(Notification::Update {
-                            old,
-                            new: obj.clone(),
-                        }),
+                        Some(old) => {
+                            if event.event_type == EventType::Modified {
+                                self.check_not_older(ctx, event.resource_version, &old);
+                            }
+                            out.push(Notification::Update {
+                                old,
+                                new: obj.clone(),
+                            });
+                        }
                         None => out.push(Notification::Add(obj.clone())),
                     }
                 }
@@ -464,7 +469,8 @@ impl Informer {
     /// The always-on invariant "watch revisions monotonic per watcher" (DESIGN.md, "Tests"):
     /// a watch started at resourceVersion N delivers changes after N in increasing order,
     /// bookmarks never go back, and an object's revision never goes back (an older state
-    /// after a newer one is a reordered stream). A violation stops the run with a
+    /// after a newer one is a reordered stream, judged by [`Self::check_not_older`] against
+    /// the object the event replaces in the cache). A violation stops the run with a
     /// finding. A watch from "0" starts with the current objects in no order, so its order is
     /// not judged (the informer watches from "0" only if a list answered "0").
     fn check_watch_order<M: ApiEnvelope>(
@@ -488,19 +494,30 @@ impl Informer {
                 event.event_type, self.watch_rv
             ));
         }
-        if event.event_type == EventType::Modified
-            && let Some(obj) = &event.object
-            && let Some(cached) = self.indexer.get_by_name(obj.namespace(), obj.name())
-            && let Ok(cached_rv) = cached.resource_version().parse::<i64>()
+        if self.watch_rv > 0 {
+            self.watch_rv = self.watch_rv.max(rv);
+        }
+    }
+
+    /// A MODIFIED event at `rv` replaced `cached`: the object's revision must not go back
+    /// (checked on the object the cache update returns, so the event costs one lookup).
+    fn check_not_older<M: ApiEnvelope>(
+        &self,
+        ctx: &mut Ctx<'_, M>,
+        rv: i64,
+        cached: &SharedObject,
+    ) {
+        if rv <= 0 {
+            return;
+        }
+        if let Ok(cached_rv) = cached.resource_version().parse::<i64>()
             && cached_rv > rv
         {
             ctx.violation(format!(
-                "watch of {kind:?} delivered {} at resourceVersion {rv}, older than the cached {cached_rv}",
-                object_key(obj)
+                "watch of {:?} delivered {} at resourceVersion {rv}, older than the cached {cached_rv}",
+                self.cfg.kind,
+                object_key(cached)
             ));
-        }
-        if self.watch_rv > 0 {
-            self.watch_rv = self.watch_rv.max(rv);
         }
     }
 

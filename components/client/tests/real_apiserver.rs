@@ -191,7 +191,7 @@ fn informer_syncs_from_the_real_apiserver_and_follows_changes() {
         .unwrap()
         .indexer()
         .keys()
-        .cloned()
+        .map(str::to_string)
         .collect();
     for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
         assert!(keys.contains(&ns.to_string()), "{ns} missing from {keys:?}");

@@ -193,7 +193,7 @@ fn cached_names(sim: &Sim<ApiMessage>, ctl: ActorId) -> Vec<String> {
         .pods
         .indexer()
         .keys()
-        .cloned()
+        .map(str::to_string)
         .collect()
 }
 

@@ -254,7 +254,7 @@ impl DaemonSetController {
 
     fn all_keys(cx: &Cx<'_>) -> Vec<String> {
         cx.cache(Kind::DaemonSet)
-            .map(|c| c.keys().cloned().collect())
+            .map(|c| c.keys().map(str::to_string).collect())
             .unwrap_or_default()
     }
 

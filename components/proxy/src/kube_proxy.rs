@@ -28,12 +28,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use api::{Kind, Object, SharedObject};
 use apiserver::{ApiEnvelope, UserInfo};
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
-use client::indexer::Indexer;
-use client::indexer::object_key;
+use client::indexer::{Indexer, SharedKeys, with_key};
 use client::informer::{Informer, InformerConfig, Notification};
 use client::klog;
 use client::wakeup::Wakeup;
@@ -65,6 +65,62 @@ fn slice_service_key(obj: &Object) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Adds to `changed` the Service `o` is (a Service) or belongs to (an EndpointSlice), named
+/// as [`client::indexer::object_key`] and [`slice_service_key`] name it, with the key
+/// allocation the caches share.
+fn mark_changed(changed: &mut BTreeSet<Arc<str>>, keys: &SharedKeys, o: &Object) {
+    let mut mark = |key: &str| {
+        if !changed.contains(key) {
+            changed.insert(keys.intern(key));
+        }
+    };
+    match o {
+        Object::EndpointSlice(_) => {
+            let Some(svc) = o.labels().get(SERVICE_NAME_LABEL) else {
+                return;
+            };
+            if o.namespace().is_empty() {
+                mark(&format!("/{svc}"));
+            } else {
+                with_key(o.namespace(), svc, mark);
+            }
+        }
+        _ => with_key(o.namespace(), o.name(), mark),
+    }
+}
+
+/// Two revisions of one cached object mark the same Service: a Service (its key is the
+/// cache's), or EndpointSlices labelled with the same Service.
+fn same_service(old: &Object, new: &Object) -> bool {
+    match (old, new) {
+        (Object::EndpointSlice(_), Object::EndpointSlice(_)) => {
+            old.labels().get(SERVICE_NAME_LABEL) == new.labels().get(SERVICE_NAME_LABEL)
+        }
+        (Object::EndpointSlice(_), _) | (_, Object::EndpointSlice(_)) => false,
+        _ => true,
+    }
+}
+
+/// The informers of Services and EndpointSlices, their caches keyed by `keys`.
+fn informers(cfg: &KubeProxyConfig, keys: SharedKeys) -> (Informer, Informer) {
+    let mut svc_cfg = InformerConfig::new(Kind::Service, TAG_SERVICES);
+    svc_cfg.label_selector = "!service.kubernetes.io/service-proxy-name".into();
+    svc_cfg.resync_period = cfg.config_sync_period;
+    let mut slice_cfg = InformerConfig::new(Kind::EndpointSlice, TAG_SLICES);
+    slice_cfg.label_selector =
+        "!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name".into();
+    slice_cfg.resync_period = cfg.config_sync_period;
+    (
+        Informer::new(svc_cfg, Indexer::new().sharing_keys(keys.clone())),
+        Informer::new(
+            slice_cfg,
+            Indexer::new()
+                .sharing_keys(keys)
+                .with_label_index(BY_SERVICE, slice_service_key),
+        ),
+    )
+}
+
 /// Whether an update changes anything the rules are built from. kube-proxy's change trackers
 /// drop an update whose before and after are equal (`ServiceChangeTracker.Update` compares the
 /// Service's port map, `EndpointSliceCache.updatePending` the slice's endpoints and ports, in
@@ -74,7 +130,7 @@ fn slice_service_key(obj: &Object) -> Vec<String> {
 /// (which redelivers every cached object unchanged) syncs nothing, nor does an update of
 /// metadata alone.
 fn proxy_inputs_differ(old: &SharedObject, new: &SharedObject) -> bool {
-    if std::sync::Arc::ptr_eq(old, new) {
+    if Arc::ptr_eq(old, new) {
         return false;
     }
     match (old.as_ref(), new.as_ref()) {
@@ -227,10 +283,12 @@ pub struct KubeProxy<M> {
     sync_wake: Wakeup,
     traffic_wake: Wakeup,
     /// Services (`namespace/name`) whose object or slices changed since the last sync.
-    changed: BTreeSet<String>,
+    changed: BTreeSet<Arc<str>>,
     table: RuleTable,
     /// Service rules already computed by this cluster's nodes (this node's own by default).
     memo: RuleMemo,
+    /// The memo's keys, which the informers' caches and `changed` name objects with.
+    keys: SharedKeys,
     dataplane: Dataplane,
     syncs: u64,
     sink: TrafficSink,
@@ -253,29 +311,22 @@ impl<M> KubeProxy<M> {
             cfg.apiservers.clone(),
             cfg.user.clone(),
         ));
-        let mut svc_cfg = InformerConfig::new(Kind::Service, TAG_SERVICES);
-        svc_cfg.label_selector = "!service.kubernetes.io/service-proxy-name".into();
-        svc_cfg.resync_period = cfg.config_sync_period;
-        let mut slice_cfg = InformerConfig::new(Kind::EndpointSlice, TAG_SLICES);
-        slice_cfg.label_selector =
-            "!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name".into();
-        slice_cfg.resync_period = cfg.config_sync_period;
+        let memo = RuleMemo::default();
+        let (services, slices) = informers(&cfg, memo.keys());
         let mut table = RuleTable::empty(cfg.mode);
         table.cluster_cidr = cfg.cluster_cidr;
         table.node_ip = cfg.node_ip;
         KubeProxy {
             runner: SyncRunner::new(cfg.min_sync_period, cfg.sync_period),
             client,
-            services: Informer::new(svc_cfg, Indexer::new()),
-            slices: Informer::new(
-                slice_cfg,
-                Indexer::new().with_index(BY_SERVICE, slice_service_key),
-            ),
+            services,
+            slices,
             sync_wake: Wakeup::new(TAG_SYNC),
             traffic_wake: Wakeup::new(TAG_TRAFFIC),
             changed: BTreeSet::new(),
             table,
-            memo: RuleMemo::default(),
+            keys: memo.keys(),
+            memo,
             dataplane: Dataplane::new(),
             syncs: 0,
             sink,
@@ -288,8 +339,11 @@ impl<M> KubeProxy<M> {
         }
     }
 
-    /// Shares Service rules with the other nodes given the same memo (one per cluster).
+    /// Shares Service rules, and the keys of cached objects, with the other nodes given the
+    /// same memo (one per cluster). Before the actor starts.
     pub fn sharing_rules(mut self, memo: RuleMemo) -> Self {
+        self.keys = memo.keys();
+        (self.services, self.slices) = informers(&self.cfg, self.keys.clone());
         self.memo = memo;
         self
     }
@@ -396,22 +450,22 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
     fn note_changes(&mut self, notes: &[Notification]) {
         let mut any = false;
         for n in notes {
-            if let Notification::Update { old, new } = n
-                && !proxy_inputs_differ(old, new)
-            {
-                continue;
+            if let Notification::Update { old, new } = n {
+                // A resync redelivers the cached object; an update is judged once for every
+                // node the watch fans it out to.
+                if Arc::ptr_eq(old, new)
+                    || !self
+                        .memo
+                        .inputs_differ(old, new, || proxy_inputs_differ(old, new))
+                {
+                    continue;
+                }
+                if !same_service(old, new) {
+                    mark_changed(&mut self.changed, &self.keys, old);
+                }
             }
             any = true;
-            let mut touched = |o: &Object| match o {
-                Object::EndpointSlice(_) => self.changed.extend(slice_service_key(o)),
-                _ => {
-                    self.changed.insert(object_key(o));
-                }
-            };
-            if let Notification::Update { old, .. } = n {
-                touched(old);
-            }
-            touched(n.object());
+            mark_changed(&mut self.changed, &self.keys, n.object());
         }
         if any {
             self.runner.request();
@@ -438,6 +492,7 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
         klog::info(ctx, file, what, &[]);
         let mut changed = false;
         for key in std::mem::take(&mut self.changed) {
+            let key: &str = &key;
             let Some((namespace, name)) = key.split_once('/') else {
                 continue;
             };

@@ -17,6 +17,13 @@
 //! and computes. What a node programs is therefore exactly what it would have computed alone.
 //! The memo keeps the last [`KEPT_PER_SERVICE`] input sets of each Service, enough for nodes
 //! whose syncs (paced by minSyncPeriod, 1 s) see a Service a few revisions apart.
+//!
+//! It also remembers, per update, whether the update changes what rules are made of
+//! ([`RuleMemo::inputs_differ`]): every node's informer receives the same (old, new) pair of
+//! each EndpointSlice update, one node after another, and comparing a slice's hundred
+//! endpoints once serves them all. And it holds the cluster's [`SharedKeys`]: the nodes'
+//! caches of Services and EndpointSlices, and their sets of changed Services, name objects
+//! with the same key allocations.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -24,11 +31,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use api::SharedObject;
+use client::indexer::SharedKeys;
 
 use crate::rules::ServiceRules;
 
 /// Input sets remembered per Service.
 pub const KEPT_PER_SERVICE: usize = 4;
+
+/// Updates whose judgement is remembered (the latest ones).
+pub const JUDGED_KEPT: usize = 8;
 
 /// The rules of one Service's ports, as every node that saw the same inputs programs them.
 pub type SharedServiceRules = Arc<[Arc<ServiceRules>]>;
@@ -42,6 +53,17 @@ struct MemoState {
     by_service: BTreeMap<String, VecDeque<Entry>>,
     hits: u64,
     misses: u64,
+    /// The latest updates judged, newest first. Holding both objects keeps their pointers
+    /// from being reused by others while they are compared against.
+    judged: VecDeque<Judged>,
+    keys: SharedKeys,
+}
+
+#[derive(Debug)]
+struct Judged {
+    old: SharedObject,
+    new: SharedObject,
+    differ: bool,
 }
 
 #[derive(Debug)]
@@ -113,6 +135,39 @@ impl RuleMemo {
         rules
     }
 
+    /// Whether the update from `old` to `new` changes what rules are made of: remembered for
+    /// this very pair of objects, or judged by `judge` and remembered.
+    pub fn inputs_differ(
+        &self,
+        old: &SharedObject,
+        new: &SharedObject,
+        judge: impl FnOnce() -> bool,
+    ) -> bool {
+        let mut state = self.0.borrow_mut();
+        if let Some(j) = state
+            .judged
+            .iter()
+            .find(|j| Arc::ptr_eq(&j.new, new) && Arc::ptr_eq(&j.old, old))
+        {
+            return j.differ;
+        }
+        let differ = judge();
+        if state.judged.len() == JUDGED_KEPT {
+            state.judged.pop_back();
+        }
+        state.judged.push_front(Judged {
+            old: old.clone(),
+            new: new.clone(),
+            differ,
+        });
+        differ
+    }
+
+    /// The keys the nodes' caches share.
+    pub fn keys(&self) -> SharedKeys {
+        self.0.borrow().keys.clone()
+    }
+
     /// (rule sets reused, rule sets computed) so far.
     pub fn hits_and_misses(&self) -> (u64, u64) {
         let s = self.0.borrow();
@@ -169,6 +224,28 @@ mod tests {
         let alone = RuleTable::build(ProxyMode::Iptables, [sv.as_ref()], [sl.as_ref()]);
         assert_eq!(a, alone);
         assert_eq!(b, alone);
+    }
+
+    #[test]
+    fn an_update_is_judged_once_for_every_node_that_receives_it() {
+        let memo = RuleMemo::default();
+        let (_, old) = objects(&["10.244.1.2"]);
+        let (_, new) = objects(&["10.244.1.3"]);
+        assert!(memo.inputs_differ(&old, &new, || true));
+        assert!(memo.inputs_differ(&old, &new, || panic!("judged once")));
+        // Another pair, even of equal objects, is judged again.
+        let copy = Arc::new(Object::clone(&new));
+        assert!(!memo.inputs_differ(&old, &copy, || false));
+        for _ in 0..JUDGED_KEPT {
+            let (_, s) = objects(&["10.244.3.1"]);
+            memo.inputs_differ(&old, &s, || true);
+        }
+        let mut judged = false;
+        memo.inputs_differ(&old, &new, || {
+            judged = true;
+            true
+        });
+        assert!(judged, "only the last {JUDGED_KEPT} updates are kept");
     }
 
     #[test]

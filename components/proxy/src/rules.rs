@@ -21,8 +21,8 @@ use net::Endpoint;
 use crate::chain_name;
 use crate::probability;
 use crate::service_port::{
-    EndpointInfo, Protocol, ServicePortInfo, ServicePortName, endpoints_by_port, service_ports,
-    usable_endpoints,
+    ENDPOINT_TEXT_MAX, EndpointInfo, Protocol, ServicePortInfo, ServicePortName, endpoints_by_port,
+    service_ports, text_order_key, usable_endpoints,
 };
 
 /// kube-proxy's `--proxy-mode`.
@@ -239,24 +239,36 @@ fn make_rules(
     endpoints: &[Endpoint],
     previous: Option<&ServiceRules>,
 ) -> ServiceRules {
-    let mut eps: Vec<Endpoint> = endpoints.to_vec();
-    eps.sort_by_cached_key(|e| e.to_string());
-    eps.dedup();
+    let mut eps: Vec<([u8; ENDPOINT_TEXT_MAX], Endpoint)> =
+        endpoints.iter().map(|e| (text_order_key(e), *e)).collect();
+    eps.sort_by(|a, b| a.0.cmp(&b.0));
+    eps.dedup_by(|later, first| later.0 == first.0);
     let n = eps.len();
     let reuse = previous.filter(|p| p.info.protocol == info.protocol);
-    let known = |e: &Endpoint| {
-        reuse.and_then(|p| {
-            p.endpoints
-                .iter()
-                .find(|r| r.endpoint == *e)
-                .map(|r| r.chain.clone())
-        })
+    // The previous rules are in the same text order (they were made here), so one walk
+    // finds every endpoint that stays. A name is only a cache of its hash: an endpoint the
+    // walk misses is hashed again, to the same name.
+    let mut before = reuse
+        .map_or(&[][..], |p| p.endpoints.as_slice())
+        .iter()
+        .peekable();
+    let mut known = |key: &[u8; ENDPOINT_TEXT_MAX]| {
+        while let Some(r) = before.peek() {
+            match text_order_key(&r.endpoint).cmp(key) {
+                std::cmp::Ordering::Less => {
+                    before.next();
+                }
+                std::cmp::Ordering::Equal => return Some(r.chain.clone()),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
     };
     let rules = eps
         .into_iter()
         .enumerate()
-        .map(|(i, endpoint)| EndpointRule {
-            chain: known(&endpoint).unwrap_or_else(|| {
+        .map(|(i, (key, endpoint))| EndpointRule {
+            chain: known(&key).unwrap_or_else(|| {
                 chain_name::endpoint_chain(&info.name, info.protocol, &endpoint)
             }),
             endpoint,
