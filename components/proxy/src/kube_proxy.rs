@@ -499,18 +499,18 @@ impl<M: ApiEnvelope + TrafficEnvelope> KubeProxy<M> {
             let svc = self
                 .services
                 .indexer()
-                .get(&key)
+                .get(key)
                 .filter(|o| matches!(o.as_ref(), Object::Service(_)));
             let slices: Vec<SharedObject> = self
                 .slices
                 .indexer()
-                .by_index(BY_SERVICE, &key)
+                .by_index(BY_SERVICE, key)
                 .into_iter()
                 .flatten()
                 .filter(|o| matches!(o.as_ref(), Object::EndpointSlice(_)))
                 .cloned()
                 .collect();
-            let rules = self.memo.rules(&key, svc, &slices, |previous| {
+            let rules = self.memo.rules(key, svc, &slices, |previous| {
                 let svc = match svc.map(AsRef::as_ref) {
                     Some(Object::Service(s)) => Some(s.as_ref()),
                     _ => None,

@@ -241,7 +241,7 @@ fn make_rules(
 ) -> ServiceRules {
     let mut eps: Vec<([u8; ENDPOINT_TEXT_MAX], Endpoint)> =
         endpoints.iter().map(|e| (text_order_key(e), *e)).collect();
-    eps.sort_by(|a, b| a.0.cmp(&b.0));
+    eps.sort_by_key(|a| a.0);
     eps.dedup_by(|later, first| later.0 == first.0);
     let n = eps.len();
     let reuse = previous.filter(|p| p.info.protocol == info.protocol);

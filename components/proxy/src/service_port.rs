@@ -271,7 +271,7 @@ pub fn endpoints_by_port<'a>(
     met.into_iter()
         .map(|(name, mut list)| {
             // A stable sort keeps equal endpoints in the order met, so the first one stays.
-            list.sort_by(|a, b| a.0.cmp(&b.0));
+            list.sort_by_key(|a| a.0);
             list.dedup_by(|later, first| later.0 == first.0);
             (name, list.into_iter().map(|(_, e)| e).collect())
         })
