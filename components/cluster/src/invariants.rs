@@ -28,12 +28,11 @@
 //! and changes no trace).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use api::{Object, SharedObject};
 use apiserver::StoredValue;
 use sim::{ActorId, Duration, HostId, HostState, Sim, Time};
-use store::mvcc::{Bytes, RangeRequest, RequestOp, WriteRequest, prefix_end};
+use store::mvcc::{Bytes, KeyValue, RangeRequest, RequestOp, WriteRequest, prefix_end};
 use store::server::EtcdMember;
 
 use crate::cluster::Cluster;
@@ -162,6 +161,12 @@ pub struct ClusterInvariants {
     replica_set_keys: BTreeMap<Bytes, String>,
     /// Pods that counted before their ReplicaSet was seen, by ReplicaSet uid.
     orphan_active: BTreeMap<String, i64>,
+    /// The object last read under each watched key. The checker reads a revision as its
+    /// member applies it, before the apiservers' watches deliver it; holding the object lets
+    /// their watch caches share this decode instead of each decoding the revision again
+    /// (`storage::Encoded::decode_at`). They hold the same newest revisions, so this costs
+    /// little memory.
+    held: BTreeMap<Bytes, SharedObject>,
 }
 
 type Member = EtcdMember<EtcdValue>;
@@ -184,6 +189,7 @@ impl ClusterInvariants {
             replica_sets: BTreeMap::new(),
             replica_set_keys: BTreeMap::new(),
             orphan_active: BTreeMap::new(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -250,6 +256,10 @@ impl ClusterInvariants {
                 continue;
             }
             let value = current(member, key);
+            match &value {
+                Some(o) => self.held.insert(key.clone(), o.clone()),
+                None => self.held.remove(key),
+            };
             self.observe(key, value.as_ref(), now, true)?;
         }
         Ok(())
@@ -274,9 +284,10 @@ impl ClusterInvariants {
                 continue;
             };
             for kv in resp.kvs {
-                if let Some(o) = decoded(&kv.value) {
+                if let Some(o) = decoded(&kv) {
                     // A reload judges nothing: it only rebuilds the state.
                     let _ = self.observe(&kv.key, Some(&o), Time::ZERO, false);
+                    self.held.insert(kv.key, o);
                 }
             }
         }
@@ -498,13 +509,14 @@ fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
         keys_only: false,
     };
     let resp = store.range(&req).ok()?;
-    decoded(&resp.kvs.into_iter().next()?.value)
+    decoded(resp.kvs.first()?)
 }
 
-/// The object in a stored value (`None` for what is not one).
-fn decoded(value: &EtcdValue) -> Option<SharedObject> {
-    match value {
-        StoredValue::Object(e) => e.decode().ok().map(Arc::new),
+/// The object in a stored key-value (`None` for what is not one), with its resourceVersion:
+/// shared with the apiservers' decode of the same revision.
+fn decoded(kv: &KeyValue<EtcdValue>) -> Option<SharedObject> {
+    match &kv.value {
+        StoredValue::Object(e) => e.decode_at(kv.mod_revision).ok(),
         StoredValue::Raw(_) | StoredValue::Revision(_) => None,
     }
 }
@@ -553,12 +565,7 @@ fn stored_objects(cluster: &Cluster, prefix: &str) -> Vec<SharedObject> {
     };
     store
         .range(&req)
-        .map(|r| {
-            r.kvs
-                .into_iter()
-                .filter_map(|kv| decoded(&kv.value))
-                .collect()
-        })
+        .map(|r| r.kvs.iter().filter_map(decoded).collect())
         .unwrap_or_default()
 }
 
