@@ -83,7 +83,20 @@ macro_rules! objects {
 
         /// Decodes a JSON value of the given kind, pushing onto `unknown` the path (Kubernetes'
         /// dotted form) of every field the typed decoder does not know, so that strict decoding
-        /// can report it.
+        /// can report it. `Err` (a type error) without saying where: [`decode_kind`] does.
+        pub(crate) fn decode_kind_untracked(
+            kind: Kind,
+            value: &serde_json::Value,
+            unknown: &mut Vec<String>,
+        ) -> Result<Object, serde_json::Error> {
+            let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(crate::strict::ignored_path(&path));
+            let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
+            match kind {
+                $( Kind::$variant => <$ty as serde::Deserialize>::deserialize(de).map(Object::from), )*
+            }
+        }
+
+        /// [`decode_kind_untracked`], with the path of a type error.
         pub(crate) fn decode_kind(
             kind: Kind,
             value: &serde_json::Value,

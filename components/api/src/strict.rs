@@ -12,7 +12,7 @@
 use serde_json::Value;
 
 use crate::kinds::{self, KindInfo};
-use crate::object::{Object, decode_kind};
+use crate::object::{Object, decode_kind, decode_kind_untracked};
 
 /// Why a JSON value is not an object kubesim can serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,11 +72,19 @@ pub fn kind_of(value: &Value) -> Result<&'static KindInfo, DecodeError> {
 
 fn decode_as(info: &'static KindInfo, value: &Value) -> Result<Object, DecodeError> {
     let mut unknown = Vec::new();
-    let object = decode_kind(info.kind, value, &mut unknown).map_err(|e| DecodeError::Invalid {
-        kind: info.name,
-        version: info.version,
-        message: type_error_message(&e),
-    })?;
+    let object = match decode_kind_untracked(info.kind, value, &mut unknown) {
+        Ok(object) => object,
+        // Only a type error needs the path, and tracking it costs an allocation per field
+        // (a third of the decode): decode again to say where.
+        Err(_) => {
+            unknown.clear();
+            decode_kind(info.kind, value, &mut unknown).map_err(|e| DecodeError::Invalid {
+                kind: info.name,
+                version: info.version,
+                message: type_error_message(&e),
+            })?
+        }
+    };
     if unknown.is_empty() {
         Ok(object)
     } else {

@@ -653,7 +653,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         if let Some(w) = self.pods.get_mut(&uid) {
-            w.pod = arc;
+            w.set_pod(arc);
             self.sync_pod(ctx, &uid);
             return;
         }

@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use api::k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
+use api::qos::{QosClass, compute_pod_qos};
 use runtime::ProbeKind;
 use sim::{Duration, Time};
 
@@ -210,6 +211,9 @@ pub struct PodWorker {
     pub namespace: String,
     pub name: String,
     pub pod: Arc<Pod>,
+    /// `pod`'s QoS class, which its status reports at every sync: set with the pod
+    /// ([`PodWorker::set_pod`]), as it depends only on the containers' resources.
+    pub qos: QosClass,
     /// From a manifest file: status goes to the mirror pod.
     pub is_static: bool,
     pub mirror_uid: Option<String>,
@@ -287,6 +291,7 @@ impl PodWorker {
             namespace: pod.metadata.namespace.clone().unwrap_or_default(),
             name: pod.metadata.name.clone().unwrap_or_default(),
             last_status: pod.status.clone(),
+            qos: compute_pod_qos(&pod),
             pod,
             is_static,
             mirror_uid: None,
@@ -310,6 +315,12 @@ impl PodWorker {
             status_in_flight: false,
             status_pending: false,
         }
+    }
+
+    /// The pod as the API now has it.
+    pub fn set_pod(&mut self, pod: Arc<Pod>) {
+        self.qos = compute_pod_qos(&pod);
+        self.pod = pod;
     }
 
     pub fn key(&self) -> String {
