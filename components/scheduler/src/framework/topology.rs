@@ -8,6 +8,7 @@
 //! slot order, so they are the same in every run.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use super::node_info::NodeInfo;
 
@@ -15,11 +16,15 @@ use super::node_info::NodeInfo;
 pub const NONE: u32 = u32::MAX;
 
 /// One label key's domains.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct TopologyIndex {
-    /// Domain id → label value.
-    values: Vec<String>,
-    ids: BTreeMap<String, u32>,
+    /// Every domain's label value, one after another (domain id → `text[ends[id - 1]..ends[id]]`):
+    /// one buffer rather than a `String` per domain, since hostnames make one domain per node.
+    text: String,
+    ends: Vec<usize>,
+    /// Domain ids in order of their values, for [`TopologyIndex::id`]; sorted on the first
+    /// look-up, since only constraints that filter look values up.
+    by_value: OnceLock<Vec<u32>>,
     /// Slot → domain id (`NONE`: no Node object, or the node lacks the key).
     of_slot: Vec<u32>,
     /// Domain id → nodes carrying that value.
@@ -28,6 +33,19 @@ pub struct TopologyIndex {
     unique: bool,
 }
 
+impl PartialEq for TopologyIndex {
+    fn eq(&self, other: &Self) -> bool {
+        // The sorted ids follow from the rest.
+        self.text == other.text
+            && self.ends == other.ends
+            && self.of_slot == other.of_slot
+            && self.nodes_in == other.nodes_in
+            && self.unique == other.unique
+    }
+}
+
+impl Eq for TopologyIndex {}
+
 impl TopologyIndex {
     /// Indexes `key` over the slots (index = slot).
     pub fn build(key: &str, slots: &[NodeInfo]) -> TopologyIndex {
@@ -35,9 +53,10 @@ impl TopologyIndex {
             of_slot: vec![NONE; slots.len()],
             ..TopologyIndex::default()
         };
-        // Interned by borrowed value (one search per node, nothing copied), then the owned
-        // map built from the sorted entries at once: hostnames make one domain per node.
-        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        // While every value seen is its own node's name (as hostnames are), each is a new
+        // domain without a search: node names are unique. The first other value starts a
+        // search map holding the values seen so far.
+        let mut ids: Option<BTreeMap<&str, u32>> = None;
         for (slot, info) in slots.iter().enumerate() {
             if info.node.is_none() {
                 continue;
@@ -45,18 +64,47 @@ impl TopologyIndex {
             let Some(v) = info.labels().get(key) else {
                 continue;
             };
-            let next = ids.len() as u32;
-            let id = *ids.entry(v.as_str()).or_insert_with(|| {
-                t.values.push(v.clone());
-                t.nodes_in.push(0);
-                next
-            });
+            if ids.is_none() && *v != *info.name {
+                ids = Some(
+                    slots[..slot]
+                        .iter()
+                        .enumerate()
+                        .filter(|(s, _)| t.of_slot[*s] != NONE)
+                        .filter_map(|(s, i)| Some((i.labels().get(key)?.as_str(), t.of_slot[s])))
+                        .collect(),
+                );
+            }
+            let id = match &mut ids {
+                None => t.push(v),
+                Some(ids) => match ids.get(v.as_str()) {
+                    Some(id) => *id,
+                    None => {
+                        let id = t.push(v);
+                        ids.insert(v.as_str(), id);
+                        id
+                    }
+                },
+            };
             t.nodes_in[id as usize] += 1;
             t.of_slot[slot] = id;
         }
-        t.ids = ids.into_iter().map(|(v, id)| (v.to_string(), id)).collect();
         t.unique = t.nodes_in.iter().all(|n| *n <= 1);
         t
+    }
+
+    /// A new domain with the value `v`.
+    fn push(&mut self, v: &str) -> u32 {
+        self.text.push_str(v);
+        self.ends.push(self.text.len());
+        self.nodes_in.push(0);
+        (self.ends.len() - 1) as u32
+    }
+
+    /// The label value of a domain.
+    fn value(&self, domain: u32) -> &str {
+        let d = domain as usize;
+        let from = if d == 0 { 0 } else { self.ends[d - 1] };
+        &self.text[from..self.ends[d]]
     }
 
     /// The domain of the node in `slot` (`None`: it lacks the key).
@@ -72,16 +120,24 @@ impl TopologyIndex {
 
     /// The id of a label value.
     pub fn id(&self, value: &str) -> Option<u32> {
-        self.ids.get(value).copied()
+        let sorted = self.by_value.get_or_init(|| {
+            let mut ids: Vec<u32> = (0..self.len() as u32).collect();
+            ids.sort_unstable_by(|a, b| self.value(*a).cmp(self.value(*b)));
+            ids
+        });
+        sorted
+            .binary_search_by(|d| self.value(*d).cmp(value))
+            .ok()
+            .map(|i| sorted[i])
     }
 
     /// Number of domains (distinct values).
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.ends.is_empty()
     }
 
     /// How many nodes carry the domain's value.
@@ -92,5 +148,67 @@ impl TopologyIndex {
     /// No two nodes share a value (each domain is one node, as hostnames usually are).
     pub fn hosts_unique(&self) -> bool {
         self.unique
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use crate::framework::Snapshot;
+
+    fn node(name: &str, host: Option<&str>) -> Arc<api::Object> {
+        let labels = host.map_or(String::new(), |h| format!("kubernetes.io/hostname: {h}"));
+        let yaml = format!(
+            "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
+        );
+        Arc::new(api::manifest::parse_objects(&yaml).expect("node").remove(0))
+    }
+
+    /// Domain ids by first appearance in slot order, and look-ups by value, agree with a
+    /// plain interning, whether hostnames are the nodes' own names or not (a node labelled
+    /// with another node's name, one without the label, a removed node's free slot).
+    #[test]
+    fn ids_follow_slot_order_with_or_without_own_names() {
+        for hosts in [
+            vec![Some("n0"), Some("n1"), Some("n2"), Some("n3")],
+            vec![Some("n0"), None, Some("n1"), Some("n3"), Some("n3")],
+            vec![Some("n0"), Some("n1"), Some("n2"), Some("n0"), Some("x")],
+            vec![Some("a"), Some("n1"), Some("a"), Some("n3")],
+        ] {
+            let mut s = Snapshot::new();
+            for (i, h) in hosts.iter().enumerate() {
+                s.upsert_node(node(&format!("n{i}"), *h));
+            }
+            s.upsert_node(node("gone", Some("n2")));
+            s.remove_node("gone");
+            s.refresh();
+            let t = s.topology("kubernetes.io/hostname");
+            let mut want: BTreeMap<&str, u32> = BTreeMap::new();
+            let mut nodes_in: Vec<u32> = Vec::new();
+            for (slot, h) in hosts.iter().enumerate() {
+                let Some(h) = h else {
+                    assert_eq!(t.domain(slot), None);
+                    continue;
+                };
+                let next = want.len() as u32;
+                let id = *want.entry(h).or_insert(next);
+                if id == next {
+                    nodes_in.push(0);
+                }
+                nodes_in[id as usize] += 1;
+                assert_eq!(t.domain(slot), Some(id), "{hosts:?} slot {slot}");
+            }
+            assert_eq!(t.domain(hosts.len()), None, "the removed node");
+            assert_eq!(t.len(), want.len());
+            for (v, id) in &want {
+                assert_eq!(t.id(v), Some(*id), "{hosts:?} {v}");
+                assert_eq!(t.nodes_in(*id), nodes_in[*id as usize]);
+            }
+            assert_eq!(t.id("nope"), None);
+            assert_eq!(t.id(""), None);
+            assert_eq!(t.hosts_unique(), nodes_in.iter().all(|n| *n == 1));
+        }
     }
 }
