@@ -119,9 +119,13 @@ pub struct Decision {
     pub names: NodeNames,
     /// Score plugins that took part (PreScore did not skip them), with weights.
     pub scorers: Vec<(&'static str, i64)>,
-    /// (raw, normalized) scores, scorer by scorer (as `scorers`), each the nodes that passed
-    /// in evaluation order; empty when nothing was scored.
-    pub scores: Vec<(i64, i64)>,
+    /// Scores in columns of the nodes that passed, in evaluation order: per scorer (as
+    /// `scorers`) its raw scores, then, if it normalizes, its normalized scores; empty when
+    /// nothing was scored.
+    pub scores: Vec<i64>,
+    /// Per scorer: where its raw and its normalized column start in `scores` (the same
+    /// column for a scorer whose raw scores are final).
+    pub columns: Vec<(usize, usize)>,
     /// Plugins whose PreFilter skipped (their Filter did not run).
     pub skipped_filters: Vec<&'static str>,
     /// Plugins whose PreScore skipped (they did not score).
@@ -145,6 +149,7 @@ impl Default for Decision {
             names: NodeNames::default(),
             scorers: Vec::new(),
             scores: Vec::new(),
+            columns: Vec::new(),
             skipped_filters: Vec::new(),
             skipped_scores: Vec::new(),
             outcome: Err(String::new()),
@@ -159,7 +164,6 @@ impl Decision {
     /// Every evaluated node's verdict and scores, in evaluation order.
     pub fn nodes(&self) -> Vec<NodeVerdict> {
         let mut rejected = self.rejected.iter().peekable();
-        let all_passed = self.evaluated.len() - self.rejected.len();
         let mut passed = 0;
         let mut out = Vec::with_capacity(self.evaluated.len());
         for (pos, slot) in self.evaluated.iter().enumerate() {
@@ -177,11 +181,11 @@ impl Decision {
                 .iter()
                 .enumerate()
                 .filter_map(|(k, (plugin, weight))| {
-                    let (raw, normalized) = *self.scores.get(k * all_passed + passed)?;
+                    let (raw, normalized) = *self.columns.get(k)?;
                     Some(PluginScore {
                         plugin,
-                        raw,
-                        normalized,
+                        raw: *self.scores.get(raw + passed)?,
+                        normalized: *self.scores.get(normalized + passed)?,
                         weight: *weight,
                     })
                 })
@@ -234,8 +238,6 @@ struct Buffers {
     feasible: Vec<usize>,
     chunk: Vec<usize>,
     verdicts: Vec<Verdict>,
-    raw: Vec<i64>,
-    normalized: Vec<i64>,
     totals: Vec<i64>,
 }
 
@@ -474,6 +476,13 @@ impl Algorithm {
                 }
                 self.run_filters_on(&state, pod, snap, nominator, &chunk, &mut verdicts);
                 processed += take;
+                if verdicts.iter().all(Option::is_none) {
+                    // Every node passed (the usual chunk): no rejection to record.
+                    feasible.extend_from_slice(&chunk);
+                    decision.evaluated.extend(chunk.iter().map(|s| *s as u32));
+                    verdicts.clear();
+                    continue;
+                }
                 for (slot, v) in chunk.iter().zip(verdicts.drain(..)) {
                     match v {
                         None => {
@@ -558,17 +567,14 @@ impl Algorithm {
         let Algorithm {
             profile, buffers, ..
         } = self;
-        let Buffers {
-            raw,
-            normalized,
-            totals,
-            ..
-        } = buffers;
+        let totals = &mut buffers.totals;
+        let n = feasible.len();
         totals.clear();
-        totals.resize(feasible.len(), 0);
-        decision
-            .scores
-            .reserve(feasible.len() * profile.scorers().count());
+        totals.resize(n, 0);
+        // Plugins score straight into the decision's columns; a normalizing plugin's raw
+        // column is copied once, and normalized in place.
+        let scores = &mut decision.scores;
+        scores.reserve(2 * n * profile.scorers().count());
         for e in profile.scorers() {
             let p = e.plugin.as_ref();
             if p.points().pre_score {
@@ -578,23 +584,21 @@ impl Algorithm {
                     continue;
                 }
             }
-            raw.clear();
-            p.score_nodes(state, pod, snap, feasible, raw);
-            let normalized: &[i64] = if p.normalizes() {
-                normalized.clear();
-                normalized.extend_from_slice(raw);
-                p.normalize_score(state, pod, normalized);
-                normalized
+            let raw = scores.len();
+            p.score_nodes(state, pod, snap, feasible, scores);
+            debug_assert_eq!(scores.len(), raw + n, "{} scored every node", p.name());
+            let normalized = if p.normalizes() {
+                scores.extend_from_within(raw..);
+                p.normalize_score(state, pod, &mut scores[raw + n..]);
+                raw + n
             } else {
                 raw
             };
             decision.scorers.push((p.name(), e.weight));
-            for (t, nz) in totals.iter_mut().zip(normalized) {
+            decision.columns.push((raw, normalized));
+            for (t, nz) in totals.iter_mut().zip(&scores[normalized..]) {
                 *t += nz * e.weight;
             }
-            decision
-                .scores
-                .extend(raw.iter().copied().zip(normalized.iter().copied()));
         }
         totals
     }
