@@ -40,7 +40,7 @@ fn pod(i: usize, app: Option<usize>) -> PodInfo {
     let mut p = PodInfo::new(o).expect("a pod");
     if app.is_some() {
         p.default_spread_selector =
-            vec![Selector::parse(&format!("app={label}")).expect("selector")];
+            vec![Selector::parse(&format!("app={label}")).expect("selector")].into();
     }
     p
 }

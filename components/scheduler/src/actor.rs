@@ -462,7 +462,7 @@ impl KubeScheduler {
         let now = ctx.now();
         let key = queued.key();
         let mut pod = PodInfo::clone(&queued);
-        pod.default_spread_selector = self.default_spread_selector(&pod);
+        pod.default_spread_selector = self.default_spread_selector(&pod).into();
         self.cache.refresh();
         self.stats.cycles += 1;
         let (result, decision) =

@@ -164,7 +164,7 @@ pub struct PodInfo {
     /// The selectors of the Services, ReplicaSets and StatefulSets that select the pod, all
     /// of which a pod must match to count for the system default spread (`DefaultSelector`);
     /// empty: no default spreading. Filled by the scheduler for the pod being scheduled.
-    pub default_spread_selector: Vec<Selector>,
+    pub default_spread_selector: Arc<[Selector]>,
     /// The pod has a nodeSelector or required node affinity (else every node matches it).
     pub has_node_constraints: bool,
 }
@@ -285,7 +285,7 @@ impl PodInfo {
                 .unwrap_or_default(),
             terminating: obj.is_terminating(),
             start_time: status.and_then(|s| s.start_time.clone()),
-            default_spread_selector: Vec::new(),
+            default_spread_selector: Arc::from([]),
             has_node_constraints: spec.node_selector.as_ref().is_some_and(|s| !s.is_empty())
                 || affinity
                     .and_then(|a| a.node_affinity.as_ref())

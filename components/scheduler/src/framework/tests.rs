@@ -319,7 +319,7 @@ fn system_default_spread_prefers_the_emptier_zone_and_node() {
     zoned(&mut snap, "a1", "a");
     zoned(&mut snap, "b1", "b");
     let mut p = pod("web-0", "100m", "64Mi", 0, "");
-    p.default_spread_selector = vec![api::selector::Selector::parse("app=web-0").unwrap()];
+    p.default_spread_selector = vec![api::selector::Selector::parse("app=web-0").unwrap()].into();
     snap.upsert_bound_pod(bound(pod("web-0", "100m", "64Mi", 0, ""), "a1"));
     snap.refresh();
     let mut incoming = pod("web-0", "100m", "64Mi", 0, "");
@@ -391,7 +391,7 @@ fn topology_spread_batch_scores_equal_per_node_scores() {
     s.refresh();
     let web = |i: usize| {
         let mut p = pod(&format!("w{i}"), "10m", "1Mi", 0, "");
-        p.default_spread_selector = vec![api::selector::Selector::parse("app=web").unwrap()];
+        p.default_spread_selector = vec![api::selector::Selector::parse("app=web").unwrap()].into();
         let mut o = (*p.obj).clone();
         o.metadata_mut()
             .labels

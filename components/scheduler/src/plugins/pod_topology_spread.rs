@@ -23,6 +23,7 @@
 //! Simplification: `matchLabelKeys` is honoured; the NodeInclusionPolicy feature gate is
 //! taken as on (its default).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -52,9 +53,10 @@ pub const SYSTEM_DEFAULTS: [(&str, i64); 2] = [(LABEL_ZONE, 5), (LABEL_HOSTNAME,
 #[derive(Clone, Debug)]
 pub struct Constraint {
     pub max_skew: i64,
-    pub topology_key: String,
-    /// All must match.
-    pub selector: Vec<Selector>,
+    /// Borrowed for the system defaults, which every ReplicaSet pod's cycle builds.
+    pub topology_key: Cow<'static, str>,
+    /// All must match (shared with the pod's default selectors).
+    pub selector: Arc<[Selector]>,
     pub min_domains: i64,
     pub do_not_schedule: bool,
     pub honor_node_affinity: bool,
@@ -112,8 +114,8 @@ fn explicit(pod: &PodInfo, c: &TopologySpreadConstraint) -> Constraint {
     }
     Constraint {
         max_skew: i64::from(c.max_skew),
-        topology_key: c.topology_key.clone(),
-        selector,
+        topology_key: Cow::Owned(c.topology_key.clone()),
+        selector: selector.into(),
         min_domains: i64::from(c.min_domains.unwrap_or(1)),
         do_not_schedule: c.when_unsatisfiable == "DoNotSchedule",
         honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
@@ -146,7 +148,7 @@ pub fn constraints(pod: &PodInfo) -> (Vec<Constraint>, bool) {
         .iter()
         .map(|(key, skew)| Constraint {
             max_skew: *skew,
-            topology_key: key.to_string(),
+            topology_key: Cow::Borrowed(key),
             selector: pod.default_spread_selector.clone(),
             min_domains: 1,
             do_not_schedule: false,
@@ -159,7 +161,8 @@ pub fn constraints(pod: &PodInfo) -> (Vec<Constraint>, bool) {
 
 fn has_all_keys(node: &NodeInfo, cs: &[Constraint]) -> bool {
     let labels = node.labels();
-    cs.iter().all(|c| labels.contains_key(&c.topology_key))
+    cs.iter()
+        .all(|c| labels.contains_key(c.topology_key.as_ref()))
 }
 
 /// The count set of the cache for these constraints, when every node counts for them (no
@@ -176,14 +179,13 @@ fn cached_counts(
     every_node.then(|| {
         snap.spread_counts_with(
             &pod.namespace,
-            cs.iter()
-                .map(|c| (c.topology_key.as_str(), c.selector.as_slice())),
+            cs.iter().map(|c| (c.topology_key.as_ref(), &*c.selector)),
             require_all_keys,
             || CountKey {
                 namespace: pod.namespace.clone(),
                 constraints: cs
                     .iter()
-                    .map(|c| (c.topology_key.clone(), c.selector.clone()))
+                    .map(|c| (c.topology_key.to_string(), c.selector.to_vec()))
                     .collect(),
                 require_all_keys,
             },
@@ -245,7 +247,7 @@ impl FilterState {
             // A node of the snapshot: its value has an id.
             if let Some(d) = node
                 .labels()
-                .get(&c.topology_key)
+                .get(c.topology_key.as_ref())
                 .and_then(|v| self.topo[i].id(v))
             {
                 *self.delta[i].entry(d).or_insert(0) += sign;
@@ -576,7 +578,7 @@ impl Plugin for PodTopologySpread {
         };
         let labels = node.labels();
         for (i, c) in s.constraints.iter().enumerate() {
-            let Some(v) = labels.get(&c.topology_key) else {
+            let Some(v) = labels.get(c.topology_key.as_ref()) else {
                 return Status::unresolvable(REASON_MISSING_LABEL);
             };
             let self_match = i64::from(c.matches(pod));
