@@ -356,7 +356,12 @@ pub fn filter_suspects<P: Plugin + ?Sized>(
 /// [0, MaxNodeScore] by the highest score; `reverse` flips it; all zeros become MaxNodeScore
 /// when reversed.
 pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [i64]) {
-    let max = scores.iter().copied().max().unwrap_or(0);
+    // A fold rather than `max()`, which compiles to a compare per element through `Ord::cmp`.
+    let max = if scores.is_empty() {
+        0
+    } else {
+        scores.iter().fold(i64::MIN, |m, s| m.max(*s))
+    };
     if max == 0 {
         if reverse {
             scores.iter_mut().for_each(|s| *s = max_priority);
