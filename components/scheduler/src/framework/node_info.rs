@@ -19,6 +19,8 @@ use api::{Object, SharedObject};
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time as ApiTime;
 
+use super::snapshot::LABEL_HOSTNAME;
+
 /// Requested or allocatable amounts, in the units the scheduler compares.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resources {
@@ -369,6 +371,9 @@ pub struct NodeInfo {
     pub images: BTreeMap<String, i64>,
     pub taints: Vec<Taint>,
     pub unschedulable: bool,
+    /// The node's hostname label is its name (as usual), noted while the object is at hand
+    /// so that indexing hostnames need not look each node's label up.
+    pub hostname_is_name: bool,
 }
 
 impl NodeInfo {
@@ -387,6 +392,7 @@ impl NodeInfo {
             images: BTreeMap::new(),
             taints: Vec::new(),
             unschedulable: false,
+            hostname_is_name: false,
         }
     }
 
@@ -413,6 +419,10 @@ impl NodeInfo {
             self.taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
             self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
         }
+        self.hostname_is_name = obj
+            .labels()
+            .get(LABEL_HOSTNAME)
+            .is_some_and(|h| **h == *self.name);
         self.node = Some(obj);
     }
 

@@ -273,7 +273,15 @@ impl Snapshot {
         if let Some((_, t)) = self.topology.borrow().iter().find(|(k, _)| k == key) {
             return t.clone();
         }
-        let t = Arc::new(TopologyIndex::build(key, &self.slots));
+        let t = Arc::new(match key {
+            // The cache groups nodes into zones by these two labels.
+            LABEL_ZONE | LABEL_REGION => TopologyIndex::build_grouped(
+                key,
+                &self.slots,
+                self.zones.iter().map(|(_, slots)| slots.as_slice()),
+            ),
+            _ => TopologyIndex::build(key, &self.slots),
+        });
         self.topology
             .borrow_mut()
             .push((key.to_string(), t.clone()));

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::node_info::NodeInfo;
+use super::snapshot::LABEL_HOSTNAME;
 
 /// [`TopologyIndex::slots`]' entry of a slot without the key.
 pub const NONE: u32 = u32::MAX;
@@ -49,6 +50,42 @@ impl Eq for TopologyIndex {}
 impl TopologyIndex {
     /// Indexes `key` over the slots (index = slot).
     pub fn build(key: &str, slots: &[NodeInfo]) -> TopologyIndex {
+        TopologyIndex::build_with(key, slots, |slot| slot)
+    }
+
+    /// [`TopologyIndex::build`] for a key whose value is the same on every node of a group
+    /// (`groups`: slots with a Node object; the cache's zones share the zone and region
+    /// labels): one label look-up per group, not per node. A group whose first node has an
+    /// empty value or none is looked up node by node (an empty value and a missing label
+    /// group together).
+    pub fn build_grouped<'a>(
+        key: &str,
+        slots: &[NodeInfo],
+        groups: impl Iterator<Item = &'a [usize]>,
+    ) -> TopologyIndex {
+        let mut first_of: Vec<usize> = (0..slots.len()).collect();
+        for g in groups {
+            let Some(first) = g.iter().min() else {
+                continue;
+            };
+            if slots[*first].labels().get(key).is_none_or(String::is_empty) {
+                continue;
+            }
+            for s in g {
+                first_of[*s] = *first;
+            }
+        }
+        TopologyIndex::build_with(key, slots, |slot| first_of[slot])
+    }
+
+    /// Indexes `key`; `same_as(slot)` is a slot not after `slot` known to carry the same
+    /// value (the slot itself when not known), whose domain is taken without a look-up.
+    fn build_with(
+        key: &str,
+        slots: &[NodeInfo],
+        same_as: impl Fn(usize) -> usize,
+    ) -> TopologyIndex {
+        let hostname = key == LABEL_HOSTNAME;
         let mut t = TopologyIndex {
             of_slot: vec![NONE; slots.len()],
             ..TopologyIndex::default()
@@ -59,6 +96,19 @@ impl TopologyIndex {
         let mut ids: Option<BTreeMap<&str, u32>> = None;
         for (slot, info) in slots.iter().enumerate() {
             if info.node.is_none() {
+                continue;
+            }
+            let same = same_as(slot);
+            if same != slot {
+                let id = t.of_slot[same];
+                t.nodes_in[id as usize] += 1;
+                t.of_slot[slot] = id;
+                continue;
+            }
+            if hostname && info.hostname_is_name && ids.is_none() {
+                let id = t.push(&info.name);
+                t.nodes_in[id as usize] += 1;
+                t.of_slot[slot] = id;
                 continue;
             }
             let Some(v) = info.labels().get(key) else {
@@ -157,58 +207,107 @@ mod tests {
     use std::sync::Arc;
 
     use crate::framework::Snapshot;
+    use crate::framework::snapshot::{LABEL_HOSTNAME, LABEL_REGION, LABEL_ZONE};
 
-    fn node(name: &str, host: Option<&str>) -> Arc<api::Object> {
-        let labels = host.map_or(String::new(), |h| format!("kubernetes.io/hostname: {h}"));
+    /// A node with the given (key, value) labels.
+    fn node(name: &str, labels: &[(&str, &str)]) -> Arc<api::Object> {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}: \"{v}\""))
+            .collect();
         let yaml = format!(
-            "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
+            "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}, labels: {{{}}}}}\n",
+            labels.join(", ")
         );
         Arc::new(api::manifest::parse_objects(&yaml).expect("node").remove(0))
     }
 
-    /// Domain ids by first appearance in slot order, and look-ups by value, agree with a
-    /// plain interning, whether hostnames are the nodes' own names or not (a node labelled
-    /// with another node's name, one without the label, a removed node's free slot).
-    #[test]
-    fn ids_follow_slot_order_with_or_without_own_names() {
-        for hosts in [
-            vec![Some("n0"), Some("n1"), Some("n2"), Some("n3")],
-            vec![Some("n0"), None, Some("n1"), Some("n3"), Some("n3")],
-            vec![Some("n0"), Some("n1"), Some("n2"), Some("n0"), Some("x")],
-            vec![Some("a"), Some("n1"), Some("a"), Some("n3")],
-        ] {
-            let mut s = Snapshot::new();
-            for (i, h) in hosts.iter().enumerate() {
-                s.upsert_node(node(&format!("n{i}"), *h));
+    /// The cache's index of `key` agrees with a plain interning of every slot's label in
+    /// slot order: domains, look-ups by value, nodes per domain.
+    fn check(s: &Snapshot, key: &str, slots: usize) {
+        let t = s.topology(key);
+        let mut want: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut nodes_in: Vec<u32> = Vec::new();
+        for slot in 0..slots {
+            let info = s.node(slot);
+            let Some(v) = info.node.as_ref().and_then(|_| info.labels().get(key)) else {
+                assert_eq!(t.domain(slot), None, "{key} slot {slot}");
+                continue;
+            };
+            let next = want.len() as u32;
+            let id = *want.entry(v).or_insert(next);
+            if id == next {
+                nodes_in.push(0);
             }
-            s.upsert_node(node("gone", Some("n2")));
+            nodes_in[id as usize] += 1;
+            assert_eq!(t.domain(slot), Some(id), "{key} slot {slot}");
+        }
+        assert_eq!(t.len(), want.len(), "{key}");
+        for (v, id) in &want {
+            assert_eq!(t.id(v), Some(*id), "{key} {v}");
+            assert_eq!(t.nodes_in(*id), nodes_in[*id as usize]);
+        }
+        assert_eq!(t.id("nope"), None);
+        assert_eq!(t.hosts_unique(), nodes_in.iter().all(|n| *n == 1));
+    }
+
+    /// Hostnames that are their nodes' names or not (a node labelled with another node's
+    /// name, one without the label), zones and regions read once per zone group (a zone
+    /// label with an empty value grouped with a missing one, a region only on some nodes), a
+    /// removed node's free slot.
+    #[test]
+    fn ids_follow_slot_order_however_labels_are_shared() {
+        let cases: [&[(&str, &str, &str)]; 5] = [
+            &[
+                ("n0", "a", ""),
+                ("n1", "b", ""),
+                ("n2", "a", ""),
+                ("n3", "c", ""),
+            ],
+            &[
+                ("-", "a", ""),
+                ("n1", "", "r"),
+                ("n2", "-", "r"),
+                ("n3", "b", "r"),
+            ],
+            &[
+                ("n0", "b", "r1"),
+                ("n1", "b", "r2"),
+                ("n0", "a", "r1"),
+                ("x", "b", "r1"),
+            ],
+            &[
+                ("a", "z", "-"),
+                ("n1", "z", "r"),
+                ("a", "-", "-"),
+                ("n3", "", ""),
+            ],
+            &[
+                ("n0", "-", "-"),
+                ("n3", "a", "-"),
+                ("n2", "a", "r"),
+                ("n3", "a", "r"),
+            ],
+        ];
+        for case in cases {
+            let mut s = Snapshot::new();
+            for (i, (host, zone, region)) in case.iter().enumerate() {
+                let labels: Vec<(&str, &str)> = [
+                    (LABEL_HOSTNAME, *host),
+                    (LABEL_ZONE, *zone),
+                    (LABEL_REGION, *region),
+                ]
+                .into_iter()
+                .filter(|(_, v)| *v != "-")
+                .collect();
+                s.upsert_node(node(&format!("n{i}"), &labels));
+            }
+            s.upsert_node(node("gone", &[(LABEL_HOSTNAME, "n1"), (LABEL_ZONE, "a")]));
             s.remove_node("gone");
             s.refresh();
-            let t = s.topology("kubernetes.io/hostname");
-            let mut want: BTreeMap<&str, u32> = BTreeMap::new();
-            let mut nodes_in: Vec<u32> = Vec::new();
-            for (slot, h) in hosts.iter().enumerate() {
-                let Some(h) = h else {
-                    assert_eq!(t.domain(slot), None);
-                    continue;
-                };
-                let next = want.len() as u32;
-                let id = *want.entry(h).or_insert(next);
-                if id == next {
-                    nodes_in.push(0);
-                }
-                nodes_in[id as usize] += 1;
-                assert_eq!(t.domain(slot), Some(id), "{hosts:?} slot {slot}");
+            for key in [LABEL_HOSTNAME, LABEL_ZONE, LABEL_REGION] {
+                check(&s, key, case.len() + 1);
             }
-            assert_eq!(t.domain(hosts.len()), None, "the removed node");
-            assert_eq!(t.len(), want.len());
-            for (v, id) in &want {
-                assert_eq!(t.id(v), Some(*id), "{hosts:?} {v}");
-                assert_eq!(t.nodes_in(*id), nodes_in[*id as usize]);
-            }
-            assert_eq!(t.id("nope"), None);
-            assert_eq!(t.id(""), None);
-            assert_eq!(t.hosts_unique(), nodes_in.iter().all(|n| *n == 1));
         }
     }
 }
