@@ -169,35 +169,63 @@ struct Index {
 /// after another on each event; a lookup then compares key bytes the previous cache's lookup
 /// just read, instead of its own cold copy. Keys only name: nothing depends on which
 /// allocation holds them.
+///
+/// A key is forgotten when the last indexer drops it, or, when something else still held it
+/// at that moment, by the next purge of keys only the set holds (purges run when the set has
+/// doubled since the last one, so they cost O(1) per interned key).
 #[derive(Clone, Debug, Default)]
-pub struct SharedKeys(Rc<RefCell<BTreeSet<Arc<str>>>>);
+pub struct SharedKeys(Rc<RefCell<KeySet>>);
+
+#[derive(Debug, Default)]
+struct KeySet {
+    keys: BTreeSet<Arc<str>>,
+    /// Size at which the next insertion purges.
+    purge_at: usize,
+}
+
+/// The smallest set that is ever purged.
+const MIN_PURGE: usize = 64;
 
 impl SharedKeys {
-    /// The shared allocation of `key`.
+    /// The shared allocation of `key`, added to the set if it is not there.
     pub fn intern(&self, key: &str) -> Arc<str> {
         let mut set = self.0.borrow_mut();
-        if let Some(k) = set.get(key) {
+        if let Some(k) = set.keys.get(key) {
             return k.clone();
         }
+        if set.keys.len() >= set.purge_at.max(MIN_PURGE) {
+            set.keys.retain(|k| Arc::strong_count(k) > 1);
+            set.purge_at = 2 * set.keys.len();
+        }
         let k: Arc<str> = Arc::from(key);
-        set.insert(k.clone());
+        set.keys.insert(k.clone());
         k
+    }
+
+    /// The shared allocation of `key` if some indexer holds it, else a new one the set does
+    /// not keep: for holders that only name keys (a set of changed keys), which must not keep
+    /// a deleted object's key alive in the set.
+    pub fn shared_or_new(&self, key: &str) -> Arc<str> {
+        match self.0.borrow().keys.get(key) {
+            Some(k) => k.clone(),
+            None => Arc::from(key),
+        }
     }
 
     /// Forgets `key` once nothing but the caller and this set holds it.
     fn release(&self, key: Arc<str>) {
         if Arc::strong_count(&key) == 2 {
-            self.0.borrow_mut().remove(&*key);
+            self.0.borrow_mut().keys.remove(&*key);
         }
     }
 
     /// Keys held.
     pub fn len(&self) -> usize {
-        self.0.borrow().len()
+        self.0.borrow().keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.borrow().is_empty()
+        self.0.borrow().keys.is_empty()
     }
 }
 
@@ -560,6 +588,7 @@ mod tests {
     use api::k8s_openapi::api::core::v1::{Pod, PodSpec};
     use api::k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn pod(
         ns: &str,
@@ -717,8 +746,43 @@ mod tests {
     }
 
     #[test]
+    fn keys_held_elsewhere_when_released_are_purged_later() {
+        let keys = SharedKeys::default();
+        let mut ix = indexer().sharing_keys(keys.clone());
+        for i in 0..1_000 {
+            let name = format!("p{i}");
+            ix.upsert(pod("default", &name, None, "web", None));
+            // Something else (kube-proxy's set of changed Services) holds the key while the
+            // indexer drops it, so the eager release cannot forget it.
+            let held = keys.intern(&format!("default/{name}"));
+            ix.remove(&held);
+            drop(held);
+        }
+        assert!(keys.len() <= 2 * MIN_PURGE, "{} keys kept", keys.len());
+        // A key some indexer holds survives every purge, and stays shared.
+        ix.upsert(pod("default", "kept", None, "web", None));
+        for i in 0..1_000 {
+            keys.intern(&format!("default/q{i}"));
+        }
+        let held = ix.items.get_key_value("default/kept").unwrap().0.clone();
+        assert!(Arc::ptr_eq(&keys.shared_or_new("default/kept"), &held));
+        // Asking for a key no indexer holds does not add it.
+        let before = keys.len();
+        let free = keys.shared_or_new("default/nobody");
+        assert_eq!(keys.len(), before);
+        assert!(!Arc::ptr_eq(&free, &keys.shared_or_new("default/nobody")));
+    }
+
+    #[test]
     fn a_label_index_follows_label_changes_and_skips_other_updates() {
-        let mut ix = Indexer::new().with_label_index(LABEL_INDEX, index_by_labels);
+        // Counts the index function's calls (only this test uses it).
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn counted(obj: &Object) -> Vec<String> {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            index_by_labels(obj)
+        }
+        let calls = || CALLS.load(Ordering::Relaxed);
+        let mut ix = Indexer::new().with_label_index(LABEL_INDEX, counted);
         let under = |ix: &Indexer, v: &str| -> Vec<String> {
             ix.by_index(LABEL_INDEX, v)
                 .unwrap()
@@ -726,9 +790,16 @@ mod tests {
                 .collect()
         };
         ix.upsert(pod("default", "a", None, "web", None));
+        let added = calls();
         ix.upsert(pod("default", "a", Some("n1"), "web", None));
+        assert_eq!(
+            calls(),
+            added,
+            "an update keeping the labels is not indexed again"
+        );
         assert_eq!(under(&ix, "default/app=web"), ["a"]);
         ix.upsert(pod("default", "a", Some("n1"), "db", None));
+        assert!(calls() > added);
         assert!(under(&ix, "default/app=web").is_empty());
         assert_eq!(under(&ix, "default/app=db"), ["a"]);
         assert_eq!(ix.index_values(LABEL_INDEX).unwrap().count(), 1);

@@ -57,33 +57,38 @@ const TAG_TRAFFIC: u64 = 4;
 /// The slice informer's index: `namespace/service` of each EndpointSlice.
 const BY_SERVICE: &str = "service";
 
-/// `namespace/name` of the Service an EndpointSlice belongs to.
+/// Calls `f` with `namespace/name` of the Service an EndpointSlice belongs to (none when it
+/// carries no Service label).
+fn with_slice_service_key<R>(obj: &Object, f: impl FnOnce(&str) -> R) -> Option<R> {
+    let svc = obj.labels().get(SERVICE_NAME_LABEL)?;
+    Some(if obj.namespace().is_empty() {
+        // Keeps the `/` that splits it (sync reads the Service's namespace as "").
+        f(&format!("/{svc}"))
+    } else {
+        with_key(obj.namespace(), svc, f)
+    })
+}
+
+/// Index function: the Service an EndpointSlice belongs to.
 fn slice_service_key(obj: &Object) -> Vec<String> {
-    obj.labels()
-        .get(SERVICE_NAME_LABEL)
-        .map(|svc| vec![format!("{}/{svc}", obj.namespace())])
-        .unwrap_or_default()
+    with_slice_service_key(obj, str::to_string)
+        .into_iter()
+        .collect()
 }
 
 /// Adds to `changed` the Service `o` is (a Service) or belongs to (an EndpointSlice), named
 /// as [`client::indexer::object_key`] and [`slice_service_key`] name it, with the key
-/// allocation the caches share.
+/// allocation the caches share while they hold the object (a deleted object's key is not
+/// added back to the shared keys).
 fn mark_changed(changed: &mut BTreeSet<Arc<str>>, keys: &SharedKeys, o: &Object) {
-    let mut mark = |key: &str| {
+    let mark = |key: &str| {
         if !changed.contains(key) {
-            changed.insert(keys.intern(key));
+            changed.insert(keys.shared_or_new(key));
         }
     };
     match o {
         Object::EndpointSlice(_) => {
-            let Some(svc) = o.labels().get(SERVICE_NAME_LABEL) else {
-                return;
-            };
-            if o.namespace().is_empty() {
-                mark(&format!("/{svc}"));
-            } else {
-                with_key(o.namespace(), svc, mark);
-            }
+            with_slice_service_key(o, mark);
         }
         _ => with_key(o.namespace(), o.name(), mark),
     }
@@ -822,5 +827,48 @@ impl<M: ApiEnvelope + TrafficEnvelope> Actor<M> for KubeProxy<M> {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{service, slice};
+
+    #[test]
+    fn changed_services_borrow_the_caches_keys_and_never_add_to_them() {
+        let keys = SharedKeys::default();
+        let held = keys.intern("default/web");
+        let mut changed = BTreeSet::new();
+        let web_slice = Object::from(slice("default", "web-abcde", "web", &[("", 80)], &[]));
+        mark_changed(&mut changed, &keys, &web_slice);
+        mark_changed(
+            &mut changed,
+            &keys,
+            &Object::from(service(
+                "default",
+                "web",
+                "10.96.0.10",
+                &[("", 80, None)],
+                None,
+            )),
+        );
+        assert_eq!(changed.len(), 1);
+        assert!(Arc::ptr_eq(changed.first().unwrap(), &held));
+        // A deleted Service's key, no longer in any cache, stays out of the shared keys.
+        let gone = Object::from(service(
+            "default",
+            "db",
+            "10.96.0.11",
+            &[("", 80, None)],
+            None,
+        ));
+        mark_changed(&mut changed, &keys, &gone);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            changed.iter().map(|k| &**k).collect::<Vec<_>>(),
+            ["default/db", "default/web"]
+        );
+        assert_eq!(slice_service_key(&web_slice), ["default/web"]);
     }
 }
