@@ -128,7 +128,8 @@ struct Recorded {
 }
 
 impl Recorded {
-    /// The change as it was delivered (equal objects, decoded anew).
+    /// The change as it was delivered (equal objects: the shared decode of that revision if a
+    /// reader still holds it, else decoded anew).
     fn change(&self) -> Option<Change> {
         let object = self.object.object()?;
         let prev = match &self.prev {

@@ -144,6 +144,10 @@ impl Snapshot {
     /// Whether some slot's facts carry `flag` (one of [`super::node_facts`]' flags): when
     /// none does, a pass over the nodes that looks only at flagged ones has nothing to do.
     pub fn any_flagged(&self, flag: u32) -> bool {
+        debug_assert!(
+            flag.is_power_of_two() && (flag.trailing_zeros() as usize) < FLAGS,
+            "{flag:#x} is not one node facts flag"
+        );
         self.flagged[flag.trailing_zeros() as usize] > 0
     }
 
