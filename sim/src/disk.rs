@@ -1,14 +1,22 @@
-//! A host's disk: an ordered key→value store whose writes are pending until fsync.
+//! A host's disk: an ordered key→value store, and numbered logs, whose writes are pending until
+//! fsync.
 //!
-//! Writes (put, delete, delete_range) apply at once to what reads see, and are appended to a
-//! pending list. An fsync makes a prefix of that list durable: [`Disk::sync`] at once, or
-//! [`crate::Ctx::fsync`] after the configured fsync latency with an `on_fsync` callback, which
-//! is how a Raft member expresses "persist, then acknowledge". A crash throws away every pending
-//! write (reads then see the durable state); [`crate::Fault::DiskLoss`] wipes both.
+//! Writes (put, delete, delete_range, and their log counterparts) apply at once to what reads
+//! see, and are appended to a pending list. An fsync makes a prefix of that list durable:
+//! [`Disk::sync`] at once, or [`crate::Ctx::fsync`] after the configured fsync latency with an
+//! `on_fsync` callback, which is how a Raft member expresses "persist, then acknowledge". A
+//! crash throws away every pending write (reads then see the durable state); [`crate::Fault::DiskLoss`]
+//! wipes both.
 //!
 //! Values are `Arc<dyn Any>`: a component may store bytes (`Vec<u8>`) or its own typed records
 //! without serializing them, and downcasts on recovery. Keys sort as strings; [`index_key`]
-//! makes zero-padded keys for logs so that they sort by index.
+//! makes zero-padded keys that sort by index. A log (a WAL) is better kept with the `log_*`
+//! methods: its entries are numbered, not named, so that appending one costs no key string
+//! (a Raft member writes one per entry). A log's entries are apart from the keys: `scan_prefix`
+//! and `range` do not see them.
+//!
+//! Only what is read is kept: the pending list holds, for each write not yet durable, what it
+//! replaced, and a crash puts those back newest first; a sync just forgets them.
 //!
 //! Simplification: there are no files, sizes or torn writes; a write is atomic per key, and
 //! pending writes become durable strictly in the order they were made (a real disk may reorder
@@ -21,20 +29,34 @@ use std::sync::Arc;
 /// A stored value: bytes or any typed record, shared.
 pub type DiskValue = Arc<dyn Any>;
 
+/// How to take back one write that is not yet durable.
 #[derive(Debug)]
-enum Op {
-    Put(String, DiskValue),
-    Delete(String),
-    DeleteRange(String, String),
+enum Undo {
+    /// The key held this value before (`None`: it held none).
+    Key(String, Option<DiskValue>),
+    /// These keys were removed.
+    Keys(BTreeMap<String, DiskValue>),
+    /// The entry `index` of log `log` (a position in `Disk::logs`) held this before.
+    Entry(usize, u64, Option<DiskValue>),
+    /// These entries of log `log` were removed.
+    Entries(usize, BTreeMap<u64, DiskValue>),
+}
+
+/// One numbered log.
+#[derive(Debug)]
+struct Log {
+    name: String,
+    entries: BTreeMap<u64, DiskValue>,
 }
 
 /// One host's disk. Shared by the actors of the host; give keys a per-component prefix.
 #[derive(Debug, Default)]
 pub struct Disk {
     current: BTreeMap<String, DiskValue>,
-    durable: BTreeMap<String, DiskValue>,
-    /// Writes not yet durable, each with its sequence number.
-    pending: VecDeque<(u64, Op)>,
+    /// The logs, in the order they were first written (a host has one or two).
+    logs: Vec<Log>,
+    /// Writes not yet durable, oldest first, each with its sequence number.
+    pending: VecDeque<(u64, Undo)>,
     next_op: u64,
     writes: u64,
     syncs: u64,
@@ -42,8 +64,7 @@ pub struct Disk {
 
 /// `prefix/` followed by `index` zero-padded to 20 digits, so log keys sort by index.
 pub fn index_key(prefix: &str, index: u64) -> String {
-    // By hand: a Raft log writes one per entry, and `format!` with padding cost more than the
-    // disk's own insert.
+    // By hand: `format!` with padding cost more than the disk's own insert.
     let mut digits = [b'0'; 20];
     let mut n = index;
     for d in digits.iter_mut().rev() {
@@ -74,24 +95,24 @@ impl Disk {
     /// Stores an already shared value under `key` (pending until synced).
     pub fn put_shared(&mut self, key: impl Into<String>, value: DiskValue) {
         let key = key.into();
-        self.current.insert(key.clone(), value.clone());
-        self.log(Op::Put(key, value));
+        let old = self.current.insert(key.clone(), value);
+        self.log(Undo::Key(key, old));
     }
 
     /// Removes `key` (pending until synced).
     pub fn delete(&mut self, key: &str) {
-        if self.current.remove(key).is_some() {
-            self.log(Op::Delete(key.to_owned()));
+        if let Some((key, old)) = self.current.remove_entry(key) {
+            self.log(Undo::Key(key, Some(old)));
         }
     }
 
-    /// Removes every key in `[start, end)` (pending until synced): log truncation and compaction.
+    /// Removes every key in `[start, end)` (pending until synced).
     pub fn delete_range(&mut self, start: &str, end: &str) {
         if start >= end {
             return;
         }
-        remove_range(&mut self.current, start, end);
-        self.log(Op::DeleteRange(start.to_owned(), end.to_owned()));
+        let removed = remove_range(&mut self.current, start, end);
+        self.log(Undo::Keys(removed));
     }
 
     /// The value under `key` if it is a `T` (pending writes included).
@@ -140,14 +161,69 @@ impl Disk {
             .map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Number of keys (pending writes included).
-    pub fn len(&self) -> usize {
-        self.current.len()
+    /// Stores `value` as entry `index` of the log `log` (pending until synced).
+    pub fn log_put<T: Any>(&mut self, log: &str, index: u64, value: T) {
+        self.log_put_shared(log, index, Arc::new(value));
     }
 
-    /// Whether the disk holds no keys.
+    /// Stores an already shared value as entry `index` of the log `log` (pending until synced).
+    pub fn log_put_shared(&mut self, log: &str, index: u64, value: DiskValue) {
+        let l = self.log_position(log);
+        let old = self.logs[l].entries.insert(index, value);
+        self.log(Undo::Entry(l, index, old));
+    }
+
+    /// Whether the log `log` has an entry `index`.
+    pub fn log_contains(&self, log: &str, index: u64) -> bool {
+        self.log_entries(log)
+            .is_some_and(|entries| entries.contains_key(&index))
+    }
+
+    /// Entry `index` of the log `log` if it is a `T` (pending writes included).
+    pub fn log_get<T: Any>(&self, log: &str, index: u64) -> Option<&T> {
+        self.log_entries(log)?
+            .get(&index)
+            .and_then(|v| v.downcast_ref::<T>())
+    }
+
+    /// The entries of the log `log` numbered from `from` on, in order.
+    pub fn log_from<'a>(
+        &'a self,
+        log: &str,
+        from: u64,
+    ) -> impl Iterator<Item = (u64, &'a DiskValue)> + 'a {
+        self.log_entries(log)
+            .into_iter()
+            .flat_map(move |entries| entries.range(from..))
+            .map(|(i, v)| (*i, v))
+    }
+
+    /// Removes the entries of the log `log` numbered from `from` on (pending until synced): a
+    /// log overwritten from there.
+    pub fn log_truncate(&mut self, log: &str, from: u64) {
+        let l = self.log_position(log);
+        let removed = self.logs[l].entries.split_off(&from);
+        self.log(Undo::Entries(l, removed));
+    }
+
+    /// Removes the entries of the log `log` numbered below `before` (pending until synced): a
+    /// log released after a snapshot.
+    pub fn log_release(&mut self, log: &str, before: u64) {
+        let l = self.log_position(log);
+        let entries = &mut self.logs[l].entries;
+        let kept = entries.split_off(&before);
+        let removed = std::mem::replace(entries, kept);
+        self.log(Undo::Entries(l, removed));
+    }
+
+    /// Number of keys and log entries (pending writes included).
+    pub fn len(&self) -> usize {
+        self.current.len() + self.logs.iter().map(|l| l.entries.len()).sum::<usize>()
+    }
+
+    /// Whether the disk holds no keys and no log entries.
     pub fn is_empty(&self) -> bool {
-        self.current.is_empty()
+        self.len() == 0
     }
 
     /// Makes every write so far durable, at once (a zero-latency fsync).
@@ -174,45 +250,73 @@ impl Disk {
     pub(crate) fn sync_upto(&mut self, mark: u64) {
         self.syncs += 1;
         while self.pending.front().is_some_and(|(seq, _)| *seq < mark) {
-            let Some((_, op)) = self.pending.pop_front() else {
-                break;
-            };
-            match op {
-                Op::Put(k, v) => {
-                    self.durable.insert(k, v);
-                }
-                Op::Delete(k) => {
-                    self.durable.remove(&k);
-                }
-                Op::DeleteRange(a, b) => remove_range(&mut self.durable, &a, &b),
-            }
+            self.pending.pop_front();
         }
     }
 
     /// A crash: pending writes are lost; reads see the durable state again.
     pub(crate) fn crash(&mut self) {
-        self.pending.clear();
-        self.current = self.durable.clone();
+        while let Some((_, undo)) = self.pending.pop_back() {
+            match undo {
+                Undo::Key(key, Some(old)) => {
+                    self.current.insert(key, old);
+                }
+                Undo::Key(key, None) => {
+                    self.current.remove(&key);
+                }
+                Undo::Keys(mut removed) => self.current.append(&mut removed),
+                Undo::Entry(l, index, Some(old)) => {
+                    self.logs[l].entries.insert(index, old);
+                }
+                Undo::Entry(l, index, None) => {
+                    self.logs[l].entries.remove(&index);
+                }
+                Undo::Entries(l, mut removed) => self.logs[l].entries.append(&mut removed),
+            }
+        }
     }
 
     /// Disk loss: nothing survives.
     pub(crate) fn wipe(&mut self) {
         self.pending.clear();
         self.current.clear();
-        self.durable.clear();
+        self.logs.clear();
     }
 
-    fn log(&mut self, op: Op) {
+    fn log(&mut self, undo: Undo) {
         self.writes += 1;
-        self.pending.push_back((self.next_op, op));
+        self.pending.push_back((self.next_op, undo));
         self.next_op += 1;
+    }
+
+    fn log_entries(&self, log: &str) -> Option<&BTreeMap<u64, DiskValue>> {
+        self.logs.iter().find(|l| l.name == log).map(|l| &l.entries)
+    }
+
+    /// The position of the log `log` in `logs`, made if it is new. Positions never change
+    /// while writes are pending (only a wipe, which drops them, removes logs).
+    fn log_position(&mut self, log: &str) -> usize {
+        if let Some(i) = self.logs.iter().position(|l| l.name == log) {
+            return i;
+        }
+        self.logs.push(Log {
+            name: log.to_owned(),
+            entries: BTreeMap::new(),
+        });
+        self.logs.len() - 1
     }
 }
 
-fn remove_range(map: &mut BTreeMap<String, DiskValue>, start: &str, end: &str) {
+/// Removes the keys in `[start, end)` from `map` and returns them.
+fn remove_range(
+    map: &mut BTreeMap<String, DiskValue>,
+    start: &str,
+    end: &str,
+) -> BTreeMap<String, DiskValue> {
     let mut tail = map.split_off(start);
     let mut rest = tail.split_off(end);
     map.append(&mut rest);
+    tail
 }
 
 #[cfg(test)]
@@ -261,6 +365,50 @@ mod tests {
             d.range(&index_key("log", 2), &index_key("log", 9)).count(),
             1
         );
+    }
+
+    #[test]
+    fn a_crash_takes_back_pending_log_writes_newest_first() {
+        let mut d = Disk::new();
+        for i in 1..=5u64 {
+            d.log_put("wal", i, i);
+        }
+        d.put("hard", 1u64);
+        d.sync();
+        d.log_release("wal", 3);
+        d.log_truncate("wal", 4);
+        d.log_put("wal", 4, 40u64);
+        d.log_put("wal", 5, 50u64);
+        d.put("hard", 2u64);
+        d.delete_range("a", "z");
+        let seen = |d: &Disk| -> Vec<(u64, u64)> {
+            d.log_from("wal", 0)
+                .map(|(i, v)| (i, *v.downcast_ref::<u64>().unwrap()))
+                .collect()
+        };
+        assert_eq!(seen(&d), [(3, 3), (4, 40), (5, 50)]);
+        assert!(d.log_contains("wal", 3) && !d.log_contains("wal", 2));
+        assert_eq!(d.log_get::<u64>("wal", 4), Some(&40));
+        assert!(!d.is_empty() && d.get::<u64>("hard").is_none());
+        d.crash();
+        assert_eq!(seen(&d), [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]);
+        assert_eq!(d.get::<u64>("hard"), Some(&1));
+        assert_eq!(d.len(), 6);
+    }
+
+    #[test]
+    fn synced_log_writes_survive_a_crash() {
+        let mut d = Disk::new();
+        d.log_put("wal", 7, 7u64);
+        let mark = d.sync_mark();
+        d.log_put("wal", 8, 8u64);
+        d.sync_upto(mark);
+        d.crash();
+        assert_eq!(d.log_from("wal", 0).count(), 1);
+        assert_eq!(d.log_get::<u64>("wal", 7), Some(&7));
+        assert_eq!(d.log_from("other", 0).count(), 0);
+        d.wipe();
+        assert!(d.is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod status;
 pub mod strict;
 pub mod taints;
 pub mod validation;
+mod wire;
 
 pub use k8s_openapi;
 

@@ -69,6 +69,10 @@ macro_rules! objects {
 
         impl serde::Serialize for Object {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                // The kind written most (every node's Lease, every 10 s): see `crate::wire`.
+                if let Object::Lease(l) = self {
+                    return crate::wire::LeaseWire(l).serialize(s);
+                }
                 match self { $( Object::$variant(o) => o.serialize(s), )* }
             }
         }

@@ -119,11 +119,7 @@ impl<V: Value + Default> MvccStore<V> {
     }
 
     fn visible(&self, key: &Bytes, at: i64) -> Option<&KeyValue<V>> {
-        let found = self.index.get(key)?.get(at)?;
-        self.records
-            .get(&found.modified)
-            .filter(|r| !r.tombstone)
-            .map(|r| &r.kv)
+        visible_in(&self.records, self.index.get(key)?, at)
     }
 
     fn keys_in<'a>(
@@ -265,7 +261,21 @@ impl<V: Value + Default> MvccStore<V> {
 
     fn put(&mut self, w: &mut WriteTxn<V>, p: &PutRequest<V>) -> PutResponse<V> {
         let rev = w.next_rev();
-        let prev = self.visible(&p.key, i64::MAX).cloned();
+        // One search of the index for both the previous value and the new revision.
+        let records = &self.records;
+        let prev = match self.index.get_mut(&p.key) {
+            Some(ki) => {
+                let prev = visible_in(records, ki, i64::MAX).cloned();
+                ki.put(rev);
+                prev
+            }
+            None => {
+                let mut ki = KeyIndex::default();
+                ki.put(rev);
+                self.index.insert(p.key.clone(), ki);
+                None
+            }
+        };
         let (create_revision, version) = match &prev {
             Some(kv) => (kv.create_revision, kv.version + 1),
             None => (rev.main, 1),
@@ -286,7 +296,6 @@ impl<V: Value + Default> MvccStore<V> {
         if p.lease != 0 {
             self.leases.attach(p.lease, &p.key);
         }
-        self.index.entry(p.key.clone()).or_default().put(rev);
         self.size_bytes += p.key.len() + p.value.size_bytes() + RECORD_OVERHEAD_BYTES;
         self.records.insert(
             rev,
@@ -295,14 +304,15 @@ impl<V: Value + Default> MvccStore<V> {
                 tombstone: false,
             },
         );
+        let reply_prev = if p.prev_kv { prev.clone() } else { None };
         w.events.push(Event {
             kind: EventType::Put,
             kv,
-            prev_kv: prev.clone(),
+            prev_kv: prev,
         });
         PutResponse {
             revision: rev.main,
-            prev_kv: if p.prev_kv { prev } else { None },
+            prev_kv: reply_prev,
         }
     }
 
@@ -361,38 +371,21 @@ impl<V: Value + Default> MvccStore<V> {
     }
 
     fn compare_holds(&self, c: &Compare<V>, at: i64) -> bool {
-        let kvs: Vec<Option<&KeyValue<V>>> = match &c.range_end {
-            None => vec![self.visible(&c.key, at)],
+        match &c.range_end {
+            // The usual case (a guarded update of one key): no vector.
+            None => compare_one(c, self.visible(&c.key, at)),
             Some(end) => {
-                let found: Vec<_> = self
+                let mut found = self
                     .keys_in(&c.key, Some(end))
                     .filter_map(|k| self.visible(k, at))
-                    .map(Some)
-                    .collect();
-                if found.is_empty() { vec![None] } else { found }
-            }
-        };
-        kvs.into_iter().all(|kv| {
-            let ord = match (&c.target, kv) {
-                (CompareTarget::Value(v), Some(kv)) => kv.value.compare_value(v),
-                (CompareTarget::Value(_), None) => None,
-                (CompareTarget::Version(x), kv) => Some(kv.map_or(0, |k| k.version).cmp(x)),
-                (CompareTarget::CreateRevision(x), kv) => {
-                    Some(kv.map_or(0, |k| k.create_revision).cmp(x))
+                    .peekable();
+                if found.peek().is_none() {
+                    compare_one(c, None)
+                } else {
+                    found.all(|kv| compare_one(c, Some(kv)))
                 }
-                (CompareTarget::ModRevision(x), kv) => {
-                    Some(kv.map_or(0, |k| k.mod_revision).cmp(x))
-                }
-                (CompareTarget::Lease(x), kv) => Some(kv.map_or(0, |k| k.lease).cmp(x)),
-            };
-            let Some(ord) = ord else { return false };
-            match c.op {
-                CompareOp::Equal => ord.is_eq(),
-                CompareOp::NotEqual => ord.is_ne(),
-                CompareOp::Less => ord.is_lt(),
-                CompareOp::Greater => ord.is_gt(),
             }
-        })
+        }
     }
 
     fn check_ops(&self, ops: &[RequestOp<V>]) -> Result<(), MvccError> {
@@ -591,4 +584,36 @@ impl<V: Value + Default> MvccStore<V> {
         *self = snap.snapshot();
         self.watchers = watchers;
     }
+}
+
+/// Whether the compare `c` holds for one key's visible value (`None`: the key is absent).
+fn compare_one<V: Value>(c: &Compare<V>, kv: Option<&KeyValue<V>>) -> bool {
+    let ord = match (&c.target, kv) {
+        (CompareTarget::Value(v), Some(kv)) => kv.value.compare_value(v),
+        (CompareTarget::Value(_), None) => None,
+        (CompareTarget::Version(x), kv) => Some(kv.map_or(0, |k| k.version).cmp(x)),
+        (CompareTarget::CreateRevision(x), kv) => Some(kv.map_or(0, |k| k.create_revision).cmp(x)),
+        (CompareTarget::ModRevision(x), kv) => Some(kv.map_or(0, |k| k.mod_revision).cmp(x)),
+        (CompareTarget::Lease(x), kv) => Some(kv.map_or(0, |k| k.lease).cmp(x)),
+    };
+    let Some(ord) = ord else { return false };
+    match c.op {
+        CompareOp::Equal => ord.is_eq(),
+        CompareOp::NotEqual => ord.is_ne(),
+        CompareOp::Less => ord.is_lt(),
+        CompareOp::Greater => ord.is_gt(),
+    }
+}
+
+/// The value of the key indexed by `ki` visible at `at`, unless deleted by then.
+fn visible_in<'a, V>(
+    records: &'a BTreeMap<Revision, Record<V>>,
+    ki: &KeyIndex,
+    at: i64,
+) -> Option<&'a KeyValue<V>> {
+    let found = ki.get(at)?;
+    records
+        .get(&found.modified)
+        .filter(|r| !r.tombstone)
+        .map(|r| &r.kv)
 }

@@ -5,7 +5,7 @@
 //! format: typed records are stored as shared values (no encoding). Writes are pending until
 //! the member's fsync completes; only then does it send what acknowledges them.
 
-use sim::{Disk, index_key};
+use sim::Disk;
 
 use super::message::{EntryData, SnapshotData};
 use crate::raft::{Entry, HardState, Persisted, Ready, Snapshot};
@@ -14,7 +14,8 @@ const MEMBER_KEY: &str = "etcd/member";
 const BOOTS_KEY: &str = "etcd/boots";
 const HARD_STATE_KEY: &str = "etcd/wal/hardstate";
 const SNAPSHOT_KEY: &str = "etcd/snap";
-const ENTRY_PREFIX: &str = "etcd/wal/entry";
+/// The WAL's entries, a numbered log of the disk (by Raft index).
+const WAL: &str = "etcd/wal/entry";
 
 type Ent<V> = Entry<EntryData<V>>;
 type Snap<V> = Snapshot<SnapshotData<V>>;
@@ -50,15 +51,12 @@ pub fn write_ready<V: 'static>(
     }
     if let Some(first) = rd.entries.first() {
         // A new entry replaces the stored one at its index and everything after it. The WAL
-        // on disk is contiguous, so there is nothing to truncate unless that index is taken
-        // (and the engine's range delete costs the size of the whole disk).
-        let key = index_key(ENTRY_PREFIX, first.index);
-        if disk.contains(&key) {
-            disk.delete_range(&key, &index_key(ENTRY_PREFIX, u64::MAX));
+        // on disk is contiguous, so there is nothing to truncate unless that index is taken.
+        if disk.log_contains(WAL, first.index) {
+            disk.log_truncate(WAL, first.index);
         }
-        disk.put(key, first.clone());
-        for e in &rd.entries[1..] {
-            disk.put(index_key(ENTRY_PREFIX, e.index), e.clone());
+        for e in &rd.entries {
+            disk.log_put(WAL, e.index, e.clone());
         }
         must_sync = true;
     }
@@ -73,10 +71,7 @@ pub fn write_ready<V: 'static>(
 /// Persist a snapshot and drop the entries it covers (etcd's WAL release after snapshot).
 pub fn write_snapshot<V: 'static>(disk: &mut Disk, s: &Snap<V>) {
     disk.put(SNAPSHOT_KEY, s.clone());
-    disk.delete_range(
-        &index_key(ENTRY_PREFIX, 0),
-        &index_key(ENTRY_PREFIX, s.index + 1),
-    );
+    disk.log_release(WAL, s.index + 1);
 }
 
 /// The term and index of the stored snapshot (etcd names its file
@@ -94,10 +89,7 @@ pub fn load<V: 'static>(disk: &Disk) -> Persisted<EntryData<V>, SnapshotData<V>>
     let snapshot = disk.get::<Snap<V>>(SNAPSHOT_KEY).cloned();
     let after = snapshot.as_ref().map_or(0, |s| s.index);
     let entries = disk
-        .range(
-            &index_key(ENTRY_PREFIX, after + 1),
-            &index_key(ENTRY_PREFIX, u64::MAX),
-        )
+        .log_from(WAL, after + 1)
         .filter_map(|(_, v)| v.downcast_ref::<Ent<V>>().cloned())
         .collect();
     Persisted {
