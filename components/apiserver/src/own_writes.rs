@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use api::SharedObject;
 use store::mvcc::{Bytes, KeyValue};
 
-use crate::storage::{self, StoredValue};
+use crate::storage::{self, Encoded, StoredValue};
 
 /// Stamped copies of this apiserver's writes whose watch event has not arrived yet.
 #[derive(Debug, Default)]
@@ -32,8 +32,18 @@ pub struct OwnWrites {
 impl OwnWrites {
     /// `written` (the object this apiserver wrote) stamped with the `revision` it was written
     /// at, for the reply, and kept for that revision's watch event.
-    pub fn stamp(&mut self, key: &Bytes, written: SharedObject, revision: i64) -> SharedObject {
-        let stamped = storage::stamped(written, revision);
+    /// `encoded`: the value written, whose readers then share the stamped object.
+    pub fn stamp(
+        &mut self,
+        key: &Bytes,
+        written: SharedObject,
+        encoded: Option<&Encoded>,
+        revision: i64,
+    ) -> SharedObject {
+        let stamped = match encoded {
+            Some(e) => e.stamp_written(written, revision),
+            None => storage::stamped(written, revision),
+        };
         self.by_revision
             .insert(revision, (key.clone(), stamped.clone()));
         stamped
@@ -105,8 +115,8 @@ mod tests {
             storage::bytes_of("/registry/leases/b"),
         );
         let (la, lb) = (lease("a"), lease("b"));
-        let reply5 = own.stamp(&a, la.clone(), 5);
-        let reply7 = own.stamp(&b, lb.clone(), 7);
+        let reply5 = own.stamp(&a, la.clone(), None, 5);
+        let reply7 = own.stamp(&b, lb.clone(), None, 7);
         assert_eq!(reply5.resource_version(), "5");
         // Another key at revision 7 (a write of another apiserver): a copy of its own.
         let other = own.watched(&put(&a, &la, 7)).expect("object");
@@ -125,7 +135,7 @@ mod tests {
         let key = storage::bytes_of("/registry/leases/a");
         let written = lease("a");
         let at = Arc::as_ptr(&written);
-        let reply = own.stamp(&key, written, 3);
+        let reply = own.stamp(&key, written, None, 3);
         assert_eq!(Arc::as_ptr(&reply), at, "no copy");
         assert_eq!(reply.resource_version(), "3");
     }

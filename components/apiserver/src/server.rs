@@ -47,7 +47,7 @@ use crate::own_writes::OwnWrites;
 use crate::patch;
 use crate::protocol::*;
 use crate::rbac::{self, Attributes, RbacSource};
-use crate::storage::{self, Mutation, StoredValue};
+use crate::storage::{self, Encoded, Mutation, StoredValue};
 use crate::validation;
 
 /// Configuration of one apiserver.
@@ -126,6 +126,8 @@ struct WriteOp {
     prepared: Option<SharedObject>,
     /// What the write in flight does, and whether it removes the object for good.
     mutation: Option<Mutation>,
+    /// The value a put in flight wrote (its reply stamps the object it shares with readers).
+    written: Option<Encoded>,
     /// A deletecollection this delete belongs to.
     parent: Option<u64>,
 }
@@ -992,6 +994,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             attempts: 0,
             prepared,
             mutation: None,
+            written: None,
             parent,
         };
         match self
@@ -1093,14 +1096,16 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 let previous = std::str::from_utf8(&op.key)
                     .ok()
                     .and_then(|key| self.cache(op.kind).encoded_at(key, expected));
-                let txn = match storage::guarded(op.key.clone(), expected, &mutation, previous) {
-                    Ok(txn) => txn,
-                    Err(e) => {
-                        let e = StatusError::internal(&e.to_string());
-                        return self.finish_write(ctx, &op, Err(e));
-                    }
-                };
+                let (txn, written) =
+                    match storage::guarded(op.key.clone(), expected, &mutation, previous) {
+                        Ok(txn) => txn,
+                        Err(e) => {
+                            let e = StatusError::internal(&e.to_string());
+                            return self.finish_write(ctx, &op, Err(e));
+                        }
+                    };
                 op.mutation = Some(mutation);
+                op.written = written;
                 let id = self.etcd.request(ctx, RequestBody::Write(txn));
                 self.pending.insert(id, Pending::Txn(op));
             }
@@ -1419,9 +1424,15 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
     /// The object a write put at `revision`, with its resourceVersion set: the watch cache's
     /// copy when the watch has already delivered that revision, else a copy the watch cache
     /// will reuse (see [`OwnWrites`]).
-    fn reply_copy(&mut self, key: &Bytes, written: SharedObject, revision: i64) -> SharedObject {
+    fn reply_copy(
+        &mut self,
+        key: &Bytes,
+        written: SharedObject,
+        encoded: Option<&Encoded>,
+        revision: i64,
+    ) -> SharedObject {
         if revision > self.rv {
-            return self.own_writes.stamp(key, written, revision);
+            return self.own_writes.stamp(key, written, encoded, revision);
         }
         let key = String::from_utf8_lossy(key);
         match self.caches[written.kind() as usize].get(&key) {
@@ -1474,7 +1485,8 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     // The create's prepared object is the one written: let go of it so that
                     // the stamp below happens in place.
                     op.prepared = None;
-                    let obj = self.reply_copy(&op.key, obj, txn.revision);
+                    let written = op.written.take();
+                    let obj = self.reply_copy(&op.key, obj, written.as_ref(), txn.revision);
                     match op.req.verb {
                         Verb::Delete(_) | Verb::Evict(_) => ApiReply::Deleted {
                             object: obj,
@@ -1579,6 +1591,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     attempts: 0,
                     prepared: None,
                     mutation: None,
+                    written: None,
                     parent: Some(parent),
                 };
                 self.finish_write(ctx, &op, Err(e));

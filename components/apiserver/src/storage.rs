@@ -121,12 +121,13 @@ struct Node {
     repr: Mutex<Repr>,
     /// How many revisions just before this one are patches (against their successors).
     run: u8,
-    /// The object last decoded from this value, with the revision it was stamped with. Three
-    /// apiservers' watch caches and the cluster invariants each read every revision; the
-    /// first decodes it and the others share that object for as long as anyone holds it.
-    /// Weak: etcd's history holds every revision's value for minutes, and a decoded object
-    /// is ~6× its encoding.
-    decoded: Mutex<Option<(i64, Weak<Object>)>>,
+    /// The object last decoded from this value, with the revision it was stamped with
+    /// (`None`: the object the writer encoded, not stamped yet). Three apiservers' watch
+    /// caches and the cluster invariants each read every revision; the first decodes it (or
+    /// copies the writer's object while the write is in flight) and the others share that
+    /// object for as long as anyone holds it. Weak: etcd's history holds every revision's
+    /// value for minutes, and a decoded object is ~6× its encoding.
+    decoded: Mutex<Option<(Option<i64>, Weak<Object>)>>,
 }
 
 enum Repr {
@@ -222,19 +223,51 @@ impl Encoded {
     /// The object with `metadata.resourceVersion` set to `rv`, as the apiserver serves it:
     /// the one decoded last if someone still holds it (equal to a fresh decode: readers never
     /// mutate a shared object in place), else decoded now.
+    ///
+    /// While the write is in flight the writer's object stands in for the decode: a copy of
+    /// it, stamped, equals the decoded bytes (encoding is exact; the writer's own watch cache
+    /// relies on it too, see `own_writes`) and costs a fraction of a decode.
     pub fn decode_at(&self, rv: i64) -> Result<SharedObject, CodecError> {
         let mut last = self.node.decoded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, weak)) = &*last
+        let mut o = match &*last {
+            Some((at, weak)) if at.is_none_or(|at| at == rv) => match weak.upgrade() {
+                Some(o) if at.is_some() => return Ok(o),
+                Some(written) => Object::clone(&written),
+                None => self.decode()?,
+            },
+            _ => self.decode()?,
+        };
+        o.metadata_mut().resource_version = Some(rv.to_string());
+        let o = Arc::new(o);
+        *last = Some((Some(rv), Arc::downgrade(&o)));
+        Ok(o)
+    }
+
+    /// Lets readers copy `written`, the object this value encodes, instead of decoding it
+    /// while the writer holds it (see [`Encoded::decode_at`]).
+    pub fn written_from(&self, written: &SharedObject) {
+        let mut last = self.node.decoded.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none() {
+            *last = Some((None, Arc::downgrade(written)));
+        }
+    }
+
+    /// The writer's reply for revision `rv`: the object a reader already decoded (or copied)
+    /// for it if one is held, else `written` stamped with `rv`, which readers then share.
+    pub fn stamp_written(&self, written: SharedObject, rv: i64) -> SharedObject {
+        let mut last = self.node.decoded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((Some(at), weak)) = &*last
             && *at == rv
             && let Some(o) = weak.upgrade()
         {
-            return Ok(o);
+            return o;
         }
-        let mut o = self.decode()?;
-        o.metadata_mut().resource_version = Some(rv.to_string());
-        let o = Arc::new(o);
-        *last = Some((rv, Arc::downgrade(&o)));
-        Ok(o)
+        // Our weak reference would make `stamped` copy the object instead of stamping it in
+        // place: drop it first.
+        *last = None;
+        let o = stamped(written, rv);
+        *last = Some((Some(rv), Arc::downgrade(&o)));
+        o
     }
 
     pub fn kind(&self) -> Kind {
@@ -388,24 +421,27 @@ pub enum Mutation {
 
 /// `If ModRevision(key) == expected Then <mutation> Else Get(key)`. `expected == 0` means
 /// "the key does not exist" (create). A put encodes its object here, once per attempt, after
-/// `previous`, the value at `expected` when the caller holds it ([`Encoded::encode_after`]).
+/// `previous`, the value at `expected` when the caller holds it ([`Encoded::encode_after`]),
+/// and returns that value too, for the writer's reply ([`Encoded::stamp_written`]).
 pub fn guarded(
     key: Bytes,
     expected: i64,
     mutation: &Mutation,
     previous: Option<&Encoded>,
-) -> Result<WriteRequest<StoredValue>, CodecError> {
+) -> Result<(WriteRequest<StoredValue>, Option<Encoded>), CodecError> {
     match mutation {
         Mutation::Put(obj) => {
+            let encoded = Encoded::encode_after(obj, previous)?;
+            encoded.written_from(obj);
             let put = RequestOp::Put(PutRequest {
                 key: key.clone(),
-                value: StoredValue::Object(Encoded::encode_after(obj, previous)?),
+                value: StoredValue::Object(encoded.clone()),
                 lease: 0,
                 prev_kv: false,
             });
-            Ok(guarded_txn(key, expected, put))
+            Ok((guarded_txn(key, expected, put), Some(encoded)))
         }
-        Mutation::Delete => Ok(guarded_delete(key, expected)),
+        Mutation::Delete => Ok((guarded_delete(key, expected), None)),
     }
 }
 
@@ -532,6 +568,55 @@ mod tests {
         let again = e.decode_at(9).expect("decodes");
         assert_eq!(again.resource_version(), "9");
         assert_eq!(Arc::strong_count(&again), 1);
+    }
+
+    #[test]
+    fn readers_copy_the_writers_object_while_it_is_held_and_share_its_reply() {
+        let written: SharedObject = Arc::new(endpoints(0..5));
+        let (txn, encoded) = guarded(
+            key(Kind::Endpoints, "default", "web"),
+            3,
+            &Mutation::Put(written.clone()),
+            None,
+        )
+        .expect("encodes");
+        let e = encoded.expect("a put returns its value");
+        let WriteRequest::Txn(t) = txn else {
+            panic!("a guarded write is a txn")
+        };
+        let RequestOp::Put(put) = &t.success[0] else {
+            panic!("the txn puts")
+        };
+        assert!(matches!(&put.value, StoredValue::Object(v) if *v == e));
+        // A reader before the reply (the invariants, as a member applies the write) gets a
+        // copy equal to a decode, stamped; later readers of that revision share it.
+        let read = e.decode_at(8).expect("decodes");
+        let mut decoded = e.decode().expect("decodes");
+        decoded.metadata_mut().resource_version = Some("8".into());
+        assert_eq!(*read, decoded);
+        assert!(!Arc::ptr_eq(&read, &written));
+        assert_eq!(
+            written.resource_version(),
+            "",
+            "the writer's object is not touched"
+        );
+        // The writer's reply is the object readers hold.
+        let reply = e.stamp_written(written.clone(), 8);
+        assert!(Arc::ptr_eq(&reply, &read));
+        drop((read, reply));
+        // Nobody holds a copy: the writer stamps its own object, in place when it is the
+        // only holder, and readers share it.
+        drop(written);
+        let only: SharedObject = Arc::new(endpoints(0..6));
+        let e = Encoded::encode(&only).expect("encodes");
+        e.written_from(&only);
+        let at = Arc::as_ptr(&only);
+        let reply = e.stamp_written(only, 9);
+        assert_eq!(Arc::as_ptr(&reply), at, "stamped in place");
+        assert_eq!(reply.resource_version(), "9");
+        assert!(Arc::ptr_eq(&e.decode_at(9).expect("decodes"), &reply));
+        // Another revision of the same value is decoded (the bytes are what the writer put).
+        assert_eq!(e.decode_at(10).expect("decodes").resource_version(), "10");
     }
 
     #[test]
