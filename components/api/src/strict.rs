@@ -96,6 +96,16 @@ fn decode_as(info: &'static KindInfo, value: &Value) -> Result<Object, DecodeErr
     }
 }
 
+/// `value` decoded as `T` when every field in it is known to `T` and has the right type,
+/// else `None` (without saying why: for a caller with a slower path that does).
+pub fn decode_known<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
+    let mut unknown = false;
+    let mut on_ignored = |_: serde_ignored::Path<'_>| unknown = true;
+    let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
+    let decoded = T::deserialize(de).ok()?;
+    (!unknown).then_some(decoded)
+}
+
 fn type_error_message(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let mut path = String::new();
     for segment in e.path().iter() {

@@ -7,7 +7,8 @@
 //! transactions), [`admission`], [`eviction`] (the `pods/eviction` subresource), [`nodeport`]
 //! (NodePort allocation), [`rbac`] (authorizer and bootstrap policy), [`authz_cache`] (its decisions remembered), [`validation`] (what
 //! `components/api` does not validate yet), [`objects`] (per-kind spec/status rules and
-//! timestamps), [`patch`] (merge, strategic merge, JSON patch), [`own_writes`] (one
+//! timestamps), [`patch`] (merge, strategic merge, JSON patch), [`status_patch`] (a kubelet's
+//! pod status patch applied to the typed pod), [`own_writes`] (one
 //! resourceVersion copy of each own write, shared by its reply and the watch cache).
 
 // `StatusError` is the API's error type (a `metav1.Status`); it is returned by value as
@@ -26,6 +27,7 @@ pub mod patch;
 pub mod protocol;
 pub mod rbac;
 pub mod server;
+pub mod status_patch;
 pub mod storage;
 pub mod testkit;
 pub mod validation;

@@ -10,12 +10,36 @@
 //! by `type`; imagePullSecrets by `name`), and no `$patch`/`$retainKeys` directives except
 //! `$patch: delete` on a list element.
 
+use api::Object;
 use serde_json::{Map, Value};
 
 use crate::protocol::{PatchType, StatusError};
+use crate::status_patch;
 
 /// Nesting bound, so that a hostile patch cannot recurse without end.
 const DEPTH_MAX: usize = 64;
+
+/// `cur` with `patch` applied, decoded strictly: a kubelet's merge patch of a pod's status
+/// straight onto the typed pod ([`status_patch`]), anything else through JSON.
+pub fn patched(cur: &Object, patch: &Value, patch_type: PatchType) -> Result<Object, StatusError> {
+    if patch_type == PatchType::Merge
+        && let Some(obj) = status_patch::merged(cur, patch)
+    {
+        return Ok(obj);
+    }
+    patched_as_json(cur, patch, patch_type)
+}
+
+/// [`patched`] through the object's JSON form: every patch type and shape, and the errors.
+pub fn patched_as_json(
+    cur: &Object,
+    patch: &Value,
+    patch_type: PatchType,
+) -> Result<Object, StatusError> {
+    let doc = serde_json::to_value(cur).map_err(|e| StatusError::internal(&e.to_string()))?;
+    let patched = apply(doc, patch, patch_type)?;
+    api::strict::decode(&patched).map_err(|e| StatusError::bad_request(e.to_string()))
+}
 
 // The target is taken by value: a merge patch replaces a few fields of a large document
 // (a Node's status every 5 minutes), which is then modified in place instead of copied.

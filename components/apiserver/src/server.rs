@@ -1170,11 +1170,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             (_, None) => Err(StatusError::not_found(info, &op.name)),
             (Verb::Update(body), Some((cur, rev))) => self.plan_update(ctx, op, body, cur, *rev),
             (Verb::Patch { patch_type, patch }, Some((cur, rev))) => {
-                let doc = serde_json::to_value(cur.as_ref())
-                    .map_err(|e| StatusError::internal(&e.to_string()))?;
-                let patched = patch::apply(doc, patch, *patch_type)?;
-                let obj = api::strict::decode(&patched)
-                    .map_err(|e| StatusError::bad_request(e.to_string()))?;
+                let obj = patch::patched(cur, patch, *patch_type)?;
                 self.plan_update(ctx, op, &Arc::new(obj), cur, *rev)
             }
             (Verb::Bind { node_name }, Some((cur, rev))) => {
