@@ -206,7 +206,7 @@ pub fn processes(node: &Node<'_>) -> Vec<Process> {
             next_pid = shim + 2;
             let pod = kubelet
                 .and_then(|k| k.pod(&s.namespace, &s.name))
-                .map(|w| w.pod.clone());
+                .map(|w| w.pod());
             let mut containers: Vec<_> = state
                 .containers_of(&s.id)
                 .filter(|c| c.state == ContainerState::Running)

@@ -45,7 +45,7 @@ use crate::events::{EventWrite, NORMAL, Recorder, WARNING};
 use crate::node::{conditions_changed, fixed_status, initial_node, lease, with_conditions};
 use crate::probes::Verdict;
 use crate::static_pods::{is_mirror, mirror_of};
-use crate::status::pod_status;
+use crate::status::{StatusInputs, pod_status};
 use crate::worker::{CState, ConfigCheck, Op, PodWorker, Terminated, Terminating};
 
 const TAG_INFORMER: u64 = 1;
@@ -139,7 +139,8 @@ pub struct Kubelet<M> {
     /// The node Lease as the apiserver last returned it (shared with the reply).
     lease: Option<SharedObject>,
     lease_in_flight: bool,
-    pods: BTreeMap<String, PodWorker>,
+    /// Boxed: a sync takes its worker out of the map and puts it back, and a worker is large.
+    pods: BTreeMap<String, Box<PodWorker>>,
     by_key: BTreeMap<String, String>,
     container_owner: BTreeMap<String, String>,
     calls: BTreeMap<u64, Call>,
@@ -206,7 +207,7 @@ impl<M> Kubelet<M> {
 
     /// The pod workers by uid.
     pub fn pods(&self) -> impl Iterator<Item = &PodWorker> {
-        self.pods.values()
+        self.pods.values().map(|w| &**w)
     }
 
     /// The worker of pod `namespace/name` (the newest, if several uids share the name).
@@ -214,6 +215,7 @@ impl<M> Kubelet<M> {
         self.by_key
             .get(&format!("{namespace}/{name}"))
             .and_then(|uid| self.pods.get(uid))
+            .map(|w| &**w)
     }
 
     /// The Lease as last written.
@@ -321,7 +323,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         self.stats.events += 1;
         match self
             .recorder
-            .record(&node, &w.pod, &uid, field_path, type_, reason, message, now)
+            .record(&node, w.pod(), &uid, field_path, type_, reason, message, now)
         {
             EventWrite::Create(obj) => {
                 let ns = obj.namespace().to_string();
@@ -619,7 +621,6 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             self.sync_pod(ctx, &static_uid);
             return;
         }
-        let arc = Arc::new(pod.as_ref().clone());
         let op = if deleted {
             "SyncLoop REMOVE"
         } else if !self.pods.contains_key(&uid) {
@@ -653,14 +654,14 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         if let Some(w) = self.pods.get_mut(&uid) {
-            w.set_pod(arc);
+            w.set_pod(n.object().clone());
             self.sync_pod(ctx, &uid);
             return;
         }
         if self.pods.len() >= MAX_WORKERS {
             return;
         }
-        let mut w = PodWorker::new(arc, false);
+        let mut w = Box::new(PodWorker::new(n.object().clone(), false));
         if let Some(status) = &pod.status {
             w.adopt_previous_instances(status, ctx.now());
         }
@@ -669,7 +670,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 .pods
                 .values()
                 .filter(|o| o.admission.is_ok() && !o.is_finished() && !o.terminated)
-                .map(|o| o.pod.as_ref())
+                .map(|o| o.pod())
                 .collect();
             w.admission = admit(&self.cfg, &self.node, pod, running.into_iter());
             if let Err((reason, message)) = &w.admission {
@@ -745,7 +746,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         }
         if w.terminating.is_none()
             && !w.is_static
-            && let Some(grace) = deletion_grace(&w.pod)
+            && let Some(grace) = deletion_grace(w.pod())
         {
             w.terminating = Some(Terminating {
                 grace,
@@ -783,7 +784,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         w.mirror_create_in_flight = true;
-        let mirror = mirror_of(&w.pod, &self.cfg.node_name, &self.node_uid);
+        let mirror = mirror_of(w.pod(), &self.cfg.node_name, &self.node_uid);
         self.api(
             ctx,
             ApiOp::MirrorCreate { uid: w.uid.clone() },
@@ -1223,9 +1224,17 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         if w.is_static && w.mirror_uid.is_none() {
             return;
         }
-        let st = pod_status(w, self.cfg.node_ip, now);
-        if w.last_status.as_ref() != Some(&st) {
-            w.last_status = Some(st);
+        let node_ip = self.cfg.node_ip;
+        if !w
+            .status_inputs
+            .as_ref()
+            .is_some_and(|i| i.unchanged(w, node_ip))
+        {
+            let st = pod_status(w, node_ip, now);
+            if w.last_status.as_ref() != Some(&st) {
+                w.last_status = Some(st);
+            }
+            w.status_inputs = Some(StatusInputs::of(w, node_ip));
         }
         if w.last_status != w.status_written {
             if w.status_in_flight {
@@ -1308,7 +1317,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
     // ---- ConfigMaps and Secrets -----------------------------------------------------------
 
     fn check_config(&mut self, ctx: &mut Ctx<'_, M>, w: &mut PodWorker) {
-        let refs = crate::config_refs::refs(&w.pod);
+        let refs = crate::config_refs::refs(w.pod());
         if refs.is_empty() {
             w.config = ConfigCheck::Done {
                 volumes: BTreeMap::new(),
@@ -1363,7 +1372,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let results = std::mem::take(&mut w.pending_config);
-        let (volumes, env) = crate::config_refs::evaluate(&w.pod, &results);
+        let (volumes, env) = crate::config_refs::evaluate(w.pod(), &results);
         let recheck_at =
             (!volumes.is_empty() || !env.is_empty()).then(|| ctx.now().saturating_add(RETRY_AFTER));
         w.config = ConfigCheck::Done {
@@ -1893,7 +1902,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
         ctx.set_timer(renew, TAG_LEASE);
         let statics = self.cfg.static_pods.clone();
         for pod in statics {
-            let w = PodWorker::new(Arc::new(pod), true);
+            let w = Box::new(PodWorker::new(Arc::new(Object::from(pod)), true));
             let uid = w.uid.clone();
             self.by_key.insert(w.key(), uid.clone());
             self.pods.insert(uid.clone(), w);

@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-
 use api::k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
 use api::qos::{QosClass, compute_pod_qos};
+use api::{Object, SharedObject};
 use runtime::ProbeKind;
 use sim::{Duration, Time};
 
@@ -210,7 +209,10 @@ pub struct PodWorker {
     pub uid: String,
     pub namespace: String,
     pub name: String,
-    pub pod: Arc<Pod>,
+    /// The pod as the API last showed it: an `Object::Pod` (read it with
+    /// [`PodWorker::pod`]), shared with the informer's cache rather than copied at each
+    /// notification.
+    object: SharedObject,
     /// `pod`'s QoS class, which its status reports at every sync: set with the pod
     /// ([`PodWorker::set_pod`]), as it depends only on the containers' resources.
     pub qos: QosClass,
@@ -244,10 +246,23 @@ pub struct PodWorker {
     pub status_pending: bool,
     /// `status.conditions` and times as last computed (transition times are kept from it).
     pub last_status: Option<PodStatus>,
+    /// What `last_status` was computed from (`None`: not computed yet).
+    pub status_inputs: Option<crate::status::StatusInputs>,
+}
+
+/// The pod in a worker's object (which only ever holds one: see [`PodWorker::new`]).
+fn pod_of(object: &Object) -> &Pod {
+    match object {
+        Object::Pod(p) => p,
+        _ => unreachable!("a pod worker holds a {}", object.kind()),
+    }
 }
 
 impl PodWorker {
-    pub fn new(pod: Arc<Pod>, is_static: bool) -> Self {
+    /// `object` must be a pod.
+    pub fn new(object: SharedObject, is_static: bool) -> Self {
+        debug_assert!(object.as_pod().is_some(), "a pod worker runs a pod");
+        let pod = pod_of(&object);
         let spec = pod.spec.clone().unwrap_or_default();
         let mut init: Vec<ContainerRt> = spec
             .init_containers
@@ -291,8 +306,8 @@ impl PodWorker {
             namespace: pod.metadata.namespace.clone().unwrap_or_default(),
             name: pod.metadata.name.clone().unwrap_or_default(),
             last_status: pod.status.clone(),
-            qos: compute_pod_qos(&pod),
-            pod,
+            qos: compute_pod_qos(pod),
+            object: object.clone(),
             is_static,
             mirror_uid: None,
             mirror_create_in_flight: false,
@@ -314,13 +329,19 @@ impl PodWorker {
             status_written: None,
             status_in_flight: false,
             status_pending: false,
+            status_inputs: None,
         }
     }
 
     /// The pod as the API now has it.
-    pub fn set_pod(&mut self, pod: Arc<Pod>) {
-        self.qos = compute_pod_qos(&pod);
-        self.pod = pod;
+    pub fn set_pod(&mut self, object: SharedObject) {
+        debug_assert!(object.as_pod().is_some(), "a pod worker runs a pod");
+        self.qos = compute_pod_qos(pod_of(&object));
+        self.object = object;
+    }
+
+    pub fn pod(&self) -> &Pod {
+        pod_of(&self.object)
     }
 
     pub fn key(&self) -> String {
@@ -377,7 +398,7 @@ impl PodWorker {
     }
 
     pub fn restart_policy(&self) -> &str {
-        self.pod
+        self.pod()
             .spec
             .as_ref()
             .and_then(|s| s.restart_policy.as_deref())
@@ -385,7 +406,7 @@ impl PodWorker {
     }
 
     pub fn host_network(&self) -> bool {
-        self.pod
+        self.pod()
             .spec
             .as_ref()
             .and_then(|s| s.host_network)
@@ -395,7 +416,7 @@ impl PodWorker {
     /// `terminationGracePeriodSeconds` (30 by default).
     pub fn grace_period(&self) -> Duration {
         let secs = self
-            .pod
+            .pod()
             .spec
             .as_ref()
             .and_then(|s| s.termination_grace_period_seconds)
