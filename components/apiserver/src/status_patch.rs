@@ -155,10 +155,22 @@ mod tests {
     #[test]
     fn a_kubelets_status_patch_gives_what_the_json_path_gives() {
         let cur = pod();
-        check(&cur, &json!({"metadata": {"uid": "u-1"}, "status": running()}), true);
+        check(
+            &cur,
+            &json!({"metadata": {"uid": "u-1"}, "status": running()}),
+            true,
+        );
         // A stale uid goes through too: the precondition is checked after the patch.
-        check(&cur, &json!({"metadata": {"uid": "u-0"}, "status": running()}), true);
-        check(&cur, &json!({"metadata": {"uid": null}, "status": {"phase": "Running"}}), true);
+        check(
+            &cur,
+            &json!({"metadata": {"uid": "u-0"}, "status": running()}),
+            true,
+        );
+        check(
+            &cur,
+            &json!({"metadata": {"uid": null}, "status": {"phase": "Running"}}),
+            true,
+        );
         check(&cur, &json!({"status": running()}), true);
         check(&cur, &json!({"status": {}}), true);
         check(&cur, &json!({"metadata": {}}), true);
@@ -177,8 +189,16 @@ mod tests {
     fn nulls_delete_and_lists_are_replaced_whole() {
         let cur = patched_as_json(&pod(), &json!({"status": running()}), PatchType::Merge)
             .expect("patches");
-        check(&cur, &json!({"status": {"podIP": null, "podIPs": null, "conditions": null}}), true);
-        check(&cur, &json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}}), true);
+        check(
+            &cur,
+            &json!({"status": {"podIP": null, "podIPs": null, "conditions": null}}),
+            true,
+        );
+        check(
+            &cur,
+            &json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+            true,
+        );
         check(&cur, &json!({"status": {"containerStatuses": []}}), true);
         // Nulls inside a list element are kept as the element is (a list is not merged).
         check(
@@ -193,8 +213,11 @@ mod tests {
         // Every field set, so that removing one by name shows which field the name moved.
         let full = PodStatus {
             allocated_resources: Some(
-                [("cpu".to_string(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()))]
-                    .into(),
+                [(
+                    "cpu".to_string(),
+                    k8s_openapi::apimachinery::pkg::api::resource::Quantity("1".into()),
+                )]
+                .into(),
             ),
             conditions: Some(vec![Default::default()]),
             container_statuses: Some(vec![Default::default()]),
@@ -233,7 +256,11 @@ mod tests {
             check(&cur, &json!({"status": {key.clone(): null}}), true);
             // A value from another pod's status, where the field's JSON is not an object.
             let other = serde_json::to_value(&full).expect("serializes")[&key].clone();
-            check(&pod(), &json!({"status": {key: other.clone()}}), !other.is_object());
+            check(
+                &pod(),
+                &json!({"status": {key: other.clone()}}),
+                !other.is_object(),
+            );
         }
     }
 

@@ -321,10 +321,16 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             ],
         );
         self.stats.events += 1;
-        match self
-            .recorder
-            .record(&node, w.pod(), &uid, field_path, type_, reason, message, now)
-        {
+        match self.recorder.record(
+            &node,
+            w.pod(),
+            &uid,
+            field_path,
+            type_,
+            reason,
+            message,
+            now,
+        ) {
             EventWrite::Create(obj) => {
                 let ns = obj.namespace().to_string();
                 self.api(

@@ -339,8 +339,7 @@ impl StatusInputs {
 
 fn same_containers(a: &[ContainerRt], b: &[ContainerRt]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| ContainerView::of(x) == ContainerView::of(y))
 }

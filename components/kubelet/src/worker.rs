@@ -7,13 +7,13 @@
 //! a container's API state is. Simplification: one container record per spec container (the
 //! latest instance and its predecessor's termination), as the API status shows them.
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use api::k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
 use api::qos::{QosClass, compute_pod_qos};
 use api::{Object, SharedObject};
 use runtime::ProbeKind;
 use sim::{Duration, Time};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use crate::probes::{ProbeSpec, ProbeState};
 
