@@ -285,6 +285,14 @@ mod tests {
         assert_eq!(got, want);
         let object = crate::Object::from(lease.clone());
         assert_eq!(serde_json::to_string(&object).expect("encodes"), want);
+        // The stored form: MessagePack writes each map's length from `serialize_struct`'s
+        // field count, which JSON ignores.
+        let want = rmp_serde::to_vec_named(lease).expect("encodes");
+        assert_eq!(
+            rmp_serde::to_vec_named(&LeaseWire(lease)).expect("encodes"),
+            want
+        );
+        assert_eq!(rmp_serde::to_vec_named(&object).expect("encodes"), want);
     }
 
     #[test]

@@ -14,8 +14,11 @@
 //! Raft log, WAL and MVCC history share those bytes, as a real etcd holds the bytes
 //! kube-apiserver sent, and etcd's DB size counts them exactly. A read or a watch event decodes
 //! them once, setting the resourceVersion as it does (`storage.Versioner` upstream sets it from
-//! the mod revision on each decoded object); this apiserver's own writes skip the decode, their
-//! typed object is kept for the reply and the watch cache (see `own_writes`).
+//! the mod revision on each decoded object). The writer's typed object skips the decode: the
+//! value keeps a weak reference to it, readers that arrive while the write is in flight copy
+//! it, and once the write commits its stamped reply is what every reader of that revision
+//! shares ([`Encoded::stamp_written`], `own_writes`). This relies on the encoding being exact
+//! for what components write (a timestamp finer than its type's wire precision would differ).
 //!
 //! The encoding is MessagePack with field names (`rmp-serde`'s `to_vec_named`), not
 //! Kubernetes' protobuf: k8s-openapi types have serde impls only, and protobuf would need the
@@ -262,8 +265,8 @@ impl Encoded {
         {
             return o;
         }
-        // Our weak reference would make `stamped` copy the object instead of stamping it in
-        // place: drop it first.
+        // With our weak reference alive, `stamped`'s `Arc::make_mut` would move the object to
+        // a new allocation: drop it first, so the reply keeps `written`'s.
         *last = None;
         let o = stamped(written, rv);
         *last = Some((Some(rv), Arc::downgrade(&o)));

@@ -213,7 +213,7 @@ pub struct PodWorker {
     /// [`PodWorker::pod`]), shared with the informer's cache rather than copied at each
     /// notification.
     object: SharedObject,
-    /// `pod`'s QoS class, which its status reports at every sync: set with the pod
+    /// The pod's QoS class, which its status reports at every sync: set with the pod
     /// ([`PodWorker::set_pod`]), as it depends only on the containers' resources.
     pub qos: QosClass,
     /// From a manifest file: status goes to the mirror pod.

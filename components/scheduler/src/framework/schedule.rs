@@ -586,7 +586,9 @@ impl Algorithm {
             }
             let raw = scores.len();
             p.score_nodes(state, pod, snap, feasible, scores);
-            debug_assert_eq!(scores.len(), raw + n, "{} scored every node", p.name());
+            // Checked in release too: a plugin scoring the wrong number of nodes would shift
+            // every later plugin's column (one compare per plugin and cycle).
+            assert_eq!(scores.len(), raw + n, "{} scored every node", p.name());
             let normalized = if p.normalizes() {
                 scores.extend_from_within(raw..);
                 p.normalize_score(state, pod, &mut scores[raw + n..]);
