@@ -178,7 +178,7 @@ pub fn pod_status(w: &PodWorker, node_ip: std::net::Ipv4Addr, now: Time) -> PodS
     let previous = w.last_status.as_ref();
     let terminal = w.terminated || w.is_finished();
     let phase = phase(w, w.terminated);
-    let host_ip = ip_string(node_ip);
+    let host_ip = net::text::ipv4_string(node_ip);
     let mut st = PodStatus {
         phase: Some(phase.into()),
         host_ips: Some(vec![HostIP {
@@ -196,7 +196,7 @@ pub fn pod_status(w: &PodWorker, node_ip: std::net::Ipv4Addr, now: Time) -> PodS
         return st;
     }
     if let Some((_, ip)) = &w.sandbox {
-        let ip = ip_string(*ip);
+        let ip = net::text::ipv4_string(*ip);
         st.pod_ips = Some(vec![PodIP { ip: ip.clone() }]);
         st.pod_ip = Some(ip);
     } else if let Some(p) = previous.filter(|_| terminal) {
@@ -372,43 +372,6 @@ impl<'a> ContainerView<'a> {
             restart_count: c.restart_count,
             started: c.started(),
             ready: c.ready(),
-        }
-    }
-}
-
-/// `ip` in dotted form. By hand: a status is built at every sync (each probe), with two
-/// addresses twice each, and `Ipv4Addr`'s `Display` goes through the formatter's padding.
-fn ip_string(ip: std::net::Ipv4Addr) -> String {
-    let mut s = String::with_capacity(15);
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            s.push('.');
-        }
-        if octet >= 100 {
-            s.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            s.push(char::from(b'0' + octet / 10 % 10));
-        }
-        s.push(char::from(b'0' + octet % 10));
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-
-    #[test]
-    fn addresses_print_as_display_does() {
-        for ip in [
-            Ipv4Addr::new(0, 0, 0, 0),
-            Ipv4Addr::new(10, 244, 1, 9),
-            Ipv4Addr::new(172, 18, 0, 100),
-            Ipv4Addr::new(255, 255, 255, 255),
-            Ipv4Addr::new(1, 20, 199, 250),
-        ] {
-            assert_eq!(super::ip_string(ip), ip.to_string());
         }
     }
 }

@@ -25,6 +25,8 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+pub mod text;
 use sim::{Duration, Message, TraceHasher};
 
 /// kube-controller-manager's `--node-cidr-mask-size` for IPv4: every node gets a /24.

@@ -185,34 +185,9 @@ pub const ENDPOINT_TEXT_MAX: usize = 21;
 /// `String` each saves an allocation and a format per endpoint.
 pub fn text_order_key(e: &Endpoint) -> [u8; ENDPOINT_TEXT_MAX] {
     let mut key = [0u8; ENDPOINT_TEXT_MAX];
-    let mut at = 0;
-    let mut put = |n: u16, then: Option<u8>| {
-        let mut digits = [0u8; 5];
-        let mut len = 0;
-        let mut rest = n;
-        loop {
-            digits[len] = b'0' + (rest % 10) as u8;
-            len += 1;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        for d in digits[..len].iter().rev() {
-            key[at] = *d;
-            at += 1;
-        }
-        if let Some(sep) = then {
-            key[at] = sep;
-            at += 1;
-        }
-    };
-    let [a, b, c, d] = e.ip.octets();
-    put(u16::from(a), Some(b'.'));
-    put(u16::from(b), Some(b'.'));
-    put(u16::from(c), Some(b'.'));
-    put(u16::from(d), Some(b':'));
-    put(e.port, None);
+    let at = net::text::put_ipv4(&mut key, 0, e.ip);
+    key[at] = b':';
+    net::text::put_decimal(&mut key, at + 1, e.port);
     key
 }
 
