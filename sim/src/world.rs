@@ -463,7 +463,17 @@ impl<M: Message> World<M> {
             s.hold(end, seq, msg);
             return Ok(());
         }
-        self.transmit(id, end, seq, msg);
+        // The stream found above, not looked up again: every request and reply passes here.
+        transmit_on(
+            &mut self.net,
+            &mut self.queue,
+            self.now,
+            s,
+            id,
+            end,
+            seq,
+            msg,
+        );
         Ok(())
     }
 
@@ -472,22 +482,15 @@ impl<M: Message> World<M> {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        let (from, to) = (s.hosts[dir], s.hosts[1 - dir]);
-        let size = msg.as_ref().map_or(0, |m| m.wire_size());
-        let after = match self.net.draw(self.now, from, to, size, false) {
-            Fate::Deliver { after, .. } => after,
-            Fate::Lost => Duration::ZERO,
-        };
-        let at = (self.now + after).max(s.last_arrival[dir]);
-        s.last_arrival[dir] = at;
-        self.queue.push(
-            at,
-            Event::StreamData {
-                stream: id,
-                dir: dir as u8,
-                seq,
-                msg,
-            },
+        transmit_on(
+            &mut self.net,
+            &mut self.queue,
+            self.now,
+            s,
+            id,
+            dir,
+            seq,
+            msg,
         );
     }
 
@@ -612,4 +615,35 @@ impl<M: Message> World<M> {
             self.break_stream(id);
         }
     }
+}
+
+/// [`World::transmit`] on a stream already at hand.
+#[allow(clippy::too_many_arguments)]
+fn transmit_on<M: Message>(
+    net: &mut Network,
+    queue: &mut Queue<Event<M>>,
+    now: Time,
+    s: &mut Stream<M>,
+    id: StreamId,
+    dir: usize,
+    seq: u64,
+    msg: Option<M>,
+) {
+    let (from, to) = (s.hosts[dir], s.hosts[1 - dir]);
+    let size = msg.as_ref().map_or(0, |m| m.wire_size());
+    let after = match net.draw(now, from, to, size, false) {
+        Fate::Deliver { after, .. } => after,
+        Fate::Lost => Duration::ZERO,
+    };
+    let at = (now + after).max(s.last_arrival[dir]);
+    s.last_arrival[dir] = at;
+    queue.push(
+        at,
+        Event::StreamData {
+            stream: id,
+            dir: dir as u8,
+            seq,
+            msg,
+        },
+    );
 }

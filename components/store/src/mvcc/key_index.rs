@@ -22,6 +22,9 @@ struct Generation {
 pub struct KeyIndex {
     /// Oldest first; the last one is the live generation (empty if the key is deleted).
     generations: Vec<Generation>,
+    /// Written since a compaction last left it with nothing more to drop: the store lists
+    /// such keys (see `MvccStore::compact`).
+    pub(super) dirty: bool,
 }
 
 /// What `get` finds: the visible write's revision, its key's creation revision and version.
@@ -98,39 +101,37 @@ impl KeyIndex {
         None
     }
 
-    /// Drop history older than `at`, returning the revisions still needed (whose records must
-    /// be kept) among those at or before `at`.
-    pub fn compact(&mut self, at: i64) -> Vec<Revision> {
-        let mut keep = Vec::new();
-        self.compact_into(at, &mut keep);
-        keep
-    }
-
-    /// [`KeyIndex::compact`], adding the revisions still needed to `keep`. In place: a store
-    /// compacts every key's index at once.
-    pub fn compact_into(&mut self, at: i64, keep: &mut Vec<Revision>) {
+    /// Drop history older than `at`: every write but the last at or before `at` in each
+    /// generation, and the generations deleted at or before `at`. Pushes the revisions dropped
+    /// (whose records go) onto `dropped`.
+    pub fn compact(&mut self, at: i64, dropped: &mut Vec<Revision>) {
         let n = self.generations.len();
         let mut i = 0;
         self.generations.retain_mut(|g| {
             let finished = i + 1 < n;
             i += 1;
             if finished && g.revs.last().is_some_and(|t| t.main <= at) {
+                dropped.extend_from_slice(&g.revs);
                 return false;
             }
             let pos = g.revs.partition_point(|r| r.main <= at);
             if pos > 1 {
-                g.revs.drain(..pos - 1);
-            }
-            if let Some(first) = g.revs.first()
-                && first.main <= at
-            {
-                keep.push(*first);
+                dropped.extend(g.revs.drain(..pos - 1));
             }
             true
         });
         if self.generations.is_empty() {
             self.generations.push(Generation::default());
         }
+    }
+
+    /// Whether a write came after `at`: the next compaction may have more to drop.
+    pub fn written_after(&self, at: i64) -> bool {
+        self.generations
+            .iter()
+            .rev()
+            .find_map(|g| g.revs.last())
+            .is_some_and(|r| r.main > at)
     }
 
     /// No history left at all: the key can be forgotten.
@@ -179,7 +180,10 @@ mod tests {
         for m in [2, 4, 5] {
             ki.put(r(m));
         }
-        assert_eq!(ki.compact(4), vec![r(4)]);
+        let mut dropped = Vec::new();
+        ki.compact(4, &mut dropped);
+        assert_eq!(dropped, vec![r(2)]);
+        assert!(ki.written_after(4) && !ki.written_after(5));
         assert_eq!(
             ki.get(4).map(|f| (f.modified.main, f.version)),
             Some((4, 2))
@@ -189,7 +193,9 @@ mod tests {
             Some((5, 3))
         );
         assert!(ki.tombstone(r(7)));
-        assert!(ki.compact(7).is_empty());
+        dropped.clear();
+        ki.compact(7, &mut dropped);
+        assert_eq!(dropped, vec![r(4), r(5), r(7)]);
         assert!(ki.is_empty());
     }
 }

@@ -35,6 +35,9 @@ struct Record<V> {
 #[derive(Clone, Debug)]
 pub struct MvccStore<V> {
     index: BTreeMap<Bytes, KeyIndex>,
+    /// The keys whose index is `dirty`: only they can have history to drop, so a compaction
+    /// visits them rather than every key.
+    dirty: Vec<Bytes>,
     records: BTreeMap<Revision, Record<V>>,
     current_revision: i64,
     compact_revision: i64,
@@ -69,6 +72,7 @@ impl<V: Value + Default> MvccStore<V> {
         // etcd starts at revision 1 (the empty store's revision).
         MvccStore {
             index: BTreeMap::new(),
+            dirty: Vec::new(),
             records: BTreeMap::new(),
             current_revision: 1,
             compact_revision: 0,
@@ -267,12 +271,18 @@ impl<V: Value + Default> MvccStore<V> {
             Some(ki) => {
                 let prev = visible_in(records, ki, i64::MAX).cloned();
                 ki.put(rev);
+                if !ki.dirty {
+                    ki.dirty = true;
+                    self.dirty.push(p.key.clone());
+                }
                 prev
             }
             None => {
                 let mut ki = KeyIndex::default();
                 ki.put(rev);
+                ki.dirty = true;
                 self.index.insert(p.key.clone(), ki);
+                self.dirty.push(p.key.clone());
                 None
             }
         };
@@ -334,6 +344,10 @@ impl<V: Value + Default> MvccStore<V> {
             let rev = w.next_rev();
             if let Some(ki) = self.index.get_mut(key) {
                 ki.tombstone(rev);
+                if !ki.dirty {
+                    ki.dirty = true;
+                    self.dirty.push(key.clone());
+                }
             }
             self.leases.detach(prev.lease, key);
             let tomb = KeyValue {
@@ -487,26 +501,25 @@ impl<V: Value + Default> MvccStore<V> {
                 current_revision: self.current_revision,
             });
         }
-        let mut keep = Vec::new();
-        let mut forget = Vec::new();
-        for (key, ki) in self.index.iter_mut() {
-            ki.compact_into(revision, &mut keep);
+        // A key not written since a compaction left it with one write at or before that
+        // compaction's revision has nothing to drop now: only the dirty keys are visited.
+        let mut dropped = Vec::new();
+        let mut still_dirty = Vec::new();
+        for key in std::mem::take(&mut self.dirty) {
+            let Some(ki) = self.index.get_mut(&key) else {
+                continue;
+            };
+            ki.compact(revision, &mut dropped);
             if ki.is_empty() {
-                forget.push(key.clone());
+                self.index.remove(&key);
+            } else if ki.written_after(revision) {
+                still_dirty.push(key);
+            } else {
+                ki.dirty = false;
             }
         }
-        for key in forget {
-            self.index.remove(&key);
-        }
-        // Sorted, so that the walk over the records below asks it by binary search.
-        keep.sort_unstable();
-        let old: Vec<Revision> = self
-            .records
-            .range(..Revision::new(revision + 1, 0))
-            .map(|(r, _)| *r)
-            .filter(|r| keep.binary_search(r).is_err())
-            .collect();
-        for r in old {
+        self.dirty = still_dirty;
+        for r in dropped {
             if let Some(rec) = self.records.remove(&r) {
                 let size = rec.kv.key.len()
                     + RECORD_OVERHEAD_BYTES
@@ -569,6 +582,7 @@ impl<V: Value + Default> MvccStore<V> {
     pub fn snapshot(&self) -> Self {
         MvccStore {
             index: self.index.clone(),
+            dirty: self.dirty.clone(),
             records: self.records.clone(),
             current_revision: self.current_revision,
             compact_revision: self.compact_revision,

@@ -74,7 +74,11 @@ struct AppliedEntry<E> {
 #[derive(Clone, Debug, Default)]
 pub struct RaftSafetyMonitor<E> {
     leaders: BTreeMap<u64, NodeId>,
-    applied: BTreeMap<u64, AppliedEntry<E>>,
+    /// By index (slot 0 unused). Members apply in order, so this fills from the front; a vector
+    /// rather than a map as every applied entry of a run lands here.
+    applied: Vec<Option<AppliedEntry<E>>>,
+    /// How many slots of `applied` are filled.
+    applied_count: usize,
     /// Last index each member applied, entry by entry or through a snapshot.
     applied_upto: BTreeMap<NodeId, u64>,
 }
@@ -83,7 +87,8 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
     pub fn new() -> Self {
         RaftSafetyMonitor {
             leaders: BTreeMap::new(),
-            applied: BTreeMap::new(),
+            applied: Vec::new(),
+            applied_count: 0,
             applied_upto: BTreeMap::new(),
         }
     }
@@ -97,7 +102,11 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
     }
 
     pub fn committed_len(&self) -> usize {
-        self.applied.len()
+        self.applied_count
+    }
+
+    fn applied_at(&self, index: u64) -> Option<&AppliedEntry<E>> {
+        self.applied.get(usize::try_from(index).ok()?)?.as_ref()
     }
 
     /// `member` became leader in `term`; `log` is its log now (for leader completeness, checked
@@ -124,7 +133,9 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
             return Ok(());
         }
         let compacted_upto = log.first_index() - 1;
-        for (&index, a) in self.applied.range(compacted_upto + 1..) {
+        let from = usize::try_from(compacted_upto + 1).unwrap_or(usize::MAX);
+        let later = self.applied.iter().enumerate().skip(from);
+        for (index, a) in later.filter_map(|(i, a)| Some((i as u64, a.as_ref()?))) {
             if a.term < term && log.term(index) != Some(a.term) {
                 return Err(SafetyViolation::LeaderIncomplete {
                     leader: member,
@@ -153,7 +164,7 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
             });
         }
         self.applied_upto.insert(member, entry.index);
-        match self.applied.get(&entry.index) {
+        match self.applied_at(entry.index) {
             Some(a) if a.term != entry.term || a.data != entry.data => {
                 Err(SafetyViolation::DifferentApplied {
                     index: entry.index,
@@ -165,14 +176,16 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
             }
             Some(_) => Ok(()),
             None => {
-                self.applied.insert(
-                    entry.index,
-                    AppliedEntry {
-                        term: entry.term,
-                        data: entry.data.clone(),
-                        first: member,
-                    },
-                );
+                let slot = usize::try_from(entry.index).expect("an index fits in memory");
+                if self.applied.len() <= slot {
+                    self.applied.resize_with(slot + 1, || None);
+                }
+                self.applied[slot] = Some(AppliedEntry {
+                    term: entry.term,
+                    data: entry.data.clone(),
+                    first: member,
+                });
+                self.applied_count += 1;
                 Ok(())
             }
         }
@@ -185,7 +198,7 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
         index: u64,
         term: u64,
     ) -> Result<(), SafetyViolation> {
-        if let Some(a) = self.applied.get(&index)
+        if let Some(a) = self.applied_at(index)
             && a.term != term
         {
             return Err(SafetyViolation::DifferentApplied {
