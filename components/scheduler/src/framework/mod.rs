@@ -18,6 +18,7 @@ pub mod node_facts;
 pub mod node_info;
 pub mod profile;
 pub mod schedule;
+pub mod score_columns;
 pub mod score_memo;
 pub mod snapshot;
 pub mod spread_counts;

@@ -21,6 +21,7 @@ use sim::SimRng;
 
 use super::fit_error::{Diagnosis, FitError};
 use super::profile::{Profile, num_feasible_nodes_to_find};
+use super::score_columns::ScoreColumns;
 use super::snapshot::NodeNames;
 use super::{Code, CycleState, NodeInfo, PodInfo, Snapshot, Status, Verdict};
 use crate::plugins::default_preemption::{self, Preemption};
@@ -121,8 +122,8 @@ pub struct Decision {
     pub scorers: Vec<(&'static str, i64)>,
     /// Scores in columns of the nodes that passed, in evaluation order: per scorer (as
     /// `scorers`) its raw scores, then, if it normalizes, its normalized scores; empty when
-    /// nothing was scored.
-    pub scores: Vec<i64>,
+    /// nothing was scored. Packed ([`ScoreColumns`]): the last 10,000 decisions are kept.
+    pub scores: ScoreColumns,
     /// Per scorer: where its raw and its normalized column start in `scores` (the same
     /// column for a scorer whose raw scores are final).
     pub columns: Vec<(usize, usize)>,
@@ -148,7 +149,7 @@ impl Default for Decision {
             rejected: Vec::new(),
             names: NodeNames::default(),
             scorers: Vec::new(),
-            scores: Vec::new(),
+            scores: ScoreColumns::default(),
             columns: Vec::new(),
             skipped_filters: Vec::new(),
             skipped_scores: Vec::new(),
@@ -184,8 +185,8 @@ impl Decision {
                     let (raw, normalized) = *self.columns.get(k)?;
                     Some(PluginScore {
                         plugin,
-                        raw: *self.scores.get(raw + passed)?,
-                        normalized: *self.scores.get(normalized + passed)?,
+                        raw: self.scores.get(raw + passed)?,
+                        normalized: self.scores.get(normalized + passed)?,
                         weight: *weight,
                     })
                 })
@@ -239,6 +240,8 @@ struct Buffers {
     chunk: Vec<usize>,
     verdicts: Vec<Verdict>,
     totals: Vec<i64>,
+    /// The cycle's score columns, packed into its decision at the end.
+    scores: Vec<i64>,
 }
 
 impl Algorithm {
@@ -573,7 +576,8 @@ impl Algorithm {
         totals.resize(n, 0);
         // Plugins score straight into the decision's columns; a normalizing plugin's raw
         // column is copied once, and normalized in place.
-        let scores = &mut decision.scores;
+        let scores = &mut buffers.scores;
+        scores.clear();
         scores.reserve(2 * n * profile.scorers().count());
         for e in profile.scorers() {
             let p = e.plugin.as_ref();
@@ -611,6 +615,7 @@ impl Algorithm {
                 }
             }
         }
+        decision.scores = ScoreColumns::pack(scores, n);
         totals
     }
 
