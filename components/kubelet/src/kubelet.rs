@@ -1237,8 +1237,8 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             .is_some_and(|i| i.unchanged(w, node_ip))
         {
             let st = pod_status(w, node_ip, now);
-            if w.last_status.as_ref() != Some(&st) {
-                w.last_status = Some(st);
+            if w.last_status.as_deref() != Some(&st) {
+                w.last_status = Some(Arc::new(st));
             }
             w.status_inputs = Some(StatusInputs::of(w, node_ip));
         }
@@ -1296,7 +1296,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         };
         let patch = serde_json::json!({
             "metadata": { "uid": target_uid },
-            "status": serde_json::to_value(&status).unwrap_or_default(),
+            "status": serde_json::to_value(&*status).unwrap_or_default(),
         });
         w.status_in_flight = true;
         w.status_written = Some(status);

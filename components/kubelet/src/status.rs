@@ -175,7 +175,7 @@ fn names(cs: &[&ContainerRt]) -> String {
 
 /// The status to report at `now`; `previous` is the last one computed (for transition times).
 pub fn pod_status(w: &PodWorker, node_ip: std::net::Ipv4Addr, now: Time) -> PodStatus {
-    let previous = w.last_status.as_ref();
+    let previous = w.last_status.as_deref();
     let terminal = w.terminated || w.is_finished();
     let phase = phase(w, w.terminated);
     let host_ip = net::text::ipv4_string(node_ip);
