@@ -153,13 +153,62 @@ impl Recorded {
 /// One object of a fresh list: key, object (resourceVersion set), mod revision, etcd's bytes.
 pub type ListedItem = (String, SharedObject, i64, Option<Encoded>);
 
+/// A current object: etcd's bytes of it when known, and the decoded object unless the
+/// resource keeps only the bytes ([`keeps_decoded`]).
+#[derive(Debug)]
+struct Current {
+    object: Option<SharedObject>,
+    rev: i64,
+    encoded: Option<Encoded>,
+}
+
+impl Current {
+    fn new(object: &SharedObject, rev: i64, encoded: Option<Encoded>, decoded: bool) -> Current {
+        Current {
+            object: (decoded || encoded.is_none()).then(|| object.clone()),
+            rev,
+            encoded,
+        }
+    }
+
+    /// The object (decoded anew, or the shared decode of its revision while anyone holds
+    /// one, when only the bytes are kept).
+    fn object(&self) -> Option<SharedObject> {
+        match (&self.object, &self.encoded) {
+            (Some(o), _) => Some(o.clone()),
+            (None, Some(e)) => e.decode_at(self.rev).ok(),
+            (None, None) => None,
+        }
+    }
+
+    /// The object as the window keeps a past revision.
+    fn held(&self) -> Option<Held> {
+        match (&self.encoded, &self.object) {
+            (Some(e), _) => Some(Held::Encoded(e.clone(), self.rev)),
+            (None, Some(o)) => Some(Held::Decoded(o.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Whether the cache keeps `kind`'s current objects decoded. Events are kept as etcd's bytes
+/// only: the apiserver writes them (5 or so per pod, kept an hour by `--event-ttl`) but no
+/// component watches them, and a decoded Event is several times its encoding (~50 MB per
+/// 10,000 pods). Upstream does not cache Events at all (`DefaultWatchCacheSizes`: events and
+/// events.k8s.io events 0); here lists and watches of them still go through the cache, and
+/// decode what they return.
+fn keeps_decoded(kind: Kind) -> bool {
+    !matches!(kind, Kind::Event | Kind::EventsV1Event)
+}
+
 /// One resource's cache.
 #[derive(Debug)]
 pub struct ResourceCache<R> {
     pub kind: Kind,
-    /// key -> (object with its resourceVersion set, mod revision, etcd's bytes of it when
-    /// known).
-    objects: BTreeMap<String, (SharedObject, i64, Option<Encoded>)>,
+    /// key -> the object (resourceVersion set), its mod revision, etcd's bytes of it.
+    objects: BTreeMap<String, Current>,
+    /// Whether `objects` keep the decoded object ([`keeps_decoded`]).
+    decoded: bool,
     /// pods: node name -> keys.
     by_node: BTreeMap<String, BTreeSet<String>>,
     window: VecDeque<Recorded>,
@@ -183,6 +232,7 @@ impl<R: Clone> ResourceCache<R> {
         ResourceCache {
             kind,
             objects: BTreeMap::new(),
+            decoded: keeps_decoded(kind),
             by_node: BTreeMap::new(),
             window: VecDeque::new(),
             window_start: 0,
@@ -214,7 +264,8 @@ impl<R: Clone> ResourceCache<R> {
         self.window_start = rv;
         for (key, obj, rev, encoded) in items {
             self.index_insert(&key, &obj);
-            self.objects.insert(key, (obj, rev, encoded));
+            let current = Current::new(&obj, rev, encoded, self.decoded);
+            self.objects.insert(key, current);
         }
     }
 
@@ -239,15 +290,16 @@ impl<R: Clone> ResourceCache<R> {
     }
 
     /// The current object under `key` and its mod revision.
-    pub fn get(&self, key: &str) -> Option<(&SharedObject, i64)> {
-        self.objects.get(key).map(|(o, rev, _)| (o, *rev))
+    pub fn get(&self, key: &str) -> Option<(SharedObject, i64)> {
+        let c = self.objects.get(key)?;
+        Some((c.object()?, c.rev))
     }
 
     /// etcd's value of the object under `key` at mod revision `rev`, if that is the revision
     /// cached (the base a write computed from `rev` is encoded after).
     pub fn encoded_at(&self, key: &str, rev: i64) -> Option<&Encoded> {
         match self.objects.get(key) {
-            Some((_, r, encoded)) if *r == rev => encoded.as_ref(),
+            Some(c) if c.rev == rev => c.encoded.as_ref(),
             _ => None,
         }
     }
@@ -262,16 +314,15 @@ impl<R: Clone> ResourceCache<R> {
                 .into_iter()
                 .flatten()
                 .filter(|k| k.starts_with(prefix))
-                .filter_map(|k| self.objects.get(k))
-                .filter(|(o, _, _)| filter.matches(o))
-                .map(|(o, _, _)| o.clone())
+                .filter_map(|k| self.objects.get(k)?.object())
+                .filter(|o| filter.matches(o))
                 .collect();
         }
         self.objects
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, (o, _, _))| filter.matches(o))
-            .map(|(_, (o, _, _))| o.clone())
+            .filter_map(|(_, c)| c.object())
+            .filter(|o| filter.matches(o))
             .collect()
     }
 
@@ -295,7 +346,7 @@ impl<R: Clone> ResourceCache<R> {
         // Most changes replace an object in place: the key is copied only for a new one.
         let replaced = match &object {
             Some(o) => {
-                let entry = (o.clone(), rv, encoded.clone());
+                let entry = Current::new(o, rv, encoded.clone(), self.decoded);
                 match self.objects.get_mut(key) {
                     Some(slot) => Some(std::mem::replace(slot, entry)),
                     None => {
@@ -306,16 +357,14 @@ impl<R: Clone> ResourceCache<R> {
             }
             None => self.objects.remove(key),
         };
-        if let Some((p, _, _)) = &replaced {
+        let prev = replaced.as_ref().and_then(Current::object);
+        if let Some(p) = &prev {
             self.index_remove(key, p);
         }
         if let Some(o) = &object {
             self.index_insert(key, o);
         }
-        let prev_held = replaced
-            .as_ref()
-            .map(|(p, rev, e)| Held::of(p, e.as_ref(), *rev));
-        let prev = replaced.map(|(p, _, _)| p);
+        let prev_held = replaced.as_ref().and_then(Current::held);
         let (event_type, current, held) = match (&object, deleted_last) {
             (Some(o), _) => (
                 if prev.is_some() {

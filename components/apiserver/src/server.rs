@@ -1432,7 +1432,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
         let key = String::from_utf8_lossy(key);
         match self.caches[written.kind() as usize].get(&key) {
-            Some((cached, rv)) if rv == revision => cached.clone(),
+            Some((cached, rv)) if rv == revision => cached,
             _ => storage::stamped(written, revision),
         }
     }
