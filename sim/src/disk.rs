@@ -62,7 +62,8 @@ pub struct Disk {
     syncs: u64,
 }
 
-/// `prefix/` followed by `index` zero-padded to 20 digits, so log keys sort by index.
+/// `prefix/` followed by `index` zero-padded to 20 digits, so that numbered keys sort by
+/// number (numbered entries of a log are cheaper in a log: see the `log_*` methods).
 pub fn index_key(prefix: &str, index: u64) -> String {
     // By hand: `format!` with padding cost more than the disk's own insert.
     let mut digits = [b'0'; 20];

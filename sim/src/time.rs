@@ -229,9 +229,36 @@ fn write_decimal(f: &mut fmt::Formatter<'_>, n: u64, unit: u64, suffix: &str) ->
     write!(f, "{whole}.{}{suffix}", digits.trim_end_matches('0'))
 }
 
+/// Year, month (1–12) and day (1–31) of the proleptic Gregorian calendar, `days` after
+/// 1970-01-01 (Howard Hinnant's `civil_from_days`): for the components that print wall-clock
+/// dates (API timestamps, etcd's log lines) without a date library on their hot paths.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_become_dates_across_months_leap_years_and_eras() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(31), (1970, 2, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        // 2028-02-29 is day 21_243; 2100 is not a leap year, 2000 is.
+        assert_eq!(civil_from_days(21_243), (2028, 2, 29));
+        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
 
     #[test]
     fn instants_print_as_clock_readings() {

@@ -12,6 +12,7 @@ pub mod intstr;
 pub mod kinds;
 pub mod manifest;
 pub mod object;
+pub mod precision;
 pub mod qos;
 pub mod quantity;
 pub mod resources;

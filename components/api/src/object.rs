@@ -93,10 +93,9 @@ macro_rules! objects {
             value: &serde_json::Value,
             unknown: &mut Vec<String>,
         ) -> Result<Object, serde_json::Error> {
-            let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(crate::strict::ignored_path(&path));
-            let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
+            let on_ignored = |path: serde_ignored::Path<'_>| unknown.push(crate::strict::ignored_path(&path));
             match kind {
-                $( Kind::$variant => <$ty as serde::Deserialize>::deserialize(de).map(Object::from), )*
+                $( Kind::$variant => crate::strict::decode_reporting::<$ty>(value, on_ignored).map(Object::from), )*
             }
         }
 

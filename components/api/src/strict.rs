@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::kinds::{self, KindInfo};
 use crate::object::{Object, decode_kind, decode_kind_untracked};
+use crate::precision;
 
 /// Why a JSON value is not an object kubesim can serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,9 +43,18 @@ pub enum DecodeError {
 
 /// Strictly decodes one object: `apiVersion` and `kind` pick the type, every field must be
 /// known to it.
+/// Timestamps come out at the precision the API keeps them ([`crate::precision`]).
 pub fn decode(value: &Value) -> Result<Object, DecodeError> {
     let info = kind_of(value)?;
-    decode_as(info, value)
+    let object = decode_as(info, value)?;
+    if !precision::has_fraction(value) {
+        return Ok(object);
+    }
+    precision::at_api_precision(object).map_err(|e| DecodeError::Invalid {
+        kind: info.name,
+        version: info.version,
+        message: e.to_string(),
+    })
 }
 
 /// What `apiVersion`/`kind` in `value` name, with Kubernetes' errors when they are missing or
@@ -100,10 +110,16 @@ fn decode_as(info: &'static KindInfo, value: &Value) -> Result<Object, DecodeErr
 /// else `None` (without saying why: for a caller with a slower path that does).
 pub fn decode_known<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
     let mut unknown = false;
-    let mut on_ignored = |_: serde_ignored::Path<'_>| unknown = true;
-    let de = serde_ignored::Deserializer::new(value, &mut on_ignored);
-    let decoded = T::deserialize(de).ok()?;
+    let decoded = decode_reporting(value, |_| unknown = true).ok()?;
     (!unknown).then_some(decoded)
+}
+
+/// `value` decoded as `T`, calling `on_ignored` with the path of each field `T` does not know.
+pub(crate) fn decode_reporting<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    mut on_ignored: impl FnMut(serde_ignored::Path<'_>),
+) -> Result<T, serde_json::Error> {
+    T::deserialize(serde_ignored::Deserializer::new(value, &mut on_ignored))
 }
 
 fn type_error_message(e: &serde_path_to_error::Error<serde_json::Error>) -> String {

@@ -12,6 +12,7 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
+use sim::time::civil_from_days;
 
 /// A Lease as k8s-openapi writes it.
 pub(crate) struct LeaseWire<'a>(pub &'a Lease);
@@ -213,21 +214,6 @@ fn format_utc(ts: Timestamp, micros: bool, buf: &mut [u8; UTC_MAX_LEN]) -> Optio
         put(in_day % 60, 2, Some(b'Z'));
     }
     std::str::from_utf8(&buf[..at]).ok()
-}
-
-/// Year, month and day of the proleptic Gregorian calendar, `days` after 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -265,6 +265,16 @@ mod tests {
     }
 
     #[test]
+    fn a_timestamp_finer_than_the_api_keeps_is_truncated() {
+        let patch = json!({"status": {"startTime": "2026-01-01T00:00:02.75Z"}});
+        let out = patched(&pod(), &patch, PatchType::Merge).expect("patches");
+        let json = serde_json::to_value(&out).expect("encodes");
+        assert_eq!(json["status"]["startTime"], "2026-01-01T00:00:02Z");
+        // The patched object is what a reader decoding the stored bytes gets.
+        assert_eq!(api::strict::decode(&json).expect("decodes"), out);
+    }
+
+    #[test]
     fn other_shapes_and_errors_take_the_json_path() {
         let cur = pod();
         for patch in [
