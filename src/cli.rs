@@ -122,12 +122,39 @@ pub struct ClusterBenchArgs {
     /// Wall time one measurement may take before it is reported as not finished.
     #[arg(long, default_value = "300s", value_parser = parse_duration)]
     pub budget: std::time::Duration,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// The pod network (`--cluster-cidr`); default kind's 10.244.0.0/16 up to 256 nodes, then
     /// kube-up's wider 10.64.0.0/14 .. /11 by node count.
     #[arg(long, value_name = "CIDR")]
     pub cluster_cidr: Option<net::ClusterCidr>,
+    #[command(flatten)]
+    pub cluster: BenchClusterFlags,
+}
+
+/// `kubesim bench steady`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SteadyBenchArgs {
+    #[arg(long, default_value_t = 100)]
+    pub nodes: u32,
+    #[arg(long, default_value_t = 3000)]
+    pub pods: u64,
+    /// Virtual hours of steady state after convergence.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Wall time one measurement may take; past it the steady part stops where it is.
+    #[arg(long, default_value = "1800s", value_parser = parse_duration)]
+    pub budget: std::time::Duration,
+    #[command(flatten)]
+    pub cluster: BenchClusterFlags,
+}
+
+/// The flags `bench cluster` and `bench steady` share: the cluster's seed and configuration,
+/// and how a measurement reports.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchClusterFlags {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults are 20
     /// and 30): 100 and 100 by default here, as upstream's scalability jobs run it at every size
     /// (test-infra's `preset-e2e-scalability-common`, shared by the 100-node and 5,000-node
@@ -147,37 +174,26 @@ pub struct ClusterBenchArgs {
     pub one: bool,
 }
 
-/// `kubesim bench steady`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct SteadyBenchArgs {
-    #[arg(long, default_value_t = 100)]
-    pub nodes: u32,
-    #[arg(long, default_value_t = 3000)]
-    pub pods: u64,
-    /// Virtual hours of steady state after convergence.
-    #[arg(long, default_value_t = 24.0)]
-    pub hours: f64,
-    #[arg(long, default_value_t = 1)]
-    pub runs: usize,
-    /// Wall time one measurement may take; past it the steady part stops where it is.
-    #[arg(long, default_value = "1800s", value_parser = parse_duration)]
-    pub budget: std::time::Duration,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults are 20
-    /// and 30): 100 and 100 by default here, as upstream's scalability jobs run it at every size
-    /// (test-infra's `preset-e2e-scalability-common`, shared by the 100-node and 5,000-node
-    /// ClusterLoader2 jobs; kubemark's preset sets the same).
-    #[arg(long, default_value_t = 100)]
-    pub kcm_api_qps: u32,
-    #[arg(long, default_value_t = 100)]
-    pub kcm_api_burst: u32,
-    #[arg(long)]
-    pub addons: bool,
-    #[arg(long)]
-    pub quiet: bool,
-    #[arg(long, hide = true)]
-    pub one: bool,
+impl BenchClusterFlags {
+    /// These flags as a measurement's child process is given them (`--one` is the parent's
+    /// to add).
+    pub fn child_args(&self) -> Vec<String> {
+        let mut v = vec![
+            "--seed".to_string(),
+            self.seed.to_string(),
+            "--kcm-api-qps".into(),
+            self.kcm_api_qps.to_string(),
+            "--kcm-api-burst".into(),
+            self.kcm_api_burst.to_string(),
+        ];
+        if self.addons {
+            v.push("--addons".into());
+        }
+        if self.quiet {
+            v.push("--quiet".into());
+        }
+        v
+    }
 }
 
 /// `kubesim bench fuzz`.
@@ -302,9 +318,9 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
         },
         Command::Bench { what } => match what {
             BenchCommand::Engine => crate::bench::engine(out),
-            BenchCommand::Cluster(args) if args.one => crate::bench::cluster::one(&args),
+            BenchCommand::Cluster(args) if args.cluster.one => crate::bench::cluster::one(&args),
             BenchCommand::Cluster(args) => crate::bench::cluster::table(&args, out),
-            BenchCommand::Steady(args) if args.one => crate::bench::steady::one(&args),
+            BenchCommand::Steady(args) if args.cluster.one => crate::bench::steady::one(&args),
             BenchCommand::Steady(args) => crate::bench::steady::report(&args, out),
             BenchCommand::Fuzz(args) => crate::bench::fuzz_rate::report(&args, out),
         },

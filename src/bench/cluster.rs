@@ -41,16 +41,10 @@ pub struct ClusterRun {
 }
 
 fn shape(args: &ClusterBenchArgs, nodes: u32) -> Shape {
-    Shape {
-        workers: nodes,
-        pods: args
-            .pods
-            .unwrap_or(u64::from(nodes) * u64::from(args.pods_per_node)),
-        seed: args.seed,
-        cluster_cidr: args.cluster_cidr,
-        addons: args.addons,
-        kcm_api_rate: (args.kcm_api_qps, args.kcm_api_burst),
-    }
+    let pods = args
+        .pods
+        .unwrap_or(u64::from(nodes) * u64::from(args.pods_per_node));
+    Shape::new(&args.cluster, nodes, pods, args.cluster_cidr)
 }
 
 /// The child's side: one measurement in this process, printed as a result line.
@@ -73,7 +67,7 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
         error: None,
     };
     let budget = args.budget.as_secs_f64();
-    let outcome = Workload::start(&shape, args.quiet, &wall, budget).and_then(|mut w| {
+    let outcome = Workload::start(&shape, args.cluster.quiet, &wall, budget).and_then(|mut w| {
         let (progress, finished) = w.run_to_convergence(&wall, budget)?;
         w.bar().finish_and_clear();
         Ok((w, progress, finished))
@@ -109,8 +103,6 @@ fn child_args(args: &ClusterBenchArgs, nodes: u32) -> Vec<String> {
         nodes.to_string(),
         "--pods-per-node".into(),
         args.pods_per_node.to_string(),
-        "--seed".into(),
-        args.seed.to_string(),
         "--budget".into(),
         format!("{}s", args.budget.as_secs_f64()),
     ];
@@ -120,18 +112,7 @@ fn child_args(args: &ClusterBenchArgs, nodes: u32) -> Vec<String> {
     if let Some(c) = args.cluster_cidr {
         v.extend(["--cluster-cidr".into(), c.to_string()]);
     }
-    v.extend([
-        "--kcm-api-qps".into(),
-        args.kcm_api_qps.to_string(),
-        "--kcm-api-burst".into(),
-        args.kcm_api_burst.to_string(),
-    ]);
-    if args.addons {
-        v.push("--addons".into());
-    }
-    if args.quiet {
-        v.push("--quiet".into());
-    }
+    v.extend(args.cluster.child_args());
     v
 }
 
@@ -215,10 +196,10 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
          Service's endpoints ready; kube-system addons {}; kube-controller-manager \
          --kube-api-qps {} --kube-api-burst {}; seed {}; budget {} wall per run; \
          medians of {} run(s), each in a fresh process; CPU is the simulation thread's on-CPU time",
-        if args.addons { "on" } else { "off" },
-        args.kcm_api_qps,
-        args.kcm_api_burst,
-        args.seed,
+        if args.cluster.addons { "on" } else { "off" },
+        args.cluster.kcm_api_qps,
+        args.cluster.kcm_api_burst,
+        args.cluster.seed,
         seconds(args.budget.as_secs_f64()),
         args.runs
     );
@@ -243,7 +224,7 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
             continue;
         }
         for i in 0..args.runs.max(1) {
-            if !args.quiet {
+            if !args.cluster.quiet {
                 eprintln!(
                     "bench cluster: {nodes} nodes, {} pods, run {}/{}",
                     s.pods,

@@ -46,14 +46,7 @@ pub struct SteadyRun {
 pub fn one(args: &SteadyBenchArgs) -> i32 {
     let wall = Wall::start();
     let budget = args.budget.as_secs_f64();
-    let shape = Shape {
-        workers: args.nodes,
-        pods: args.pods,
-        seed: args.seed,
-        cluster_cidr: None,
-        addons: args.addons,
-        kcm_api_rate: (args.kcm_api_qps, args.kcm_api_burst),
-    };
+    let shape = Shape::new(&args.cluster, args.nodes, args.pods, None);
     let mut run = SteadyRun {
         nodes: args.nodes,
         pods: args.pods,
@@ -70,7 +63,7 @@ pub fn one(args: &SteadyBenchArgs) -> i32 {
         error: None,
     };
     let result = (|| -> Result<(), super::workload::WorkloadError> {
-        let mut w = Workload::start(&shape, args.quiet, &wall, budget)?;
+        let mut w = Workload::start(&shape, args.cluster.quiet, &wall, budget)?;
         let (_, converged) = w.run_to_convergence(&wall, budget)?;
         w.bar().finish_and_clear();
         run.converged = converged;
@@ -124,7 +117,7 @@ pub fn one(args: &SteadyBenchArgs) -> i32 {
 
 fn steady_bar(args: &SteadyBenchArgs) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if args.quiet || !std::io::stderr().is_terminal() {
+    if args.cluster.quiet || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let len = (args.hours * 3600.0) as u64;
@@ -150,26 +143,13 @@ fn child_args(args: &SteadyBenchArgs) -> Vec<String> {
         &args.pods.to_string(),
         "--hours",
         &args.hours.to_string(),
-        "--seed",
-        &args.seed.to_string(),
         "--budget",
         &format!("{}s", args.budget.as_secs_f64()),
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    v.extend([
-        "--kcm-api-qps".into(),
-        args.kcm_api_qps.to_string(),
-        "--kcm-api-burst".into(),
-        args.kcm_api_burst.to_string(),
-    ]);
-    if args.addons {
-        v.push("--addons".into());
-    }
-    if args.quiet {
-        v.push("--quiet".into());
-    }
+    v.extend(args.cluster.child_args());
     v
 }
 
@@ -177,7 +157,7 @@ fn child_args(args: &SteadyBenchArgs) -> Vec<String> {
 pub fn report(args: &SteadyBenchArgs, out: &mut dyn Write) -> i32 {
     let mut runs = Vec::new();
     for i in 0..args.runs.max(1) {
-        if !args.quiet {
+        if !args.cluster.quiet {
             eprintln!("bench steady: run {}/{}", i + 1, args.runs.max(1));
         }
         match run_child::<SteadyRun>(&child_args(args), args.budget.as_secs_f64()) {
@@ -234,9 +214,9 @@ pub fn report(args: &SteadyBenchArgs, out: &mut dyn Write) -> i32 {
         } else {
             ""
         },
-        if args.addons { "on" } else { "off" },
-        args.kcm_api_qps,
-        args.kcm_api_burst,
+        if args.cluster.addons { "on" } else { "off" },
+        args.cluster.kcm_api_qps,
+        args.cluster.kcm_api_burst,
         runs.len()
     );
     let _ = writeln!(

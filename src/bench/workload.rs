@@ -35,6 +35,7 @@ use sim::Duration;
 use store::mvcc::Bytes;
 
 use super::measure::{Wall, cpu_seconds};
+use crate::cli::BenchClusterFlags;
 
 /// A Deployment is at most this large; bigger totals are split (ClusterLoader2's density
 /// test also spreads pods over many controllers).
@@ -58,6 +59,24 @@ pub struct Shape {
     pub addons: bool,
     /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst`.
     pub kcm_api_rate: (u32, u32),
+}
+
+impl Shape {
+    pub fn new(
+        flags: &BenchClusterFlags,
+        workers: u32,
+        pods: u64,
+        cluster_cidr: Option<net::ClusterCidr>,
+    ) -> Shape {
+        Shape {
+            workers,
+            pods,
+            seed: flags.seed,
+            cluster_cidr,
+            addons: flags.addons,
+            kcm_api_rate: (flags.kcm_api_qps, flags.kcm_api_burst),
+        }
+    }
 }
 
 /// How far the workload has come.
