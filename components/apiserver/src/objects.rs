@@ -9,6 +9,10 @@
 //! the whole spec (Kubernetes ignores a few fields for some kinds).
 
 use api::{Kind, Object};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time as ApiTime;
 use k8s_openapi::jiff::Timestamp;
 
@@ -73,6 +77,27 @@ macro_rules! spec_and_status {
                 _ => {}
             }
             out
+        }
+
+        /// [`with_status_of`] for a `new` the caller owns (a patch's result): `new` itself
+        /// when only its status differs from `old`, as a status patch leaves it, which saves
+        /// copying the object again.
+        pub fn with_status_from(old: &Object, new: Object) -> Object {
+            match (old, new) {
+                $(
+                    (Object::$variant(o), Object::$variant(mut n)) => {
+                        // Destructured so that a field added to the type is not missed here.
+                        let $variant { metadata, spec, status: _ } = &*n;
+                        if *metadata == o.metadata && *spec == o.spec {
+                            return Object::$variant(n);
+                        }
+                        let mut out = o.clone();
+                        out.status = n.status.take();
+                        Object::$variant(out)
+                    }
+                )*
+                (old, _) => old.clone(),
+            }
         }
     };
 }

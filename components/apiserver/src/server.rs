@@ -18,6 +18,7 @@
 //! attaches an etcd lease); the compactor's bookkeeping key is `/registry/compact_rev_key` so
 //! that the one watch sees every revision.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -1168,10 +1169,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 })
             }
             (_, None) => Err(StatusError::not_found(info, &op.name)),
-            (Verb::Update(body), Some((cur, rev))) => self.plan_update(ctx, op, body, cur, *rev),
+            (Verb::Update(body), Some((cur, rev))) => {
+                self.plan_update(ctx, op, Cow::Borrowed(&**body), cur, *rev)
+            }
             (Verb::Patch { patch_type, patch }, Some((cur, rev))) => {
                 let obj = patch::patched(cur, patch, *patch_type)?;
-                self.plan_update(ctx, op, &Arc::new(obj), cur, *rev)
+                self.plan_update(ctx, op, Cow::Owned(obj), cur, *rev)
             }
             (Verb::Bind { node_name }, Some((cur, rev))) => {
                 self.plan_bind(ctx, op, node_name, cur, *rev)
@@ -1185,11 +1188,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
     }
 
+    /// `body`: the request's object, or a patch's result, which is ours to keep (no copy).
     fn plan_update(
         &mut self,
         ctx: &mut Ctx<'_, M>,
         op: &WriteOp,
-        body: &SharedObject,
+        body: Cow<'_, Object>,
         cur: &SharedObject,
         rev: i64,
     ) -> Result<Step, StatusError> {
@@ -1213,9 +1217,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             return Err(StatusError::conflict(info, &op.name, &why));
         }
         let mut new = if op.req.subresource == Some(Subresource::Status) {
-            objects::with_status_of(cur, body)
+            match body {
+                Cow::Borrowed(body) => objects::with_status_of(cur, body),
+                Cow::Owned(body) => objects::with_status_from(cur, body),
+            }
         } else {
-            let mut n = Object::clone(body);
+            let mut n = body.into_owned();
             api::defaults::apply(&mut n);
             objects::keep_status(&mut n, cur);
             let bump = objects::tracks_generation(op.kind) && objects::spec_changed(cur, &n);
