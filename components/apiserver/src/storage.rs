@@ -246,6 +246,19 @@ impl Encoded {
         Ok(o)
     }
 
+    /// The object this value encodes, for a reader that reads neither its resourceVersion
+    /// nor keeps it beyond the call: while the write is in flight the writer's object itself,
+    /// unstamped, without the copy [`Encoded::decode_at`] makes of it; else as `decode_at`.
+    /// A reader that kept it would make the writer copy it to stamp its reply.
+    pub fn peek_at(&self, rv: i64) -> Result<SharedObject, CodecError> {
+        if let Some((None, weak)) = &*self.node.decoded.lock().unwrap_or_else(|e| e.into_inner())
+            && let Some(written) = weak.upgrade()
+        {
+            return Ok(written);
+        }
+        self.decode_at(rv)
+    }
+
     /// Lets readers copy `written`, the object this value encodes, instead of decoding it
     /// while the writer holds it (see [`Encoded::decode_at`]).
     pub fn written_from(&self, written: &SharedObject) {

@@ -161,11 +161,13 @@ pub struct ClusterInvariants {
     replica_set_keys: BTreeMap<Bytes, String>,
     /// Pods that counted before their ReplicaSet was seen, by ReplicaSet uid.
     orphan_active: BTreeMap<String, i64>,
-    /// The object last read under each watched key. The checker reads a revision as its
-    /// member applies it, before the apiservers' watches deliver it; holding the object lets
-    /// their watch caches share this decode instead of each decoding the revision again
-    /// (`storage::Encoded::decode_at`). They hold the same newest revisions, so this costs
-    /// little memory.
+    /// The object last read under each watched key, when it was decoded. The checker reads
+    /// a revision as its member applies it, before the apiservers' watches deliver it;
+    /// holding a decode lets their watch caches share it instead of each decoding the
+    /// revision again (`storage::Encoded::decode_at`). They hold the same newest revisions,
+    /// so this costs little memory. Mostly the write is still in flight and the checker
+    /// reads the writer's object, which it does not hold: the writer stamps it for its reply
+    /// and the other apiservers share that.
     held: BTreeMap<Bytes, SharedObject>,
 }
 
@@ -257,8 +259,12 @@ impl ClusterInvariants {
             }
             let value = current(member, key);
             match &value {
-                Some(o) => self.held.insert(key.clone(), o.clone()),
-                None => self.held.remove(key),
+                // Not the writer's own object (unstamped while its write is in flight): held,
+                // it would make the writer copy it to stamp its reply.
+                Some(o) if !o.resource_version().is_empty() => {
+                    self.held.insert(key.clone(), o.clone())
+                }
+                _ => self.held.remove(key),
             };
             self.observe(key, value.as_ref(), now, true)?;
         }
@@ -497,7 +503,9 @@ fn touched_keys(req: &WriteRequest<EtcdValue>, out: &mut Vec<Bytes>) -> bool {
     ranged
 }
 
-/// The object stored at `key` now, if any.
+/// The object stored at `key` now, if any: while its write is in flight the writer's own
+/// object, without a resourceVersion ([`apiserver::storage::Encoded::peek_at`]), which the
+/// checks do not read.
 fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
     let store = member.store()?;
     let req = RangeRequest {
@@ -509,7 +517,11 @@ fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
         keys_only: false,
     };
     let resp = store.range(&req).ok()?;
-    decoded(resp.kvs.first()?)
+    let kv = resp.kvs.first()?;
+    match &kv.value {
+        StoredValue::Object(e) => e.peek_at(kv.mod_revision).ok(),
+        StoredValue::Raw(_) | StoredValue::Revision(_) => None,
+    }
 }
 
 /// The object in a stored key-value (`None` for what is not one), with its resourceVersion:
