@@ -688,8 +688,20 @@ impl<E: Clone, S: Clone> Raft<E, S> {
     /// etcd `maybeCommit`, with the Figure-8 rule: only an entry of this term is committed by
     /// counting replicas.
     fn maybe_commit(&mut self) -> bool {
-        let matched: Vec<u64> = self.progress.values().map(|p| p.matched).collect();
-        let index = quorum::committed_index(&matched);
+        // On the stack for clusters of up to 7 voters (etcd's largest recommended size).
+        let mut small = [0u64; 7];
+        let mut large = Vec::new();
+        let matched = if self.progress.len() <= small.len() {
+            let small = &mut small[..self.progress.len()];
+            for (m, p) in small.iter_mut().zip(self.progress.values()) {
+                *m = p.matched;
+            }
+            small
+        } else {
+            large.extend(self.progress.values().map(|p| p.matched));
+            &mut large[..]
+        };
+        let index = quorum::committed_index(matched);
         if index > self.log.committed() && self.log.term(index) == Some(self.term) {
             self.log.commit_to(index);
             return true;

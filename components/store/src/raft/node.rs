@@ -194,6 +194,15 @@ impl<E: Clone, S: Clone> RawNode<E, S> {
         ready
     }
 
+    /// Hands back a Ready's message vector once its messages are sent, for the next Ready's
+    /// messages to reuse (a heartbeat round makes a Ready with messages on every member).
+    pub fn recycle_messages(&mut self, mut messages: Vec<Message<E, S>>) {
+        if self.raft.msgs.capacity() == 0 {
+            messages.clear();
+            self.raft.msgs = messages;
+        }
+    }
+
     /// The last Ready was persisted, sent and applied.
     pub fn advance(&mut self) {
         let Some(mark) = self.outstanding.take() else {

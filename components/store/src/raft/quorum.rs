@@ -9,14 +9,14 @@ pub fn majority(voters: usize) -> usize {
     voters / 2 + 1
 }
 
-/// The largest index that a majority of `matched` (one per voter) has reached.
-pub fn committed_index(matched: &[u64]) -> u64 {
+/// The largest index that a majority of `matched` (one per voter) has reached; `matched` is
+/// left sorted (the leader calls this after every acknowledgement: no copy).
+pub fn committed_index(matched: &mut [u64]) -> u64 {
     if matched.is_empty() {
         return 0;
     }
-    let mut sorted = matched.to_vec();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    sorted[majority(sorted.len()) - 1]
+    matched.sort_unstable_by(|a, b| b.cmp(a));
+    matched[majority(matched.len()) - 1]
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,7 @@ mod tests {
             (&[4, 4, 4, 0, 0], 4),
         ];
         for (matched, want) in cases {
-            assert_eq!(committed_index(matched), *want, "{matched:?}");
+            assert_eq!(committed_index(&mut matched.to_vec()), *want, "{matched:?}");
         }
     }
 

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use sim::{Actor, ActorId, Ctx, Disk, Duration, StreamClose, StreamId};
 
 use super::message::*;
-use super::safety::{SafetyJournal, SafetyRecord};
+use super::safety::{JournalWrites, SafetyJournal, SafetyRecord};
 use super::{storage, zap};
 
 /// The release `starting etcd server` reports (kind's etcd image, 3.5.21-0).
@@ -157,6 +157,8 @@ enum State<V> {
 pub struct EtcdMember<V> {
     cfg: EtcdConfig,
     state: State<V>,
+    /// Shared by the member's incarnations (the factory's) and the safety invariant.
+    journal_writes: JournalWrites,
 }
 
 impl<V: Value + Default + 'static> EtcdMember<V> {
@@ -164,6 +166,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
     /// It remembers whether the member booted before, to recognise a lost disk.
     pub fn factory(cfg: EtcdConfig) -> impl FnMut(&Disk) -> EtcdMember<V> + 'static {
         let mut booted = false;
+        let journal_writes = JournalWrites::default();
         move |disk: &Disk| {
             let state = if booted && !storage::is_bootstrapped(disk) {
                 State::Refused
@@ -174,6 +177,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             EtcdMember {
                 cfg: cfg.clone(),
                 state,
+                journal_writes: journal_writes.clone(),
             }
         }
     }
@@ -195,6 +199,11 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
 
     pub fn journal(&self) -> Option<&SafetyJournal> {
         self.running().map(|r| &r.journal)
+    }
+
+    /// The count of records its journals took, which moves whenever a journal does.
+    pub fn journal_writes(&self) -> JournalWrites {
+        self.journal_writes.clone()
     }
 
     pub fn store(&self) -> Option<&MvccStore<V>> {
@@ -282,7 +291,11 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                 return;
             }
         };
-        let mut journal = SafetyJournal::new(ctx.rng().next_u64(), snapshot_index);
+        let mut journal = SafetyJournal::new(
+            ctx.rng().next_u64(),
+            snapshot_index,
+            self.journal_writes.clone(),
+        );
         if snapshot_index > 0 {
             journal.push(SafetyRecord::SnapshotLoaded {
                 index: snapshot_index,
@@ -385,11 +398,13 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
         let State::Running(r) = &mut self.state else {
             return;
         };
-        for m in rd.messages {
+        let mut messages = rd.messages;
+        for m in messages.drain(..) {
             if let Some(&to) = self.cfg.peers.get(&m.to) {
                 ctx.send(to, M::wrap(EtcdMessage::Raft(Box::new(m))));
             }
         }
+        r.node.recycle_messages(messages);
         for term in rd.became_leader {
             r.journal.push(SafetyRecord::BecameLeader { term });
             zap::log(

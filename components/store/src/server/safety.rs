@@ -8,6 +8,8 @@
 //! most one Ready's worth of records, far below the bound.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sim::{ActorId, Sim};
 
@@ -42,14 +44,34 @@ pub struct SafetyJournal {
     pub boot: u64,
     next_seq: u64,
     records: VecDeque<(u64, SafetyRecord)>,
+    /// Records pushed by every incarnation of the member (see [`JournalWrites`]).
+    writes: JournalWrites,
+}
+
+/// How many records a member's journals have taken, over all its incarnations: shared with
+/// the safety invariant, which skips a member whose count did not move without looking the
+/// member up (most member events, heartbeats, journal nothing). Single-threaded, like the
+/// simulation: the atomic is only there to make the member `Send`.
+#[derive(Clone, Debug, Default)]
+pub struct JournalWrites(Arc<AtomicU64>);
+
+impl JournalWrites {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl SafetyJournal {
-    pub fn new(boot: u64, applied: u64) -> Self {
+    pub fn new(boot: u64, applied: u64, writes: JournalWrites) -> Self {
         let mut j = SafetyJournal {
             boot,
             next_seq: 0,
             records: VecDeque::new(),
+            writes,
         };
         j.push(SafetyRecord::Started { applied });
         j
@@ -61,6 +83,7 @@ impl SafetyJournal {
         }
         self.records.push_back((self.next_seq, r));
         self.next_seq += 1;
+        self.writes.bump();
     }
 
     /// Records from sequence `from` on; `None` if some were already dropped.
@@ -88,10 +111,28 @@ where
     let mut monitor = RaftSafetyMonitor::<Option<ProposalId>>::new();
     // Per member, in `members` order: (boot of the incarnation read, next sequence to read).
     let mut cursors: Vec<Option<(u64, u64)>> = vec![None; members.len()];
+    // Per member: its journals' write count and the count when last read (`None`: read it).
+    let mut writes: Vec<(Option<JournalWrites>, Option<u64>)> = members
+        .iter()
+        .map(|&a| {
+            (
+                sim.actor::<EtcdMember<V>>(a).map(|m| m.journal_writes()),
+                None,
+            )
+        })
+        .collect();
     // Only the members' handlers (and restarts, which are faults) write their journals.
     let watched = members.clone();
     sim.add_invariant_on("raft safety", &watched, move |sim| {
-        for (&a, cursor) in members.iter().zip(cursors.iter_mut()) {
+        for ((&a, cursor), (count, read)) in members.iter().zip(cursors.iter_mut()).zip(&mut writes)
+        {
+            if let Some(count) = count {
+                let now = count.get();
+                if *read == Some(now) {
+                    continue;
+                }
+                *read = Some(now);
+            }
             let Some(m) = sim.actor::<EtcdMember<V>>(a) else {
                 continue;
             };
