@@ -8,7 +8,6 @@
 //! Forgotten whenever an RBAC object changes (or the cache relists), and bounded.
 
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use api::Kind;
 
@@ -48,15 +47,19 @@ pub struct AuthzCache {
 }
 
 fn hash_of(a: &Attributes<'_>) -> u64 {
-    // DefaultHasher::new() has fixed keys: the same attributes hash alike in every run.
-    let mut h = DefaultHasher::new();
-    a.user.name.hash(&mut h);
-    a.user.groups.hash(&mut h);
-    a.verb.hash(&mut h);
-    a.kind.hash(&mut h);
-    a.subresource.map(Subresource::as_str).hash(&mut h);
-    a.namespace.hash(&mut h);
-    a.name.hash(&mut h);
+    // The engine's fixed word hash (SipHash, `DefaultHasher`, was a third of a cached
+    // decision): the same attributes hash alike in every run.
+    let mut h = sim::TraceHasher::new();
+    h.write_str(&a.user.name);
+    h.write_u64(a.user.groups.len() as u64);
+    for g in &a.user.groups {
+        h.write_str(g);
+    }
+    h.write_str(a.verb);
+    h.write_u64(a.kind as u64);
+    h.write_str(a.subresource.map_or("", Subresource::as_str));
+    h.write_str(a.namespace);
+    h.write_str(a.name);
     h.finish()
 }
 
