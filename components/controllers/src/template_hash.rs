@@ -11,6 +11,7 @@
 //! Kubernetes' shape and stability (same template, same name) but not its exact values.
 
 use k8s_openapi::api::core::v1::PodTemplateSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -50,9 +51,15 @@ pub fn compute_hash(template: &PodTemplateSpec, collision_count: Option<i32>) ->
 
 /// `EqualIgnoreHash`: templates equal once the hash label is removed from both.
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    let strip = |t: &PodTemplateSpec| {
-        let mut t = t.clone();
-        if let Some(m) = t.metadata.as_mut()
+    // Only the metadata is copied to strip the label: the pod specs compare as they are.
+    // (Destructured so that a field added to the type is not missed here.)
+    let PodTemplateSpec {
+        metadata: _,
+        spec: _,
+    } = a;
+    let strip = |m: &Option<ObjectMeta>| {
+        let mut m = m.clone();
+        if let Some(m) = m.as_mut()
             && let Some(l) = m.labels.as_mut()
         {
             l.remove(POD_TEMPLATE_HASH_LABEL);
@@ -60,9 +67,9 @@ pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
                 m.labels = None;
             }
         }
-        t
+        m
     };
-    strip(a) == strip(b)
+    a.spec == b.spec && strip(&a.metadata) == strip(&b.metadata)
 }
 
 #[cfg(test)]
