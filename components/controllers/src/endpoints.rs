@@ -27,8 +27,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::controller::{Controller, Cx, ReconcileError, Write, split};
 use crate::pods;
 use crate::service_pods::{
-    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod_notification,
-    should_be_in_endpoints,
+    mark_changed, pod_ip, pods_for, resolve_port, selector, service_of,
+    services_for_pod_notification, should_be_in_endpoints,
 };
 
 pub const MAX_CAPACITY: usize = 1000;
@@ -91,17 +91,6 @@ fn desired_address(
     Some((key_ports, publish_not_ready || pods::is_ready(pod), addr))
 }
 
-impl EndpointsController {
-    /// Notes `pod` as changed for each Service in `keys` that has state.
-    fn mark(&mut self, keys: &[String], pod: &str) {
-        for k in keys {
-            if let Some(st) = self.services.get_mut(k) {
-                st.dirty.insert(pod.to_string());
-            }
-        }
-    }
-}
-
 impl Controller for EndpointsController {
     fn name(&self) -> &'static str {
         "endpoints"
@@ -116,7 +105,7 @@ impl Controller for EndpointsController {
             (Kind::Service, _) => vec![n.key()],
             (Kind::Pod, _) => {
                 let (keys, pod) = services_for_pod_notification(cx, n);
-                self.mark(&keys, pod);
+                mark_changed(&mut self.services, &keys, pod, |st| &mut st.dirty);
                 keys
             }
             (Kind::Endpoints, Notification::Delete(_)) => vec![n.key()],

@@ -41,8 +41,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::controller::{Controller, Cx, ReconcileError, Write, split};
 use crate::pods;
 use crate::service_pods::{
-    pod_ip, pods_for, resolve_port, selector, service_of, services_for_pod_notification,
-    should_be_in_endpoints, zone_of,
+    mark_changed, pod_ip, pods_for, resolve_port, selector, service_of,
+    services_for_pod_notification, should_be_in_endpoints, zone_of,
 };
 
 pub const MAX_ENDPOINTS_PER_SLICE: usize = 100;
@@ -272,15 +272,6 @@ fn zone_may_change(n: &Notification) -> bool {
 }
 
 impl EndpointSliceController {
-    /// Notes `pod` as changed for each Service in `keys` that has state.
-    fn mark(&mut self, keys: &[String], pod: &str) {
-        for k in keys {
-            if let Some(st) = self.services.get_mut(k) {
-                st.dirty.insert(pod.to_string());
-            }
-        }
-    }
-
     /// The Service's state, brought up to date with the caches.
     fn refresh(
         &mut self,
@@ -334,7 +325,7 @@ impl Controller for EndpointSliceController {
             (Kind::Service, _) => vec![n.key()],
             (Kind::Pod, _) => {
                 let (keys, pod) = services_for_pod_notification(cx, n);
-                self.mark(&keys, pod);
+                mark_changed(&mut self.services, &keys, pod, |st| &mut st.dirty);
                 keys
             }
             (Kind::EndpointSlice, _) => {

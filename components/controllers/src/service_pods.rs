@@ -12,7 +12,7 @@
 //! indexed by the first label of their selector ([`SELECTOR_INDEX`]; a matching pod carries
 //! it), pods by their labels (`client::indexer::LABEL_INDEX`). Same results, same order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use api::selector::Selector;
 use api::{Kind, Object, SharedObject};
@@ -39,6 +39,22 @@ pub fn selector(svc: &Service) -> Option<Selector> {
         return None;
     }
     Selector::from_map(map).ok()
+}
+
+/// Notes `pod` as changed in the state of each Service in `keys` that has one (its
+/// `dirty` set, which the next sync of that Service re-reads); Services without state are
+/// built from the caches on their sync anyway.
+pub fn mark_changed<S>(
+    services: &mut BTreeMap<String, S>,
+    keys: &[String],
+    pod: &str,
+    dirty: impl Fn(&mut S) -> &mut BTreeSet<String>,
+) {
+    for k in keys {
+        if let Some(st) = services.get_mut(k) {
+            dirty(st).insert(pod.to_string());
+        }
+    }
 }
 
 /// `ShouldPodBeInEndpoints`.
