@@ -549,9 +549,9 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 if let Some(mut w) = self.pods.remove(&uid) {
                     w.status_in_flight = false;
                     if result.is_err() {
-                        w.status_written = None;
+                        w.forget_status_written();
                     }
-                    let again = w.status_pending || w.last_status != w.status_written;
+                    let again = w.status_pending || w.status_unwritten();
                     w.status_pending = false;
                     self.pods.insert(uid.clone(), w);
                     if again && result.is_ok() {
@@ -613,7 +613,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             {
                 if deleted || pod.metadata.deletion_timestamp.is_some() {
                     w.mirror_uid = None;
-                    w.status_written = None;
+                    w.forget_status_written();
                 } else if w.mirror_uid.as_deref() != Some(uid.as_str()) {
                     if w.mirror_uid.is_none()
                         && let Some(status) = &pod.status
@@ -621,7 +621,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                         w.adopt_previous_instances(status, ctx.now());
                     }
                     w.mirror_uid = Some(uid);
-                    w.status_written = None;
+                    w.forget_status_written();
                 }
             }
             self.sync_pod(ctx, &static_uid);
@@ -739,12 +739,15 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
 
     /// Runs one sync of pod `uid`: the next runtime calls, then its status.
     fn sync_pod(&mut self, ctx: &mut Ctx<'_, M>, uid: &str) {
-        let Some(mut w) = self.pods.remove(uid) else {
+        let Some((mut uid, mut w)) = self.pods.remove_entry(uid) else {
             return;
         };
         self.stats.syncs += 1;
         if let Some(t) = w.wake_at.take() {
-            self.wakes.remove(&(t, uid.to_string()));
+            // The worker's key is ours until it goes back: lent to the look-up, not copied.
+            let key = (t, uid);
+            self.wakes.remove(&key);
+            uid = key.1;
         }
         let now = ctx.now();
         if w.start_time.is_none() && w.admission.is_ok() && !w.finished_before {
@@ -770,7 +773,6 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         }
         let remove = w.terminated && w.terminating.is_some_and(|t| t.api_gone);
         self.update_status(&mut w, now);
-        let uid = uid.to_string();
         self.pods.insert(uid.clone(), w);
         if remove {
             self.forget(ctx, &uid);
@@ -1201,10 +1203,8 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         // Deleted with grace 0 once the final status is written (the status manager's
         // `canBeDeleted`).
         let written = !w.status_in_flight
-            && w.status_written.is_some()
-            && w.status_written == w.last_status
-            && w.last_status
-                .as_ref()
+            && !w.status_unwritten()
+            && w.last_status()
                 .and_then(|s| s.phase.as_deref())
                 .is_some_and(|p| p == "Succeeded" || p == "Failed");
         if written && !w.delete_sent && !t.api_gone && !w.is_static {
@@ -1237,12 +1237,16 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             .is_some_and(|i| i.unchanged(w, node_ip))
         {
             let st = pod_status(w, node_ip, now);
-            if w.last_status.as_deref() != Some(&st) {
-                w.last_status = Some(Arc::new(st));
-            }
+            w.set_last_status(st);
             w.status_inputs = Some(StatusInputs::of(w, node_ip));
+        } else {
+            debug_assert!(
+                w.last_status() == Some(&pod_status(w, node_ip, now)),
+                "pod {} skipped its status build with inputs that change the status",
+                w.uid
+            );
         }
-        if w.last_status != w.status_written {
+        if w.status_unwritten() {
             if w.status_in_flight {
                 w.status_pending = true;
             } else {
@@ -1280,12 +1284,12 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             w.status_pending = true;
             return;
         }
-        let Some(status) = w.last_status.clone() else {
-            return;
-        };
-        if w.status_written.as_ref() == Some(&status) {
+        if !w.status_unwritten() {
             return;
         }
+        let Some(status) = w.last_status() else {
+            return;
+        };
         let target_uid = if w.is_static {
             match &w.mirror_uid {
                 Some(u) => u.clone(),
@@ -1296,10 +1300,10 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         };
         let patch = serde_json::json!({
             "metadata": { "uid": target_uid },
-            "status": serde_json::to_value(&*status).unwrap_or_default(),
+            "status": serde_json::to_value(status).unwrap_or_default(),
         });
         w.status_in_flight = true;
-        w.status_written = Some(status);
+        w.mark_written();
         let (ns, name) = (w.namespace.clone(), w.name.clone());
         self.stats.status_writes += 1;
         self.api(

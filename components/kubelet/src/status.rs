@@ -175,7 +175,7 @@ fn names(cs: &[&ContainerRt]) -> String {
 
 /// The status to report at `now`; `previous` is the last one computed (for transition times).
 pub fn pod_status(w: &PodWorker, node_ip: std::net::Ipv4Addr, now: Time) -> PodStatus {
-    let previous = w.last_status.as_deref();
+    let previous = w.last_status();
     let terminal = w.terminated || w.is_finished();
     let phase = phase(w, w.terminated);
     let host_ip = net::text::ipv4_string(node_ip);
@@ -288,7 +288,8 @@ pub fn pod_status(w: &PodWorker, node_ip: std::net::Ipv4Addr, now: Time) -> PodS
 /// the status last built. The kubelet syncs a pod at every probe and a probe rarely changes
 /// anything; with the same inputs a build gives the previous status back (every condition
 /// keeps its status, so its transition time comes from the previous status, and the rest is
-/// a function of these), so it is skipped.
+/// a function of these), so it is skipped. In debug builds the kubelet rebuilds the status
+/// when it skips and checks that it is the same.
 #[derive(Clone, Debug)]
 pub struct StatusInputs {
     admission: Result<(), (String, String)>,
@@ -300,8 +301,8 @@ pub struct StatusInputs {
     sandbox_ip: Option<Ipv4Addr>,
     sandbox_stopped: bool,
     node_ip: Ipv4Addr,
-    init: Vec<ContainerRt>,
-    app: Vec<ContainerRt>,
+    init: Vec<ContainerInputs>,
+    app: Vec<ContainerInputs>,
 }
 
 impl StatusInputs {
@@ -316,8 +317,8 @@ impl StatusInputs {
             sandbox_ip: w.sandbox.as_ref().map(|(_, ip)| *ip),
             sandbox_stopped: w.sandbox_stopped,
             node_ip,
-            init: w.init.clone(),
-            app: w.app.clone(),
+            init: w.init.iter().map(ContainerInputs::of).collect(),
+            app: w.app.iter().map(ContainerInputs::of).collect(),
         }
     }
 
@@ -337,41 +338,51 @@ impl StatusInputs {
     }
 }
 
-fn same_containers(a: &[ContainerRt], b: &[ContainerRt]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| ContainerView::of(x) == ContainerView::of(y))
+fn same_containers(was: &[ContainerInputs], now: &[ContainerRt]) -> bool {
+    was.len() == now.len() && was.iter().zip(now).all(|(x, c)| x.matches(c))
 }
 
 /// What the status (`phase`, the conditions, `container_status`) reads of a container.
-#[derive(PartialEq)]
-struct ContainerView<'a> {
-    name: &'a str,
-    image: &'a str,
+#[derive(Clone, Debug)]
+struct ContainerInputs {
+    name: String,
+    image: String,
     init: bool,
-    id: Option<&'a str>,
-    image_id: Option<&'a str>,
-    state: &'a CState,
-    last_terminated: Option<&'a Terminated>,
+    id: Option<String>,
+    image_id: Option<String>,
+    state: CState,
+    last_terminated: Option<Terminated>,
     restart_count: i32,
     started: bool,
     ready: bool,
 }
 
-impl<'a> ContainerView<'a> {
-    fn of(c: &'a ContainerRt) -> Self {
-        ContainerView {
-            name: &c.name,
-            image: &c.image,
+impl ContainerInputs {
+    fn of(c: &ContainerRt) -> Self {
+        ContainerInputs {
+            name: c.name.clone(),
+            image: c.image.clone(),
             init: c.init,
-            id: c.id.as_deref(),
-            image_id: c.image_id.as_deref(),
-            state: &c.state,
-            last_terminated: c.last_terminated.as_ref(),
+            id: c.id.clone(),
+            image_id: c.image_id.clone(),
+            state: c.state.clone(),
+            last_terminated: c.last_terminated.clone(),
             restart_count: c.restart_count,
             started: c.started(),
             ready: c.ready(),
         }
+    }
+
+    fn matches(&self, c: &ContainerRt) -> bool {
+        self.name == c.name
+            && self.image == c.image
+            && self.init == c.init
+            && self.id == c.id
+            && self.image_id == c.image_id
+            && self.state == c.state
+            && self.last_terminated == c.last_terminated
+            && self.restart_count == c.restart_count
+            && self.started == c.started()
+            && self.ready == c.ready()
     }
 }

@@ -241,14 +241,16 @@ pub struct PodWorker {
     pub finished_before: bool,
     /// When the worker wants its next sync.
     pub wake_at: Option<Time>,
-    /// The status last written (or being written), to write only changes. Shared with
-    /// `last_status` when it was written: one copy per pod, not two (a kubelet holds its
-    /// pods' statuses for their lifetime; 150,000 pods at 5,000 nodes).
-    pub status_written: Option<Arc<PodStatus>>,
+    /// The status last written (or being written), to write only changes. The same `Arc` as
+    /// `last_status` exactly when the two are equal (the setters below keep it so): a sync
+    /// (every probe) asks whether the status is written, and comparing two whole statuses
+    /// each time cost more than the rest of the check; and a kubelet holds one copy of a
+    /// written status per pod, not two (150,000 pods at 5,000 nodes).
+    status_written: Option<Arc<PodStatus>>,
     pub status_in_flight: bool,
     pub status_pending: bool,
     /// `status.conditions` and times as last computed (transition times are kept from it).
-    pub last_status: Option<Arc<PodStatus>>,
+    last_status: Option<Arc<PodStatus>>,
     /// What `last_status` was computed from (`None`: not computed yet).
     pub status_inputs: Option<crate::status::StatusInputs>,
 }
@@ -478,6 +480,48 @@ impl PodWorker {
                 .app
                 .iter()
                 .all(|c| matches!(c.state, CState::Terminated(_)) && !c.wants_restart(policy))
+    }
+
+    /// The status as last computed.
+    pub fn last_status(&self) -> Option<&PodStatus> {
+        self.last_status.as_deref()
+    }
+
+    /// Is the last computed status other than the one written? Equal statuses are one `Arc`.
+    pub fn status_unwritten(&self) -> bool {
+        let written = match (&self.status_written, &self.last_status) {
+            (None, None) => true,
+            (Some(written), Some(last)) => Arc::ptr_eq(written, last),
+            _ => false,
+        };
+        debug_assert_eq!(
+            written,
+            self.status_written == self.last_status,
+            "the written status of {} is shared exactly when it is the last",
+            self.uid
+        );
+        !written
+    }
+
+    /// A newly computed status; one equal to the status written becomes that `Arc`.
+    pub fn set_last_status(&mut self, status: PodStatus) {
+        if self.last_status.as_deref() == Some(&status) {
+            return;
+        }
+        self.last_status = Some(match &self.status_written {
+            Some(written) if **written == status => Arc::clone(written),
+            _ => Arc::new(status),
+        });
+    }
+
+    /// The last computed status is being written.
+    pub fn mark_written(&mut self) {
+        self.status_written = self.last_status.clone();
+    }
+
+    /// Nothing is known to be written (a failed write, a new mirror pod).
+    pub fn forget_status_written(&mut self) {
+        self.status_written = None;
     }
 
     /// Asks for a sync at `at` (the earliest request wins).
