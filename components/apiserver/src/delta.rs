@@ -110,13 +110,26 @@ impl Patch {
     /// The target rebuilt from the source the patch was made against.
     pub fn apply(&self, source: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len);
+        self.apply_into(source, &mut out);
+        out
+    }
+
+    /// [`Patch::apply`] into `out`, replacing what it held (a chain of patches reuses its
+    /// buffers).
+    pub fn apply_into(&self, source: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(self.len);
         for op in &self.ops {
             match op {
                 Op::Copy { at, len } => out.extend_from_slice(&source[*at..*at + *len]),
                 Op::Insert(b) => out.extend_from_slice(b),
             }
         }
-        out
+    }
+
+    /// What the patch holds on the heap (its operations and literal bytes).
+    pub fn heap_bytes(&self) -> usize {
+        self.ops.len() * std::mem::size_of::<Op>() + self.literal_len()
     }
 
     /// The length of the target.

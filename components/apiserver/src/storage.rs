@@ -102,8 +102,10 @@ impl Value for StoredValue {
 /// A revision starts whole; when the next revision of the same object is written against it
 /// ([`Encoded::encode_after`]), it becomes a [`Patch`] against that newer revision (see
 /// [`crate::delta`]), so that etcd's history holds one whole copy and small patches rather
-/// than every revision whole. At most [`MAX_PATCH_RUN`] revisions in a row become patches, so
-/// rebuilding any revision applies at most that many.
+/// than every revision whole. A run of patches ends in a whole revision once its patches
+/// add up to a multiple of the object's size ([`RUN_BYTES_PER_SIZE`]), so that whole copies
+/// cost less than the patches between them whatever the object's size, or once
+/// [`MAX_PATCH_RUN`] patches, which bounds the cost of rebuilding an old revision.
 #[derive(Clone)]
 pub struct Encoded {
     kind: Kind,
@@ -111,8 +113,23 @@ pub struct Encoded {
     node: Arc<Node>,
 }
 
-/// Revisions in a row kept as patches before one is kept whole.
-pub const MAX_PATCH_RUN: u8 = 16;
+/// The most revisions in a row kept as patches before one is kept whole: rebuilding the
+/// oldest of a run copies the object this many times (~2 ms for an Endpoints object of
+/// 1,000 addresses, a watch replaying a revision that far back).
+pub const MAX_PATCH_RUN: u16 = 128;
+
+/// A run of patches ends (the revision they lead to is kept whole) once their bytes reach
+/// this many times the object's size, so a whole copy costs at most about half of the
+/// patches it ends, whatever the object's size. Counted in revisions (16 until session 11),
+/// the legacy Endpoints object of a Service of 1,000 pods (~145 KB, patches of a few hundred
+/// bytes to a few KB when a sync moves many addresses) was kept whole every 16 writes, most
+/// of etcd's history; a small object with large patches (a Pod's status writes) gets a whole
+/// copy every few revisions, where rebuilding is cheap.
+const RUN_BYTES_PER_SIZE: usize = 2;
+
+/// What a revision kept as a patch costs besides its patch's own bytes (its node, the
+/// patch's header and allocations), for the byte count of a run.
+const PATCH_OVERHEAD: usize = 160;
 
 /// Only values at least this long are kept as patches (a Lease is a few hundred bytes).
 const PATCH_MIN_LEN: usize = 512;
@@ -122,8 +139,8 @@ struct Node {
     /// shared by etcd's history turns into a patch when its successor is written; nothing
     /// runs concurrently.
     repr: Mutex<Repr>,
-    /// How many revisions just before this one are patches (against their successors).
-    run: u8,
+    /// The revisions just before this one kept as patches (against their successors).
+    run: Run,
     /// The object last decoded from this value, with the revision it was stamped with
     /// (`None`: the object the writer encoded, not stamped yet). Three apiservers' watch
     /// caches and the cluster invariants each read every revision; the first decodes it (or
@@ -131,6 +148,13 @@ struct Node {
     /// object for as long as anyone holds it. Weak: etcd's history holds every revision's
     /// value for minutes, and a decoded object is ~6× its encoding.
     decoded: Mutex<Option<(Option<i64>, Weak<Object>)>>,
+}
+
+/// A run of revisions kept as patches: how many, and what they hold.
+#[derive(Clone, Copy, Default)]
+struct Run {
+    len: u16,
+    bytes: u32,
 }
 
 enum Repr {
@@ -174,7 +198,7 @@ impl Encoded {
             len: bytes.len(),
             node: Arc::new(Node {
                 repr: Mutex::new(Repr::Whole(bytes)),
-                run: patch.as_ref().map_or(0, |(run, _)| *run),
+                run: patch.as_ref().map_or(Run::default(), |(run, _)| *run),
                 decoded: Mutex::new(None),
             }),
         };
@@ -190,8 +214,9 @@ impl Encoded {
     /// The patch that rebuilds this revision from `newer`, its successor, with the run of
     /// patches the successor will end; `None` when this revision stays whole (small, already
     /// a patch, the end of a run, or not worth it).
-    fn patch_to(&self, kind: Kind, newer: &[u8]) -> Option<(u8, Patch)> {
-        if self.kind != kind || self.len < PATCH_MIN_LEN || self.node.run >= MAX_PATCH_RUN {
+    fn patch_to(&self, kind: Kind, newer: &[u8]) -> Option<(Run, Patch)> {
+        let run = self.node.run;
+        if self.kind != kind || self.len < PATCH_MIN_LEN || run.len >= MAX_PATCH_RUN {
             return None;
         }
         let repr = self.node.repr.lock().unwrap_or_else(|e| e.into_inner());
@@ -199,18 +224,49 @@ impl Encoded {
         let Repr::Whole(mine) = &*repr else {
             return None;
         };
-        Some((self.node.run + 1, Patch::between(newer, mine)?))
+        let patch = Patch::between(newer, mine)?;
+        let bytes = run.bytes as usize + patch.heap_bytes() + PATCH_OVERHEAD;
+        if bytes > self.len * RUN_BYTES_PER_SIZE {
+            return None;
+        }
+        let run = Run {
+            len: run.len + 1,
+            // Under the object's size, itself under etcd's request limit.
+            bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
+        };
+        Some((run, patch))
     }
 
-    /// The bytes, rebuilt from the newer revisions when this one is a patch. No lock is held
-    /// while a newer revision is read, nor once they are returned: a caller may read another
-    /// revision whose chain of newer revisions passes through this one.
+    /// The bytes, rebuilt from the newer revisions when this one is a patch: the patches up
+    /// to the first whole revision are collected, then applied from it, oldest last, into two
+    /// buffers in turn. No lock is held while another revision is read, nor once they are
+    /// returned: a caller may read another revision whose chain passes through this one.
     fn bytes(&self) -> Bytes {
-        let (newer, patch) = match &*self.node.repr.lock().unwrap_or_else(|e| e.into_inner()) {
-            Repr::Whole(b) => return b.clone(),
-            Repr::Patched { newer, patch } => (newer.clone(), patch.clone()),
+        let mut patches: Vec<Arc<Patch>> = Vec::new();
+        let mut next: Option<Encoded> = None;
+        let whole = loop {
+            let node = next.as_ref().map_or(&self.node, |e| &e.node);
+            let newer = match &*node.repr.lock().unwrap_or_else(|e| e.into_inner()) {
+                Repr::Whole(b) => break b.clone(),
+                Repr::Patched { newer, patch } => {
+                    patches.push(patch.clone());
+                    newer.clone()
+                }
+            };
+            next = Some(newer);
         };
-        Arc::from(patch.apply(&newer.bytes()))
+        let Some((last, rest)) = patches.split_first() else {
+            return whole;
+        };
+        let (mut from, mut to) = (Vec::new(), Vec::new());
+        for (i, p) in rest.iter().rev().enumerate() {
+            p.apply_into(if i == 0 { &whole } else { &from }, &mut to);
+            std::mem::swap(&mut from, &mut to);
+        }
+        let source: &[u8] = if rest.is_empty() { &whole } else { &from };
+        let mut out = Vec::with_capacity(last.target_len());
+        last.apply_into(source, &mut out);
+        Arc::from(out)
     }
 
     /// The object as it was written (no resourceVersion).
@@ -566,6 +622,30 @@ mod tests {
             run = if whole(e) { 0 } else { run + 1 };
             assert!(run <= MAX_PATCH_RUN as usize);
         }
+        // Small patches of a large object: many revisions per whole copy.
+        assert!(kept_whole.len() * 4 < revisions.len(), "{kept_whole:?}");
+    }
+
+    #[test]
+    fn a_large_object_with_small_patches_is_kept_whole_once_per_long_run() {
+        // A Service of 1,000 pods and more, one address more per write.
+        let objects: Vec<Object> = (1000..1300).map(|n| endpoints(0..n)).collect();
+        let mut revisions: Vec<Encoded> = Vec::new();
+        for o in &objects {
+            let e = Encoded::encode_after(o, revisions.last()).expect("encodes");
+            revisions.push(e);
+        }
+        let whole = |e: &Encoded| matches!(&*e.node.repr.lock().unwrap(), Repr::Whole(_));
+        let kept_whole = revisions.iter().filter(|e| whole(e)).count();
+        assert!(
+            kept_whole <= revisions.len() / 32,
+            "{kept_whole} of {} kept whole",
+            revisions.len()
+        );
+        // Every revision rebuilds through its run, oldest first as a watch replays them.
+        for (e, o) in revisions.iter().zip(&objects) {
+            assert_eq!(&e.decode().expect("decodes"), o);
+        }
     }
 
     #[test]
@@ -652,7 +732,7 @@ mod tests {
         };
         let of_first = newer_of(&first).expect("first became a patch");
         assert!(Arc::ptr_eq(&of_first, &second.node));
-        assert_eq!(third.node.run, 0, "third ends no run of patches");
+        assert_eq!(third.node.run.len, 0, "third ends no run of patches");
         // A value of another kind written after a revision does not patch it.
         let mut pod = k8s_openapi::api::core::v1::Pod::default();
         pod.metadata.name = Some("x".repeat(1000));
