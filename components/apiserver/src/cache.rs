@@ -357,7 +357,13 @@ impl<R: Clone> ResourceCache<R> {
             }
             None => self.objects.remove(key),
         };
-        let prev = replaced.as_ref().and_then(Current::object);
+        // The previous object, for the node index, a watcher's selection and a delete's
+        // event. A resource kept as bytes ([`keeps_decoded`]: Events, which nothing indexes)
+        // decodes it only when a watcher is there to judge it or the change is a delete.
+        let prev = match &replaced {
+            Some(r) if self.decoded || object.is_none() || !self.watchers.is_empty() => r.object(),
+            _ => None,
+        };
         if let Some(p) = &prev {
             self.index_remove(key, p);
         }
@@ -367,7 +373,7 @@ impl<R: Clone> ResourceCache<R> {
         let prev_held = replaced.as_ref().and_then(Current::held);
         let (event_type, current, held) = match (&object, deleted_last) {
             (Some(o), _) => (
-                if prev.is_some() {
+                if replaced.is_some() {
                     EventType::Modified
                 } else {
                     EventType::Added
