@@ -8,10 +8,17 @@
 //! that changes nothing (a Delete of missing keys, a read-only Txn) does not create a
 //! revision. Compaction keeps, for each key, the latest version at or before the compaction
 //! revision (and drops keys deleted by then), as etcd does.
+//!
+//! The key index and the records are persistent ordered maps (`imbl::OrdMap`, a B+tree whose
+//! nodes are shared between copies and copied on write), so that a Raft snapshot
+//! ([`MvccStore::snapshot`], every `snapshot_count` entries on every member) shares the trees
+//! with the live store instead of copying them: a copy of both trees was ~5% of the
+//! process's peak heap at 300 workers. Ordered maps only: iteration order is the keys'.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
+
+use imbl::OrdMap;
 
 use super::error::MvccError;
 use super::key_index::KeyIndex;
@@ -34,11 +41,11 @@ struct Record<V> {
 
 #[derive(Clone, Debug)]
 pub struct MvccStore<V> {
-    index: BTreeMap<Bytes, KeyIndex>,
+    index: OrdMap<Bytes, KeyIndex>,
     /// The keys whose index is `dirty`: only they can have history to drop, so a compaction
     /// visits them rather than every key.
     dirty: Vec<Bytes>,
-    records: BTreeMap<Revision, Record<V>>,
+    records: OrdMap<Revision, Record<V>>,
     current_revision: i64,
     compact_revision: i64,
     leases: LeaseTable,
@@ -71,9 +78,9 @@ impl<V: Value + Default> MvccStore<V> {
     pub fn new() -> Self {
         // etcd starts at revision 1 (the empty store's revision).
         MvccStore {
-            index: BTreeMap::new(),
+            index: OrdMap::new(),
             dirty: Vec::new(),
-            records: BTreeMap::new(),
+            records: OrdMap::new(),
             current_revision: 1,
             compact_revision: 0,
             leases: LeaseTable::default(),
@@ -138,10 +145,10 @@ impl<V: Value + Default> MvccStore<V> {
         };
         // An end at or before the key is an empty range, as in etcd.
         let empty = matches!(upper, Bound::Excluded(end) if end <= key);
-        // (Included(k), Excluded(k)) is empty; BTreeMap::range panics on two Excluded(k).
+        // (Included(k), Excluded(k)) is empty (std's BTreeMap::range panics on two Excluded(k)).
         let upper = if empty { Bound::Excluded(key) } else { upper };
         let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Included(key), upper);
-        self.index.range::<[u8], _>(bounds).map(|(k, _)| k)
+        self.index.range::<_, [u8]>(bounds).map(|(k, _)| k)
     }
 
     pub fn range(&self, req: &RangeRequest) -> Result<RangeResponse<V>, MvccError> {
@@ -579,6 +586,7 @@ impl<V: Value + Default> MvccStore<V> {
     }
 
     /// An independent copy for a Raft snapshot: same data, no watchers (they are per member).
+    /// The trees are shared until either side writes (see the module's doc).
     pub fn snapshot(&self) -> Self {
         MvccStore {
             index: self.index.clone(),
@@ -621,7 +629,7 @@ fn compare_one<V: Value>(c: &Compare<V>, kv: Option<&KeyValue<V>>) -> bool {
 
 /// The value of the key indexed by `ki` visible at `at`, unless deleted by then.
 fn visible_in<'a, V>(
-    records: &'a BTreeMap<Revision, Record<V>>,
+    records: &'a OrdMap<Revision, Record<V>>,
     ki: &KeyIndex,
     at: i64,
 ) -> Option<&'a KeyValue<V>> {
