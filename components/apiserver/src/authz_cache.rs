@@ -7,16 +7,13 @@
 //! are in-memory too); it is here only because one process plays every apiserver request.
 //! Forgotten whenever an RBAC object changes (or the cache relists), and bounded.
 
-use std::collections::BTreeMap;
-
 use api::Kind;
 
 use crate::protocol::{Subresource, UserInfo};
 use crate::rbac::Attributes;
 
-/// At most this many decisions are kept; past it the map starts afresh (a run at rest uses a
-/// few hundred).
-const MAX_ENTRIES: usize = 4096;
+/// Slots of the table, a power of two: a run at rest uses a few hundred decisions.
+const SLOTS: usize = 4096;
 
 #[derive(Debug, PartialEq, Eq)]
 struct Key {
@@ -39,11 +36,28 @@ impl Key {
     }
 }
 
-/// Decisions by a hash of their attributes; an entry is used only when its attributes are
-/// equal, so a collision costs a recomputation, never a wrong answer.
+/// Decisions by a hash of their attributes, in one of two neighbouring slots (two probes at
+/// most; a decision whose two slots are taken replaces the one in the first). An entry is used only when its
+/// attributes are equal, so a collision costs a recomputation, never a wrong answer.
 #[derive(Debug, Default)]
 pub struct AuthzCache {
-    decisions: BTreeMap<u64, (Key, bool)>,
+    /// Empty until the first decision (the server takes the cache out and puts it back on
+    /// every request), then `SLOTS` long.
+    slots: Vec<Option<Box<Entry>>>,
+    len: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    hash: u64,
+    key: Key,
+    allowed: bool,
+}
+
+/// The slot of a hash: its high bits (the word hash ends with a multiplication, which leaves
+/// the low bits depending on the low bits of the input only).
+fn slot_of(h: u64) -> usize {
+    (h >> (64 - SLOTS.trailing_zeros())) as usize
 }
 
 fn hash_of(a: &Attributes<'_>) -> u64 {
@@ -67,14 +81,19 @@ impl AuthzCache {
     /// The decision for `a`, computed by `decide` unless remembered.
     pub fn decide(&mut self, a: &Attributes<'_>, decide: impl FnOnce() -> bool) -> bool {
         let h = hash_of(a);
-        if let Some((k, allowed)) = self.decisions.get(&h)
-            && k.is(a)
-        {
-            return *allowed;
+        let home = slot_of(h);
+        // Two slots per hash, so that two busy decisions on one slot do not evict each other.
+        for i in [home, home ^ 1] {
+            if let Some(Some(e)) = self.slots.get(i)
+                && e.hash == h
+                && e.key.is(a)
+            {
+                return e.allowed;
+            }
         }
         let allowed = decide();
-        if self.decisions.len() >= MAX_ENTRIES {
-            self.decisions.clear();
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, || None);
         }
         let key = Key {
             user: a.user.clone(),
@@ -84,7 +103,20 @@ impl AuthzCache {
             namespace: a.namespace.to_string(),
             name: a.name.to_string(),
         };
-        self.decisions.insert(h, (key, allowed));
+        let i = if self.slots[home].is_some() && self.slots[home ^ 1].is_none() {
+            home ^ 1
+        } else {
+            home
+        };
+        let slot = &mut self.slots[i];
+        if slot.is_none() {
+            self.len += 1;
+        }
+        *slot = Some(Box::new(Entry {
+            hash: h,
+            key,
+            allowed,
+        }));
         allowed
     }
 
@@ -99,15 +131,16 @@ impl AuthzCache {
     }
 
     pub fn clear(&mut self) {
-        self.decisions.clear();
+        self.slots = Vec::new();
+        self.len = 0;
     }
 
     pub fn len(&self) -> usize {
-        self.decisions.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+        self.len == 0
     }
 }
 

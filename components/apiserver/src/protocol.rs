@@ -22,7 +22,7 @@
 //! server-side apply, no fieldManager; watch bookmarks are always allowed.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use api::{Kind, SharedObject};
 use sim::{Message, TraceHasher};
@@ -86,6 +86,19 @@ impl UserInfo {
     /// `system:kube-controller-manager`, `system:kube-proxy`.
     pub fn component(name: &str) -> UserInfo {
         UserInfo::user(name)
+    }
+
+    /// Nobody, for a request whose client puts in its own user ([`ApiRequest::user`] is
+    /// replaced on sending): one shared value, so building such a request allocates nothing
+    /// for its user.
+    pub fn unset() -> Arc<UserInfo> {
+        static UNSET: LazyLock<Arc<UserInfo>> = LazyLock::new(|| {
+            Arc::new(UserInfo {
+                name: String::new(),
+                groups: Vec::new(),
+            })
+        });
+        UNSET.clone()
     }
 
     /// The node name when this is a node's credential.
@@ -278,7 +291,8 @@ pub struct ApiRequest {
     /// Chosen by the client, unique among its requests in flight on one stream; echoed in the
     /// response and in every watch event.
     pub id: u64,
-    pub user: UserInfo,
+    /// Shared: a client sends every request as the same user.
+    pub user: Arc<UserInfo>,
     pub verb: Verb,
     /// The resource (group, version, plural and scope come from the kind registry).
     pub kind: Kind,
@@ -291,10 +305,10 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
-    pub fn new(id: u64, user: UserInfo, kind: Kind, verb: Verb) -> ApiRequest {
+    pub fn new(id: u64, user: impl Into<Arc<UserInfo>>, kind: Kind, verb: Verb) -> ApiRequest {
         ApiRequest {
             id,
-            user,
+            user: user.into(),
             verb,
             kind,
             namespace: String::new(),

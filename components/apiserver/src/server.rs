@@ -593,27 +593,27 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
     }
 
-    fn request_namespace(req: &ApiRequest) -> String {
+    fn request_namespace(req: &ApiRequest) -> Cow<'_, str> {
         if !req.kind.info().namespaced {
-            return String::new();
+            return Cow::Borrowed("");
         }
         if !req.namespace.is_empty() {
-            return req.namespace.clone();
+            return Cow::Borrowed(&req.namespace);
         }
         match &req.verb {
             Verb::Create(o) | Verb::Update(o) if !o.namespace().is_empty() => {
-                o.namespace().to_string()
+                Cow::Borrowed(o.namespace())
             }
-            Verb::Create(_) | Verb::Update(_) => "default".into(),
-            _ => String::new(),
+            Verb::Create(_) | Verb::Update(_) => Cow::Borrowed("default"),
+            _ => Cow::Borrowed(""),
         }
     }
 
-    fn request_name(req: &ApiRequest) -> String {
+    fn request_name(req: &ApiRequest) -> Cow<'_, str> {
         match &req.verb {
-            Verb::Update(o) if req.name.is_empty() => o.name().to_string(),
-            Verb::Create(_) => String::new(),
-            _ => req.name.clone(),
+            Verb::Update(o) if req.name.is_empty() => Cow::Borrowed(o.name()),
+            Verb::Create(_) => Cow::Borrowed(""),
+            _ => Cow::Borrowed(&req.name),
         }
     }
 
@@ -697,7 +697,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             _ => None,
         };
         Ok(Filter {
-            namespace: Self::request_namespace(req),
+            namespace: Self::request_namespace(req).into_owned(),
             name: req.name.clone(),
             labels,
             fields,
@@ -973,8 +973,8 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         parent: Option<u64>,
     ) -> Result<(), StatusError> {
         let kind = req.kind;
-        let namespace = Self::request_namespace(&req);
-        let mut name = Self::request_name(&req);
+        let namespace = Self::request_namespace(&req).into_owned();
+        let mut name = Self::request_name(&req).into_owned();
         let mut prepared = None;
         if let Verb::Create(body) = &req.verb {
             let obj = self.prepare_create(ctx, &req, body, &namespace)?;
@@ -1107,7 +1107,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     };
                 op.mutation = Some(mutation);
                 op.written = written;
-                let id = self.etcd.request(ctx, RequestBody::Write(txn));
+                let id = self.etcd.request(ctx, RequestBody::Write(Arc::new(txn)));
                 self.pending.insert(id, Pending::Txn(op));
             }
         }
@@ -1228,11 +1228,12 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             let bump = objects::tracks_generation(op.kind) && objects::spec_changed(cur, &n);
             let c = cur.metadata();
             let m = n.metadata_mut();
-            m.uid = c.uid.clone();
-            m.name = c.name.clone();
-            m.namespace = c.namespace.clone();
-            m.creation_timestamp = c.creation_timestamp.clone();
-            m.deletion_timestamp = c.deletion_timestamp.clone();
+            // In place: the body usually has these already, and a string's buffer is reused.
+            m.uid.clone_from(&c.uid);
+            m.name.clone_from(&c.name);
+            m.namespace.clone_from(&c.namespace);
+            m.creation_timestamp.clone_from(&c.creation_timestamp);
+            m.deletion_timestamp.clone_from(&c.deletion_timestamp);
             m.deletion_grace_period_seconds = c.deletion_grace_period_seconds;
             m.generation = c.generation;
             if bump {
@@ -1240,7 +1241,9 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             }
             n
         };
-        new.metadata_mut().resource_version = cur.metadata().resource_version.clone();
+        new.metadata_mut()
+            .resource_version
+            .clone_from(&cur.metadata().resource_version);
         let errs = validation::validate(&new);
         if !errs.is_empty() {
             return Err(StatusError::invalid(info, &op.name, &errs));
@@ -1607,7 +1610,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
 
     fn compact_tick(&mut self, ctx: &mut Ctx<'_, M>) {
         let txn = storage::compact_claim(self.compact_version, self.compact_revision);
-        let id = self.etcd.request(ctx, RequestBody::Write(txn));
+        let id = self.etcd.request(ctx, RequestBody::Write(Arc::new(txn)));
         self.pending.insert(id, Pending::CompactClaim);
     }
 
@@ -1628,7 +1631,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 ctx.log(format!("compacting etcd at revision {target}"));
                 let id = self.etcd.request(
                     ctx,
-                    RequestBody::Write(WriteRequest::Compact { revision: target }),
+                    RequestBody::Write(Arc::new(WriteRequest::Compact { revision: target })),
                 );
                 self.pending.insert(id, Pending::Compact);
             }
@@ -1679,9 +1682,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         for o in expired {
             let key = storage::key(o.kind(), o.namespace(), o.name());
             let rev = o.resource_version().parse().unwrap_or(0);
-            let id = self
-                .etcd
-                .request(ctx, RequestBody::Write(storage::guarded_delete(key, rev)));
+            let id = self.etcd.request(
+                ctx,
+                RequestBody::Write(Arc::new(storage::guarded_delete(key, rev))),
+            );
             self.pending.insert(id, Pending::Compact);
         }
     }

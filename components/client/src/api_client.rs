@@ -172,6 +172,8 @@ pub struct ApiClient {
     stream: Option<StreamId>,
     next_id: u64,
     pending: BTreeMap<u64, Pending>,
+    /// `cfg.user`, shared by every request.
+    user: Arc<UserInfo>,
     /// Watches by request id, and the stream each runs on.
     watches: BTreeMap<u64, StreamId>,
     /// Requests waiting for their rate-limiter token, and the timer that releases each.
@@ -181,6 +183,7 @@ pub struct ApiClient {
 impl ApiClient {
     pub fn new(cfg: ApiClientConfig) -> Self {
         ApiClient {
+            user: Arc::new(cfg.user.clone()),
             cfg,
             current: 0,
             stream: None,
@@ -217,7 +220,7 @@ impl ApiClient {
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let request = ApiRequest::new(id, self.cfg.user.clone(), kind, verb)
+        let request = ApiRequest::new(id, self.user.clone(), kind, verb)
             .in_namespace(namespace)
             .named(name);
         self.submit(ctx, Arc::new(request), 1);
@@ -230,7 +233,7 @@ impl ApiClient {
         let id = self.next_id;
         self.next_id += 1;
         request.id = id;
-        request.user = self.cfg.user.clone();
+        request.user = self.user.clone();
         self.submit(ctx, Arc::new(request), 1);
         id
     }
@@ -247,7 +250,7 @@ impl ApiClient {
         let id = self.next_id;
         self.next_id += 1;
         request.id = id;
-        request.user = self.cfg.user.clone();
+        request.user = self.user.clone();
         let wait = limiter.reserve(ctx.now());
         if wait == Duration::ZERO {
             self.submit(ctx, Arc::new(request), 1);

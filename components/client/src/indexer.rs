@@ -154,6 +154,8 @@ enum Reads {
     Namespace,
     /// The namespace and the labels.
     Labels,
+    /// The namespace and the owner references.
+    Owners,
 }
 
 #[derive(Clone, Debug)]
@@ -290,6 +292,12 @@ impl Indexer {
         self.with_index_reading(name, func, Reads::Labels)
     }
 
+    /// Adds an index whose `func` reads nothing but the object's namespace and owner
+    /// references (a Lease renewal is not indexed again).
+    pub fn with_owner_index(self, name: &'static str, func: IndexFn) -> Self {
+        self.with_index_reading(name, func, Reads::Owners)
+    }
+
     fn with_index_reading(mut self, name: &'static str, func: IndexFn, reads: Reads) -> Self {
         let mut index = Index {
             func,
@@ -331,6 +339,7 @@ impl Indexer {
                 Reads::Anything => false,
                 Reads::Namespace => true,
                 Reads::Labels => old.labels() == obj.labels(),
+                Reads::Owners => old.owner_references() == obj.owner_references(),
             };
             if kept {
                 continue;

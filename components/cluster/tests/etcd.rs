@@ -14,12 +14,12 @@ fn ready_cluster(control_planes: u32, seed: u64) -> Cluster {
 }
 
 fn put(key: &str, value: &str) -> RequestBody<EtcdValue> {
-    RequestBody::Write(WriteRequest::Put(PutRequest {
+    RequestBody::Write(std::sync::Arc::new(WriteRequest::Put(PutRequest {
         key: bytes(key),
         value: EtcdValue::Raw(bytes(value)),
         lease: 0,
         prev_kv: false,
-    }))
+    })))
 }
 
 #[test]

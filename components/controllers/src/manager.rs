@@ -245,7 +245,7 @@ fn log_event<M: ApiEnvelope>(ctx: &mut Ctx<'_, M>, ev: &k8s_openapi::api::core::
 
 /// The indexers kube-controller-manager's informers carry (registered before first use).
 fn indexer_for(kind: Kind) -> Indexer {
-    let ix = Indexer::with_namespace_index().with_index(
+    let ix = Indexer::with_namespace_index().with_owner_index(
         crate::garbage_collector::OWNER_UID_INDEX,
         crate::garbage_collector::index_by_owner_uid,
     );

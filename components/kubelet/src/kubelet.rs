@@ -42,7 +42,7 @@ use crate::admission::admit;
 use crate::backoff::Backoff;
 use crate::config::KubeletConfig;
 use crate::events::{EventWrite, NORMAL, Recorder, WARNING};
-use crate::node::{conditions_changed, fixed_status, initial_node, lease, with_conditions};
+use crate::node::{conditions_changed, fixed_status, initial_node, lease, renew, with_conditions};
 use crate::probes::Verdict;
 use crate::static_pods::{is_mirror, mirror_of};
 use crate::status::{StatusInputs, pod_status};
@@ -138,6 +138,9 @@ pub struct Kubelet<M> {
     node_status_in_flight: bool,
     /// The node Lease as the apiserver last returned it (shared with the reply).
     lease: Option<SharedObject>,
+    /// The Lease object last sent: the next renewal is built from it, in place, while no one
+    /// else holds it and the apiserver stored it as sent (see `next_lease`).
+    lease_sent: Option<SharedObject>,
     lease_in_flight: bool,
     /// Boxed: a sync takes its worker out of the map and puts it back, and a worker is large.
     pods: BTreeMap<String, Box<PodWorker>>,
@@ -179,6 +182,7 @@ impl<M> Kubelet<M> {
             last_report: None,
             node_status_in_flight: false,
             lease: None,
+            lease_sent: None,
             lease_in_flight: false,
             pods: BTreeMap::new(),
             by_key: BTreeMap::new(),
@@ -274,7 +278,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
     }
 
     fn request(kind: Kind, namespace: &str, name: &str, verb: Verb) -> ApiRequest {
-        ApiRequest::new(0, UserInfo::node(""), kind, verb)
+        ApiRequest::new(0, UserInfo::unset(), kind, verb)
             .in_namespace(namespace)
             .named(name)
     }
@@ -446,22 +450,45 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         if !self.registered || self.lease_in_flight {
             return;
         }
-        let now = ctx.now();
-        let l = lease(&self.cfg, &self.node_uid, now, self.lease());
+        let l = self.next_lease(ctx.now());
+        self.lease_sent = Some(l.clone());
         self.lease_in_flight = true;
-        let name = self.cfg.node_name.clone();
-        let (op, verb) = if self.lease.is_some() {
-            (ApiOp::LeaseUpdate, Verb::Update(Arc::new(Object::from(l))))
+        let (op, verb, target) = if self.lease.is_some() {
+            (
+                ApiOp::LeaseUpdate,
+                Verb::Update(l),
+                self.cfg.node_name.as_str(),
+            )
         } else {
-            (ApiOp::LeaseCreate, Verb::Create(Arc::new(Object::from(l))))
-        };
-        let target = if matches!(op, ApiOp::LeaseUpdate) {
-            name.as_str()
-        } else {
-            ""
+            (ApiOp::LeaseCreate, Verb::Create(l), "")
         };
         let req = Self::request(Kind::Lease, crate::node::NODE_LEASE_NAMESPACE, target, verb);
         self.api(ctx, op, req);
+    }
+
+    /// The Lease to write at `now`: `lease` of the last one the apiserver returned. A renewal
+    /// every 10 s would deep-copy it (metadata, owner reference, spec); when the object last
+    /// sent is ours alone and equals what the apiserver returned but for the resourceVersion,
+    /// that object is renewed in place instead, to the same result.
+    fn next_lease(&mut self, now: Time) -> SharedObject {
+        if let (Some(mut sent), Some(Object::Lease(current))) =
+            (self.lease_sent.take(), self.lease.as_deref())
+            && let Some(Object::Lease(l)) = Arc::get_mut(&mut sent)
+        {
+            l.metadata
+                .resource_version
+                .clone_from(&current.metadata.resource_version);
+            if *l == *current {
+                renew(l, &self.cfg, &self.node_uid, now);
+                return sent;
+            }
+        }
+        Arc::new(Object::from(lease(
+            &self.cfg,
+            &self.node_uid,
+            now,
+            self.lease(),
+        )))
     }
 
     fn on_api_result(

@@ -299,6 +299,13 @@ pub fn lease(cfg: &KubeletConfig, node_uid: &str, now: Time, base: Option<&Lease
         },
         spec: None,
     });
+    renew(&mut l, cfg, node_uid, now);
+    l
+}
+
+/// Makes `l` the node's Lease at `now`, as [`lease`] does from it; a field already right is
+/// left alone, so a renewal of the node's own Lease allocates nothing.
+pub fn renew(l: &mut Lease, cfg: &KubeletConfig, node_uid: &str, now: Time) {
     if !node_uid.is_empty() && l.metadata.owner_references.is_none() {
         l.metadata.owner_references = Some(vec![OwnerReference {
             api_version: "v1".into(),
@@ -310,10 +317,11 @@ pub fn lease(cfg: &KubeletConfig, node_uid: &str, now: Time, base: Option<&Lease
         }]);
     }
     let spec = l.spec.get_or_insert_with(LeaseSpec::default);
-    spec.holder_identity = Some(cfg.node_name.clone());
+    if spec.holder_identity.as_deref() != Some(cfg.node_name.as_str()) {
+        spec.holder_identity = Some(cfg.node_name.clone());
+    }
     spec.lease_duration_seconds = Some(cfg.node_lease_duration_seconds);
     spec.renew_time = Some(micro_time(now));
-    l
 }
 
 #[cfg(test)]

@@ -168,12 +168,12 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
     pub fn put<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, key: Bytes, value: V) -> u64 {
         self.request(
             ctx,
-            RequestBody::Write(WriteRequest::Put(PutRequest {
+            RequestBody::Write(Arc::new(WriteRequest::Put(PutRequest {
                 key,
                 value,
                 lease: 0,
                 prev_kv: false,
-            })),
+            }))),
         )
     }
 

@@ -815,7 +815,12 @@ fn write(
         ));
     }
     let member = ctx.kv_member(cluster);
-    match request(cluster, ctx, member, RequestBody::Write(req)) {
+    match request(
+        cluster,
+        ctx,
+        member,
+        RequestBody::Write(std::sync::Arc::new(req)),
+    ) {
         Ok((h, ResponseBody::Write(w))) => Ok((h, w)),
         Ok(_) => Err(EtcdctlOutput::error(
             EXIT_ERROR,

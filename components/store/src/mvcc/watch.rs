@@ -45,7 +45,9 @@ pub type WatchBatch<V> = Vec<(i64, Vec<Arc<Event<V>>>)>;
 pub struct WatcherHub<V> {
     watchers: BTreeMap<i64, Watcher>,
     next_id: i64,
-    pending: BTreeMap<i64, Vec<Arc<Event<V>>>>,
+    /// By watcher id, ascending: a write meets one or two watchers, and a vector taken whole
+    /// by `drain` is one allocation where a map was a node and a vector more.
+    pending: WatchBatch<V>,
 }
 
 impl<V> Default for WatcherHub<V> {
@@ -53,7 +55,7 @@ impl<V> Default for WatcherHub<V> {
         WatcherHub {
             watchers: BTreeMap::new(),
             next_id: 0,
-            pending: BTreeMap::new(),
+            pending: Vec::new(),
         }
     }
 }
@@ -73,7 +75,7 @@ impl<V: Clone> WatcherHub<V> {
     }
 
     pub fn cancel(&mut self, id: i64) -> bool {
-        self.pending.remove(&id);
+        self.pending.retain(|(w, _)| *w != id);
         self.watchers.remove(&id).is_some()
     }
 
@@ -110,13 +112,16 @@ impl<V: Clone> WatcherHub<V> {
                         })
                         .clone()
                 };
-                self.pending.entry(*id).or_default().push(e);
+                match self.pending.binary_search_by_key(id, |(w, _)| *w) {
+                    Ok(at) => self.pending[at].1.push(e),
+                    Err(at) => self.pending.insert(at, (*id, vec![e])),
+                }
             }
         }
     }
 
     /// Events produced since the last call, per watcher.
     pub fn drain(&mut self) -> WatchBatch<V> {
-        std::mem::take(&mut self.pending).into_iter().collect()
+        std::mem::take(&mut self.pending)
     }
 }

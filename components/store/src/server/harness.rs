@@ -59,12 +59,12 @@ impl TestClient {
     fn issue_load(&mut self, ctx: &mut Ctx<'_, Msg>) {
         self.load_next_key += 1;
         let key = bytes(format!("/load/{:06}", self.load_next_key % 1000));
-        let body = RequestBody::Write(WriteRequest::Put(PutRequest {
+        let body = RequestBody::Write(std::sync::Arc::new(WriteRequest::Put(PutRequest {
             key,
             value: bytes("v"),
             lease: 0,
             prev_kv: false,
-        }));
+        })));
         let id = self.client.request(ctx, body);
         self.load_ids.insert(id);
     }

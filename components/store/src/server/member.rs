@@ -455,7 +455,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             });
             let Some(p) = e.data else { continue };
             let result = r.store.apply(&p.request);
-            match (&p.request, &result) {
+            match (p.request.as_ref(), &result) {
                 (
                     WriteRequest::LeaseGrant { .. },
                     Ok(WriteResponse::LeaseGrant {
@@ -550,7 +550,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                             boot: r.boot,
                             seq: r.next_proposal,
                         },
-                        request: WriteRequest::LeaseRevoke { id },
+                        request: Arc::new(WriteRequest::LeaseRevoke { id }),
                     };
                     let _ = r.node.propose(Arc::new(p));
                 }

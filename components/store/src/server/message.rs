@@ -31,7 +31,8 @@ pub struct ProposalId {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Proposal<V> {
     pub id: ProposalId,
-    pub request: WriteRequest<V>,
+    /// Shared with the client that sent it, which keeps it to retry.
+    pub request: Arc<WriteRequest<V>>,
 }
 
 pub type EntryData<V> = Arc<Proposal<V>>;
@@ -46,7 +47,9 @@ pub enum RequestBody<V> {
         serializable: bool,
     },
     /// Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke: through Raft.
-    Write(WriteRequest<V>),
+    /// Shared: the client keeps the request for a retry while an attempt is out, and the
+    /// member proposes the same value.
+    Write(Arc<WriteRequest<V>>),
     /// Renew a lease; only the leader keeps lease clocks.
     LeaseKeepAlive {
         id: i64,

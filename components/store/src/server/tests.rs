@@ -301,7 +301,7 @@ fn a_watch_from_a_compacted_revision_is_cancelled_with_the_compact_revision() {
     let compact = c.with_client(|t, ctx| {
         t.client.request(
             ctx,
-            RequestBody::Write(WriteRequest::Compact { revision: 4 }),
+            RequestBody::Write(std::sync::Arc::new(WriteRequest::Compact { revision: 4 })),
         )
     });
     c.run_for(secs(1));
@@ -328,10 +328,10 @@ fn an_expired_lease_deletes_its_keys_and_keep_alive_preserves_them() {
         c.with_client(|t, ctx| {
             t.client.request(
                 ctx,
-                RequestBody::Write(WriteRequest::LeaseGrant {
+                RequestBody::Write(std::sync::Arc::new(WriteRequest::LeaseGrant {
                     id: 0,
                     ttl_seconds: 3,
-                }),
+                })),
             )
         })
     };
@@ -346,12 +346,12 @@ fn an_expired_lease_deletes_its_keys_and_keep_alive_preserves_them() {
     };
     let (l1, l2) = (lease_of(&c, g1), lease_of(&c, g2));
     for (key, lease) in [("/lease/a", l1), ("/lease/b", l2)] {
-        let body = RequestBody::Write(WriteRequest::Put(PutRequest {
+        let body = RequestBody::Write(std::sync::Arc::new(WriteRequest::Put(PutRequest {
             key: bytes(key),
             value: value("x"),
             lease,
             prev_kv: false,
-        }));
+        })));
         c.with_client(|t, ctx| t.client.request(ctx, body));
     }
     // Keep l2 alive every second for 10 s; l1 gets nothing.
@@ -383,10 +383,10 @@ fn a_follower_answers_keep_alive_with_not_leader_and_the_client_finds_the_leader
     let g = c.with_client(|t, ctx| {
         t.client.request(
             ctx,
-            RequestBody::Write(WriteRequest::LeaseGrant {
+            RequestBody::Write(std::sync::Arc::new(WriteRequest::LeaseGrant {
                 id: 77,
                 ttl_seconds: 10,
-            }),
+            })),
         )
     });
     c.run_for(secs(1));
