@@ -305,17 +305,16 @@ impl Encoded {
         Ok(o)
     }
 
-    /// The object this value encodes, for a reader that reads neither its resourceVersion
-    /// nor keeps it beyond the call: while the write is in flight the writer's object itself,
-    /// unstamped, without the copy [`Encoded::decode_at`] makes of it; else as `decode_at`.
-    /// A reader that kept it would make the writer copy it to stamp its reply.
-    pub fn peek_at(&self, rv: i64) -> Result<SharedObject, CodecError> {
+    /// The object this value encodes, for a reader that does not read its resourceVersion:
+    /// while the write is in flight the writer's object itself, unstamped, without the copy
+    /// [`Encoded::decode_at`] makes of it; else as `decode_at`. [`Peeked`] says which.
+    pub fn peek_at(&self, rv: i64) -> Result<Peeked, CodecError> {
         if let Some((None, weak)) = &*self.node.decoded.lock().unwrap_or_else(|e| e.into_inner())
             && let Some(written) = weak.upgrade()
         {
-            return Ok(written);
+            return Ok(Peeked::Written(written));
         }
-        self.decode_at(rv)
+        self.decode_at(rv).map(Peeked::Decoded)
     }
 
     /// Lets readers copy `written`, the object this value encodes, instead of decoding it
@@ -438,6 +437,25 @@ pub fn object_of(kv: &KeyValue<StoredValue>) -> Option<SharedObject> {
     match &kv.value {
         StoredValue::Object(e) => e.decode_at(kv.mod_revision).ok(),
         StoredValue::Revision(_) | StoredValue::Raw(_) => None,
+    }
+}
+
+/// What [`Encoded::peek_at`] read.
+#[derive(Clone, Debug)]
+pub enum Peeked {
+    /// The writer's own object while its write is in flight, without a resourceVersion. Not
+    /// to be kept beyond the call: held, it would make the writer copy it to stamp its reply.
+    Written(SharedObject),
+    /// The object at the revision with its resourceVersion, as [`Encoded::decode_at`] gives
+    /// it (shared with the other readers of that revision).
+    Decoded(SharedObject),
+}
+
+impl Peeked {
+    pub fn object(&self) -> &SharedObject {
+        match self {
+            Peeked::Written(o) | Peeked::Decoded(o) => o,
+        }
     }
 }
 

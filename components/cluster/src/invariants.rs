@@ -30,7 +30,7 @@
 use std::collections::BTreeMap;
 
 use api::{Object, SharedObject};
-use apiserver::StoredValue;
+use apiserver::storage::{CodecError, Encoded, Peeked, encoded_of};
 use sim::{ActorId, Duration, HostId, HostState, Sim, Time};
 use store::mvcc::{Bytes, KeyValue, RangeRequest, RequestOp, WriteRequest, prefix_end};
 use store::server::EtcdMember;
@@ -259,14 +259,10 @@ impl ClusterInvariants {
             }
             let value = current(member, key);
             match &value {
-                // Not the writer's own object (unstamped while its write is in flight): held,
-                // it would make the writer copy it to stamp its reply.
-                Some(o) if !o.resource_version().is_empty() => {
-                    self.held.insert(key.clone(), o.clone())
-                }
-                _ => self.held.remove(key),
+                Some(Peeked::Decoded(o)) => self.held.insert(key.clone(), o.clone()),
+                Some(Peeked::Written(_)) | None => self.held.remove(key),
             };
-            self.observe(key, value.as_ref(), now, true)?;
+            self.observe(key, value.as_ref().map(Peeked::object), now, true)?;
         }
         Ok(())
     }
@@ -290,7 +286,7 @@ impl ClusterInvariants {
                 continue;
             };
             for kv in resp.kvs {
-                if let Some(o) = decoded(&kv) {
+                if let Some(o) = decoded(&kv, Encoded::decode_at) {
                     // A reload judges nothing: it only rebuilds the state.
                     let _ = self.observe(&kv.key, Some(&o), Time::ZERO, false);
                     self.held.insert(kv.key, o);
@@ -504,9 +500,8 @@ fn touched_keys(req: &WriteRequest<EtcdValue>, out: &mut Vec<Bytes>) -> bool {
 }
 
 /// The object stored at `key` now, if any: while its write is in flight the writer's own
-/// object, without a resourceVersion ([`apiserver::storage::Encoded::peek_at`]), which the
-/// checks do not read.
-fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
+/// object, without a resourceVersion ([`Encoded::peek_at`]), which the checks do not read.
+fn current(member: &Member, key: &Bytes) -> Option<Peeked> {
     let store = member.store()?;
     let req = RangeRequest {
         key: key.clone(),
@@ -517,20 +512,16 @@ fn current(member: &Member, key: &Bytes) -> Option<SharedObject> {
         keys_only: false,
     };
     let resp = store.range(&req).ok()?;
-    let kv = resp.kvs.first()?;
-    match &kv.value {
-        StoredValue::Object(e) => e.peek_at(kv.mod_revision).ok(),
-        StoredValue::Raw(_) | StoredValue::Revision(_) => None,
-    }
+    decoded(resp.kvs.first()?, Encoded::peek_at)
 }
 
-/// The object in a stored key-value (`None` for what is not one), with its resourceVersion:
-/// shared with the apiservers' decode of the same revision.
-fn decoded(kv: &KeyValue<EtcdValue>) -> Option<SharedObject> {
-    match &kv.value {
-        StoredValue::Object(e) => e.decode_at(kv.mod_revision).ok(),
-        StoredValue::Raw(_) | StoredValue::Revision(_) => None,
-    }
+/// The object in a stored key-value as `read` gives it at the key's revision (`None` for
+/// what is not one).
+fn decoded<T>(
+    kv: &KeyValue<EtcdValue>,
+    read: impl FnOnce(&Encoded, i64) -> Result<T, CodecError>,
+) -> Option<T> {
+    read(encoded_of(kv)?, kv.mod_revision).ok()
 }
 
 impl Cluster {
@@ -577,7 +568,12 @@ fn stored_objects(cluster: &Cluster, prefix: &str) -> Vec<SharedObject> {
     };
     store
         .range(&req)
-        .map(|r| r.kvs.iter().filter_map(decoded).collect())
+        .map(|r| {
+            r.kvs
+                .iter()
+                .filter_map(|kv| decoded(kv, Encoded::decode_at))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
