@@ -142,8 +142,6 @@ pub struct Cx<'a> {
     pub writes: &'a mut Vec<Write>,
     /// Keys to requeue after a delay (e.g. minReadySeconds), with the delay.
     pub requeue: &'a mut Vec<(String, Duration)>,
-    /// The component name Events are reported as (`source.component`).
-    pub component: &'static str,
     /// Log lines (`client::klog::line`), written to the manager's log after the callback.
     pub logs: &'a mut Vec<String>,
 }

@@ -54,6 +54,9 @@ use crate::expectations::Expectations;
 use crate::pods;
 use crate::slow_start::{Progress, SlowStarts};
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "daemonset-controller";
+
 /// The label holding the DaemonSet generation a pod was created from
 /// (`extensions.DaemonSetTemplateGenerationKey`).
 pub const TEMPLATE_GENERATION_LABEL: &str = "pod-template-generation";
@@ -371,7 +374,7 @@ impl DaemonSetController {
                                 object_key(p),
                                 v.node.metadata.name.as_deref().unwrap_or("")
                             ),
-                            cx.component,
+                            EVENT_SOURCE,
                             cx.now,
                         );
                         delete.push(p.clone());
@@ -429,7 +432,7 @@ impl DaemonSetController {
                 NORMAL,
                 "SuccessfulDelete",
                 format!("Deleted pod: {}", p.name()),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         }
@@ -622,7 +625,7 @@ impl Controller for DaemonSetController {
                         NORMAL,
                         "SuccessfulCreate",
                         format!("Created pod: {}", pod.name()),
-                        cx.component,
+                        EVENT_SOURCE,
                         cx.now,
                     ),
                     (Err(e), _) => {
@@ -634,7 +637,7 @@ impl Controller for DaemonSetController {
                                 WARNING,
                                 "FailedCreate",
                                 format!("Error creating: {e}"),
-                                cx.component,
+                                EVENT_SOURCE,
                                 cx.now,
                             );
                         }

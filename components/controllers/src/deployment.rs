@@ -40,6 +40,9 @@ use crate::controller::{Controller, Cx, ReconcileError, Write, split};
 use crate::events::{NORMAL, Recorder};
 use crate::template_hash::{POD_TEMPLATE_HASH_LABEL, compute_hash, equal_ignore_hash};
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "deployment-controller";
+
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 pub const DESIRED_REPLICAS_ANNOTATION: &str = "deployment.kubernetes.io/desired-replicas";
 pub const MAX_REPLICAS_ANNOTATION: &str = "deployment.kubernetes.io/max-replicas";
@@ -710,7 +713,7 @@ impl DeploymentController {
                 NORMAL,
                 reason,
                 msg.clone(),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         }

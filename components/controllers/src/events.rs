@@ -2,8 +2,9 @@
 //! Kubernetes' reasons and message texts.
 //!
 //! Follows client-go `tools/record/event.go` (`makeEvent`: name `<object>.<unix nanos in
-//! hex>`, count 1, first and last timestamp now, `source.component`) and each controller's
-//! `Eventf` calls for the texts. Simplification: no aggregation or spam filtering
+//! hex>`, count 1, first and last timestamp now, `source.component` and `reportingComponent`
+//! the controller's recorder name, e.g. `deployment-controller`) and each controller's `Eventf`
+//! calls for the texts. Simplification: no aggregation or spam filtering
 //! (`EventCorrelator`); each call writes one Event.
 
 use api::Object;
@@ -73,7 +74,9 @@ pub fn event(
         event_time: None::<MicroTime>,
         count: Some(1),
         reporting_component: Some(component.to_string()),
-        reporting_instance: Some(component.to_string()),
+        // The recorder's `source.host`, which kube-controller-manager leaves empty; the
+        // field has no `omitempty`, so it is served as "".
+        reporting_instance: Some(String::new()),
         ..Default::default()
     })
 }

@@ -53,6 +53,9 @@ use crate::expectations::Expectations;
 use crate::pods;
 use crate::slow_start::{Progress, SlowStarts};
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "job-controller";
+
 pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
 pub const LEGACY_CONTROLLER_UID_LABEL: &str = "controller-uid";
 pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
@@ -292,7 +295,7 @@ impl JobController {
                 NORMAL,
                 "Completed",
                 "Job completed".into(),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         } else {
@@ -302,7 +305,7 @@ impl JobController {
                 WARNING,
                 reason,
                 message.into(),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         }
@@ -334,7 +337,7 @@ impl JobController {
                 NORMAL,
                 "SuccessfulDelete",
                 format!("Deleted pod: {}", p.name()),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         }
@@ -534,7 +537,7 @@ impl Controller for JobController {
                         NORMAL,
                         "SuccessfulCreate",
                         format!("Created pod: {}", pod.name()),
-                        cx.component,
+                        EVENT_SOURCE,
                         cx.now,
                     ),
                     (Err(e), _) => {
@@ -546,7 +549,7 @@ impl Controller for JobController {
                                 WARNING,
                                 "FailedCreate",
                                 format!("Error creating: {e}"),
-                                cx.component,
+                                EVENT_SOURCE,
                                 cx.now,
                             );
                         }

@@ -67,7 +67,6 @@ const INFORMER_TIMER_BASE: u64 = 0x100;
 
 pub const LEASE_NAMESPACE: &str = "kube-system";
 pub const LEASE_NAME: &str = "kube-controller-manager";
-pub const COMPONENT: &str = "kube-controller-manager";
 
 /// Which controllers run, by their `--controllers` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -469,7 +468,6 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 now,
                 writes: &mut writes,
                 requeue: &mut requeue,
-                component: COMPONENT,
                 logs: &mut logs,
             };
             for n in ns {
@@ -571,7 +569,6 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                 now,
                 writes: &mut writes,
                 requeue: &mut requeue,
-                component: COMPONENT,
                 logs: &mut logs,
             };
             slot.ctl
@@ -661,7 +658,6 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     now,
                     writes: &mut writes,
                     requeue: &mut requeue,
-                    component: COMPONENT,
                     logs: &mut logs,
                 };
                 if let Some(at) = slot.next_tick

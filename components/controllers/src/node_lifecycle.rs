@@ -48,6 +48,9 @@ use crate::controller::{Controller, Cx, ReconcileError, Write};
 use crate::events::{NORMAL, Recorder, WARNING};
 use crate::pods;
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "node-controller";
+
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -316,7 +319,7 @@ impl NodeLifecycleController {
                 NORMAL,
                 "NodeNotReady",
                 format!("Node {name} status is now: NodeNotReady"),
-                cx.component,
+                EVENT_SOURCE,
                 now,
             );
             self.mark_pods_not_ready(&name, "", cx);
@@ -364,7 +367,7 @@ impl NodeLifecycleController {
                 WARNING,
                 "NodeNotReady",
                 "Node is not ready".into(),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             );
         }
@@ -702,7 +705,7 @@ impl Controller for NodeLifecycleController {
                     NORMAL,
                     "TaintManagerEviction",
                     format!("Marking for deletion Pod {}", object_key(&p)),
-                    cx.component,
+                    EVENT_SOURCE,
                     cx.now,
                 );
             }

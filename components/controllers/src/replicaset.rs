@@ -40,6 +40,9 @@ use crate::events::{NORMAL, Recorder, WARNING};
 use crate::expectations::Expectations;
 use crate::pods;
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "replicaset-controller";
+
 /// `BurstReplicas`: creations or deletions per sync.
 pub const BURST_REPLICAS: i32 = 500;
 /// `SlowStartInitialBatchSize`.
@@ -255,7 +258,7 @@ impl ReplicaSetController {
                     NORMAL,
                     "SuccessfulDelete",
                     format!("Deleted pod: {}", p.name()),
-                    cx.component,
+                    EVENT_SOURCE,
                     cx.now,
                 );
             }
@@ -484,7 +487,7 @@ impl Controller for ReplicaSetController {
                         NORMAL,
                         "SuccessfulCreate",
                         format!("Created pod: {}", pod.name()),
-                        cx.component,
+                        EVENT_SOURCE,
                         cx.now,
                     ),
                     (Err(e), _) => {
@@ -496,7 +499,7 @@ impl Controller for ReplicaSetController {
                                 WARNING,
                                 "FailedCreate",
                                 format!("Error creating: {e}"),
-                                cx.component,
+                                EVENT_SOURCE,
                                 cx.now,
                             );
                         }

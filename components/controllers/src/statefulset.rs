@@ -44,6 +44,9 @@ use crate::events::{NORMAL, Recorder, WARNING};
 use crate::pods;
 use crate::template_hash::compute_hash;
 
+/// `source.component` of its Events: the name upstream gives this controller's recorder.
+const EVENT_SOURCE: &str = "statefulset-controller";
+
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
 pub const REVISION_LABEL: &str = "controller-revision-hash";
@@ -172,7 +175,7 @@ impl StatefulSetController {
                 pod.name(),
                 obj.name()
             ),
-            cx.component,
+            EVENT_SOURCE,
             cx.now,
         );
     }
@@ -420,7 +423,7 @@ impl Controller for StatefulSetController {
                     pod.name(),
                     obj.name()
                 ),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             ),
             // 409 AlreadyExists: the pod was made by an earlier sync (names are stable).
@@ -430,7 +433,7 @@ impl Controller for StatefulSetController {
                 WARNING,
                 "FailedCreate",
                 format!("create Pod in StatefulSet {} failed error: {e}", obj.name()),
-                cx.component,
+                EVENT_SOURCE,
                 cx.now,
             ),
             _ => {}
