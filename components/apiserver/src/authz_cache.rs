@@ -37,8 +37,9 @@ impl Key {
 }
 
 /// Decisions by a hash of their attributes, in one of two neighbouring slots (two probes at
-/// most; a decision whose two slots are taken replaces the one in the first). An entry is used only when its
-/// attributes are equal, so a collision costs a recomputation, never a wrong answer.
+/// most; a decision whose two slots are taken replaces the one in the first). An entry is
+/// used only when its attributes are equal, so a collision costs a recomputation, never a
+/// wrong answer.
 #[derive(Debug, Default)]
 pub struct AuthzCache {
     /// Empty until the first decision (the server takes the cache out and puts it back on

@@ -120,11 +120,11 @@ pub const MAX_PATCH_RUN: u16 = 128;
 
 /// A run of patches ends (the revision they lead to is kept whole) once their bytes reach
 /// this many times the object's size, so a whole copy costs at most about half of the
-/// patches it ends, whatever the object's size. Counted in revisions (16 until session 11),
-/// the legacy Endpoints object of a Service of 1,000 pods (~145 KB, patches of a few hundred
-/// bytes to a few KB when a sync moves many addresses) was kept whole every 16 writes, most
-/// of etcd's history; a small object with large patches (a Pod's status writes) gets a whole
-/// copy every few revisions, where rebuilding is cheap.
+/// patches it ends, whatever the object's size. A count of revisions alone would keep the
+/// legacy Endpoints object of a Service of 1,000 pods (~145 KB, patches of a few hundred
+/// bytes to a few KB when a sync moves many addresses) whole far more often than its patches
+/// warrant; a small object with large patches (a Pod's status writes) gets a whole copy every
+/// few revisions, where rebuilding is cheap.
 const RUN_BYTES_PER_SIZE: usize = 2;
 
 /// What a revision kept as a patch costs besides its patch's own bytes (its node, the
