@@ -126,6 +126,11 @@ pub struct ClusterBenchArgs {
     /// kube-up's wider 10.64.0.0/14 .. /11 by node count.
     #[arg(long, value_name = "CIDR")]
     pub cluster_cidr: Option<net::ClusterCidr>,
+    /// Also measure pod startup latency as ClusterLoader2 does (p50/p90/p99 against the SLO's
+    /// p99 <= 5 s), with a watch of the bench's pods; the watch is traffic of its own, so the
+    /// run differs from one without it
+    #[arg(long)]
+    pub pod_startup: bool,
     #[command(flatten)]
     pub cluster: BenchClusterFlags,
 }

@@ -8,6 +8,9 @@
 //! cluster included) and peak RSS (`VmHWM`). A size that has not converged when its wall
 //! budget runs out is reported as not finished, with how far it came; larger sizes are then
 //! skipped, since they would not finish either.
+//!
+//! With `--pod-startup`, a second table gives each size's pod startup latency
+//! ([`super::startup`]).
 
 use std::io::Write;
 
@@ -16,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::measure::{
     ChildOutcome, Wall, median, megabytes, peak_rss_bytes, print_result, rate, run_child, thousands,
 };
+use super::startup::{self, StartupFigures};
 use super::workload::{Mark, Progress, Shape, Workload, split};
 use crate::cli::{ClusterBenchArgs, EXIT_FAIL, EXIT_PASS};
 
@@ -36,6 +40,9 @@ pub struct ClusterRun {
     pub cpu_seconds: f64,
     pub peak_rss_bytes: Option<u64>,
     pub trace_hash: String,
+    /// Pod startup latency, when asked for (`--pod-startup`).
+    #[serde(default)]
+    pub pod_startup: Option<StartupFigures>,
     /// Why the run could not even start, if so.
     pub error: Option<String>,
 }
@@ -44,7 +51,9 @@ fn shape(args: &ClusterBenchArgs, nodes: u32) -> Shape {
     let pods = args
         .pods
         .unwrap_or(u64::from(nodes) * u64::from(args.pods_per_node));
-    Shape::new(&args.cluster, nodes, pods, args.cluster_cidr)
+    let mut shape = Shape::new(&args.cluster, nodes, pods, args.cluster_cidr);
+    shape.pod_startup = args.pod_startup;
+    shape
 }
 
 /// The child's side: one measurement in this process, printed as a result line.
@@ -64,6 +73,7 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
         cpu_seconds: 0.0,
         peak_rss_bytes: None,
         trace_hash: String::new(),
+        pod_startup: None,
         error: None,
     };
     let budget = args.budget.as_secs_f64();
@@ -81,6 +91,7 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
             run.events = mark.events;
             run.cpu_seconds = mark.cpu_seconds;
             run.trace_hash = format!("{:016x}", w.cluster.sim().trace_hash());
+            run.pod_startup = w.pod_startup().as_ref().map(StartupFigures::from);
         }
         Err(e) => run.error = Some(e.to_string()),
     }
@@ -111,6 +122,9 @@ fn child_args(args: &ClusterBenchArgs, nodes: u32) -> Vec<String> {
     }
     if let Some(c) = args.cluster_cidr {
         v.extend(["--cluster-cidr".into(), c.to_string()]);
+    }
+    if args.pod_startup {
+        v.push("--pod-startup".into());
     }
     v.extend(args.cluster.child_args());
     v
@@ -209,6 +223,7 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
     );
     let mut status = EXIT_PASS;
     let mut gave_up = false;
+    let mut startups: Vec<(u32, Vec<StartupFigures>)> = Vec::new();
     for nodes in sizes {
         let s = shape(args, nodes);
         let mut row = Row {
@@ -283,6 +298,16 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
         }
         let _ = writeln!(out, "{}", row.line());
         let _ = out.flush();
+        let figures = row.runs.iter().filter(|r| r.finished);
+        startups.push((
+            nodes,
+            figures.filter_map(|r| r.pod_startup.clone()).collect(),
+        ));
     }
+    let rows: Vec<(u32, Vec<&StartupFigures>)> = startups
+        .iter()
+        .map(|(n, f)| (*n, f.iter().collect()))
+        .collect();
+    startup::table(out, &rows);
     status
 }

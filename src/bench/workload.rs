@@ -21,6 +21,11 @@
 //! Convergence is read from etcd's applied state (`Cluster::stored_objects`), which never
 //! changes the run; it is polled every 2% of the virtual time elapsed (at least 100 ms, at
 //! most 5 s), so the virtual time to converge is exact to within that step.
+//!
+//! Pod startup latency (`--pod-startup`) is measured as ClusterLoader2 measures it, by a
+//! watch of the bench's pods from outside the nodes ([`cluster::pod_startup`]), installed once
+//! the control plane is up and before the first Deployment. That watch is traffic of its own,
+//! so a run with it is a different run (another trace hash) from one without.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -28,10 +33,11 @@ use std::sync::Arc;
 
 use api::{Kind, Object};
 use cluster::apiserver::{ApiRequest, UserInfo, Verb};
+use cluster::pod_startup::{PodSelector, PodStartupLatencies};
 use cluster::{Cluster, ComponentOptions, Topology};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use sim::Duration;
+use sim::{ActorId, Duration};
 use store::mvcc::Bytes;
 
 use super::measure::{Wall, cpu_seconds};
@@ -59,6 +65,8 @@ pub struct Shape {
     pub addons: bool,
     /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst`.
     pub kcm_api_rate: (u32, u32),
+    /// Watch the bench's pods with a [`cluster::pod_startup`] probe.
+    pub pod_startup: bool,
 }
 
 impl Shape {
@@ -75,6 +83,7 @@ impl Shape {
             cluster_cidr,
             addons: flags.addons,
             kcm_api_rate: (flags.kcm_api_qps, flags.kcm_api_burst),
+            pod_startup: false,
         }
     }
 }
@@ -97,6 +106,8 @@ pub struct Workload {
     bar: ProgressBar,
     /// What the convergence check took from each pod and EndpointSlice it read.
     seen: Seen,
+    /// The pod startup probe, when the shape asks for one.
+    probe: Option<ActorId>,
 }
 
 /// What the convergence check keeps of each pod and EndpointSlice, by key, with the revision
@@ -247,6 +258,7 @@ impl Workload {
             cut_short: false,
             bar: progress_bar(shape.pods, quiet),
             seen: Seen::default(),
+            probe: None,
         };
         let over = || wall.seconds() > wall_budget;
         // The control plane's start, a virtual second at a time so that the budget is
@@ -267,6 +279,18 @@ impl Workload {
                 Ok(None) => {}
                 Err(f) => return Err(WorkloadError::Finding(format!("{f:?}"))),
             }
+        }
+        if shape.pod_startup {
+            let selector = PodSelector {
+                namespace: "default".into(),
+                label_selector: LABEL.into(),
+            };
+            workload.probe = Some(
+                workload
+                    .cluster
+                    .install_pod_startup_probe(selector)
+                    .map_err(|e| WorkloadError::Finding(e.to_string()))?,
+            );
         }
         let admin = UserInfo::admin();
         for (i, replicas) in split(shape.pods).into_iter().enumerate() {
@@ -382,6 +406,12 @@ impl Workload {
             p.services_ready,
             self.services()
         ));
+    }
+
+    /// What the pod startup probe measured, if there is one.
+    pub fn pod_startup(&self) -> Option<PodStartupLatencies> {
+        self.probe
+            .and_then(|p| self.cluster.pod_startup_latencies(p))
     }
 
     pub fn bar(&self) -> &ProgressBar {

@@ -48,6 +48,7 @@ mod inspect;
 pub mod kubectl_client;
 pub mod logs;
 pub mod message;
+pub mod pod_startup;
 // `impl Cluster`: the kube-scheduler replicas and their recorded decisions.
 mod scheduler_view;
 pub mod topology;
