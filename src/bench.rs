@@ -15,7 +15,7 @@ use std::io::Write;
 pub mod cluster;
 pub mod fuzz_rate;
 pub mod measure;
-pub mod startup;
+pub mod slo;
 pub mod steady;
 pub mod workload;
 

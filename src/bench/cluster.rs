@@ -9,8 +9,8 @@
 //! budget runs out is reported as not finished, with how far it came; larger sizes are then
 //! skipped, since they would not finish either.
 //!
-//! With `--pod-startup`, a second table gives each size's pod startup latency
-//! ([`super::startup`]).
+//! With `--slo`, two more tables give each size's pod startup and API call latencies against
+//! Kubernetes' SLOs ([`super::slo`]).
 
 use std::io::Write;
 
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::measure::{
     ChildOutcome, Wall, median, megabytes, peak_rss_bytes, print_result, rate, run_child, thousands,
 };
-use super::startup::{self, StartupFigures};
+use super::slo::{self, ApiCallFigures, StartupFigures};
 use super::workload::{Mark, Progress, Shape, Workload, split};
 use crate::cli::{ClusterBenchArgs, EXIT_FAIL, EXIT_PASS};
 
@@ -40,9 +40,12 @@ pub struct ClusterRun {
     pub cpu_seconds: f64,
     pub peak_rss_bytes: Option<u64>,
     pub trace_hash: String,
-    /// Pod startup latency, when asked for (`--pod-startup`).
+    /// Pod startup latency, when asked for (`--slo`).
     #[serde(default)]
     pub pod_startup: Option<StartupFigures>,
+    /// API call latency per resource and verb, when asked for (`--slo`).
+    #[serde(default)]
+    pub api_calls: Vec<ApiCallFigures>,
     /// Why the run could not even start, if so.
     pub error: Option<String>,
 }
@@ -52,7 +55,7 @@ fn shape(args: &ClusterBenchArgs, nodes: u32) -> Shape {
         .pods
         .unwrap_or(u64::from(nodes) * u64::from(args.pods_per_node));
     let mut shape = Shape::new(&args.cluster, nodes, pods, args.cluster_cidr);
-    shape.pod_startup = args.pod_startup;
+    shape.pod_startup = args.slo;
     shape
 }
 
@@ -74,6 +77,7 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
         peak_rss_bytes: None,
         trace_hash: String::new(),
         pod_startup: None,
+        api_calls: Vec::new(),
         error: None,
     };
     let budget = args.budget.as_secs_f64();
@@ -91,7 +95,10 @@ pub fn one(args: &ClusterBenchArgs) -> i32 {
             run.events = mark.events;
             run.cpu_seconds = mark.cpu_seconds;
             run.trace_hash = format!("{:016x}", w.cluster.sim().trace_hash());
-            run.pod_startup = w.pod_startup().as_ref().map(StartupFigures::from);
+            if args.slo {
+                run.pod_startup = w.pod_startup().as_ref().map(StartupFigures::from);
+                run.api_calls = slo::api_call_figures(&w.cluster.api_call_latencies());
+            }
         }
         Err(e) => run.error = Some(e.to_string()),
     }
@@ -123,8 +130,8 @@ fn child_args(args: &ClusterBenchArgs, nodes: u32) -> Vec<String> {
     if let Some(c) = args.cluster_cidr {
         v.extend(["--cluster-cidr".into(), c.to_string()]);
     }
-    if args.pod_startup {
-        v.push("--pod-startup".into());
+    if args.slo {
+        v.push("--slo".into());
     }
     v.extend(args.cluster.child_args());
     v
@@ -223,7 +230,7 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
     );
     let mut status = EXIT_PASS;
     let mut gave_up = false;
-    let mut startups: Vec<(u32, Vec<StartupFigures>)> = Vec::new();
+    let mut slos: Vec<(u32, Vec<ClusterRun>)> = Vec::new();
     for nodes in sizes {
         let s = shape(args, nodes);
         let mut row = Row {
@@ -298,16 +305,22 @@ pub fn table(args: &ClusterBenchArgs, out: &mut dyn Write) -> i32 {
         }
         let _ = writeln!(out, "{}", row.line());
         let _ = out.flush();
-        let figures = row.runs.iter().filter(|r| r.finished);
-        startups.push((
-            nodes,
-            figures.filter_map(|r| r.pod_startup.clone()).collect(),
-        ));
+        slos.push((nodes, row.runs.into_iter().filter(|r| r.finished).collect()));
     }
-    let rows: Vec<(u32, Vec<&StartupFigures>)> = startups
+    let startups: Vec<(u32, Vec<&StartupFigures>)> = slos
         .iter()
-        .map(|(n, f)| (*n, f.iter().collect()))
+        .map(|(n, runs)| {
+            (
+                *n,
+                runs.iter().filter_map(|r| r.pod_startup.as_ref()).collect(),
+            )
+        })
         .collect();
-    startup::table(out, &rows);
+    slo::startup_table(out, &startups);
+    let calls: Vec<(u32, Vec<&[ApiCallFigures]>)> = slos
+        .iter()
+        .map(|(n, runs)| (*n, runs.iter().map(|r| r.api_calls.as_slice()).collect()))
+        .collect();
+    slo::api_call_table(out, &calls);
     status
 }

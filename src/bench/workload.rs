@@ -22,7 +22,7 @@
 //! changes the run; it is polled every 2% of the virtual time elapsed (at least 100 ms, at
 //! most 5 s), so the virtual time to converge is exact to within that step.
 //!
-//! Pod startup latency (`--pod-startup`) is measured as ClusterLoader2 measures it, by a
+//! Pod startup latency (`--slo`) is measured as ClusterLoader2 measures it, by a
 //! watch of the bench's pods from outside the nodes ([`cluster::pod_startup`]), installed once
 //! the control plane is up and before the first Deployment. That watch is traffic of its own,
 //! so a run with it is a different run (another trace hash) from one without.

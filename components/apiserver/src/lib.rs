@@ -26,6 +26,7 @@ pub mod own_writes;
 pub mod patch;
 pub mod protocol;
 pub mod rbac;
+pub mod request_latency;
 pub mod server;
 pub mod status_patch;
 pub mod storage;

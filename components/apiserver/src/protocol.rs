@@ -214,7 +214,7 @@ pub enum PatchType {
 }
 
 /// A subresource in the path (`/pods/x/status`, `/pods/x/binding`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Subresource {
     /// Writes change only `.status` (and metadata labels/annotations are left alone); the
     /// main resource's writes leave `.status` alone.
@@ -282,6 +282,19 @@ impl Verb {
             Verb::Delete(_) => "delete",
             Verb::DeleteCollection { .. } => "deletecollection",
         }
+    }
+
+    /// A mutating call on a single object: what the API call latency SLO covers.
+    pub fn writes_one_object(&self) -> bool {
+        matches!(
+            self,
+            Verb::Create(_)
+                | Verb::Update(_)
+                | Verb::Patch { .. }
+                | Verb::Delete(_)
+                | Verb::Evict(_)
+                | Verb::Bind { .. }
+        )
     }
 }
 

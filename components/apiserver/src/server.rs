@@ -48,6 +48,7 @@ use crate::own_writes::OwnWrites;
 use crate::patch;
 use crate::protocol::*;
 use crate::rbac::{self, Attributes, RbacSource};
+use crate::request_latency::{CallKey, LatencyHistogram, RequestLatencies};
 use crate::storage::{self, Encoded, Mutation, StoredValue};
 use crate::validation;
 
@@ -90,7 +91,7 @@ impl ApiServerConfig {
 }
 
 /// Where an answer goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ReplyTo {
     Stream(StreamId),
     Datagram(ActorId),
@@ -213,6 +214,8 @@ pub struct KubeApiServer<M> {
     /// RBAC decisions, forgotten when an RBAC object changes.
     authz: AuthzCache,
     stats: ServerStats,
+    /// `apiserver_request_duration_seconds` of mutating calls.
+    latencies: RequestLatencies,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -254,6 +257,7 @@ impl<M> KubeApiServer<M> {
             oldest_event: None,
             authz: AuthzCache::default(),
             stats: ServerStats::default(),
+            latencies: RequestLatencies::default(),
             _m: PhantomData,
         }
     }
@@ -275,6 +279,11 @@ impl<M> KubeApiServer<M> {
 
     pub fn stats(&self) -> ServerStats {
         self.stats
+    }
+
+    /// The latency histograms of the mutating calls this process answered.
+    pub fn request_latencies(&self) -> &BTreeMap<CallKey, LatencyHistogram> {
+        self.latencies.histograms()
     }
 
     pub fn cached(&self, kind: Kind) -> usize {
@@ -402,6 +411,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         id: u64,
         result: Result<ApiReply, StatusError>,
     ) {
+        self.latencies.finish(reply, id, ctx.now());
         let msg = ApiMessage::Response(Arc::new(ApiResponse { id, result }));
         match reply {
             ReplyTo::Stream(s) => {
@@ -560,6 +570,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, M>, req: Arc<ApiRequest>, reply: ReplyTo) {
         self.stats.requests += 1;
+        if req.verb.writes_one_object() {
+            let key = (req.kind, Self::subresource(&req), req.verb.name());
+            self.latencies.start(reply, req.id, ctx.now(), key);
+        }
         if !self.ready {
             if self.queued.len() >= self.cfg.max_queued {
                 self.respond(ctx, reply, req.id, Err(not_ready()));
@@ -617,19 +631,23 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         }
     }
 
-    fn authorize(&mut self, req: &ApiRequest) -> Result<(), StatusError> {
-        let namespace = Self::request_namespace(req);
-        let name = Self::request_name(req);
-        let subresource = match req.verb {
+    /// The subresource a request is for: bindings and evictions are POSTs to one.
+    fn subresource(req: &ApiRequest) -> Option<Subresource> {
+        match req.verb {
             Verb::Bind { .. } => Some(Subresource::Binding),
             Verb::Evict(_) => Some(Subresource::Eviction),
             _ => req.subresource,
-        };
+        }
+    }
+
+    fn authorize(&mut self, req: &ApiRequest) -> Result<(), StatusError> {
+        let namespace = Self::request_namespace(req);
+        let name = Self::request_name(req);
         let attrs = Attributes {
             user: &req.user,
             verb: req.verb.name(),
             kind: req.kind,
-            subresource,
+            subresource: Self::subresource(req),
             namespace: &namespace,
             name: &name,
         };

@@ -38,6 +38,7 @@ pub use apiserver;
 pub use client;
 
 pub mod addons;
+pub mod api_latency;
 pub mod cluster;
 pub mod components;
 pub mod etcdctl;

@@ -1,10 +1,13 @@
-//! Pod startup latency (FIDELITY F41) on the whole cluster: a probe installed before a
-//! Deployment of pods whose image the nodes already hold sees every pod created, bound and
-//! Running, within the SLO's 5 s at the 99th percentile.
+//! Kubernetes' latency SLOs (FIDELITY F41) on the whole cluster: a pod startup probe
+//! installed before a Deployment of pods whose image the nodes already hold sees every pod
+//! created, bound and Running, within 5 s at the 99th percentile; the apiservers' histograms
+//! count each binding once and each mutating call within 1 s at the 99th percentile.
 
 use std::sync::Arc;
 
-use apiserver::{ApiRequest, UserInfo, Verb};
+use api::Kind;
+use apiserver::{ApiRequest, Subresource, UserInfo, Verb};
+use cluster::api_latency::API_CALL_SLO;
 use cluster::pod_startup::{POD_STARTUP_SLO, PodSelector, percentile};
 use cluster::{Cluster, ComponentOptions, Topology};
 use sim::Duration;
@@ -25,7 +28,7 @@ spec:
 "#;
 
 #[test]
-fn every_created_pod_is_seen_bound_and_running_within_the_slo() {
+fn pods_start_and_api_calls_answer_within_the_slos() {
     let topology = Topology::new(1, 3)
         .with_seed(11)
         .with_components(ComponentOptions::default());
@@ -80,4 +83,23 @@ fn every_created_pod_is_seen_bound_and_running_within_the_slo() {
         assert!(s <= total);
     }
     assert!(percentile(&l.create_to_schedule, 99).expect("values") < p99);
+
+    let calls = c.api_call_latencies();
+    let bindings = &calls[&(Kind::Pod, Some(Subresource::Binding), "create")];
+    assert_eq!(bindings.count(), 20, "one binding per pod");
+    assert!(calls[&(Kind::Pod, None, "create")].count() >= 20);
+    assert!(calls[&(Kind::Pod, Some(Subresource::Status), "patch")].count() >= 20);
+    for (key, h) in &calls {
+        let p99 = h.quantile(0.99).expect("calls");
+        assert!(p99 <= API_CALL_SLO.as_secs_f64(), "{key:?}: p99 {p99} s");
+    }
+    // A binding writes etcd: a round trip to the leader and a quorum. (A no-op patch is
+    // answered from the apiserver's cache, in no virtual time.)
+    assert!(bindings.sum() > Duration::from_millis(20), "{bindings:?}");
+    assert!(
+        !calls
+            .keys()
+            .any(|(_, _, verb)| ["get", "list", "watch"].contains(verb)),
+        "reads are not in the mutating calls' histograms"
+    );
 }
