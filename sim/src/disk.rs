@@ -23,19 +23,24 @@
 //! unsynced writes before a crash).
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// A stored value: bytes or any typed record, shared.
 pub type DiskValue = Arc<dyn Any>;
 
+/// A key: a component's fixed keys (`&'static str`) are stored without a copy, since one
+/// may be rewritten on every Raft round (etcd's hard state).
+type Key = Cow<'static, str>;
+
 /// How to take back one write that is not yet durable.
 #[derive(Debug)]
 enum Undo {
     /// The key held this value before (`None`: it held none).
-    Key(String, Option<DiskValue>),
+    Key(Key, Option<DiskValue>),
     /// These keys were removed.
-    Keys(BTreeMap<String, DiskValue>),
+    Keys(BTreeMap<Key, DiskValue>),
     /// The entry `index` of log `log` (a position in `Disk::logs`) held this before.
     Entry(usize, u64, Option<DiskValue>),
     /// These entries of log `log` were removed.
@@ -52,7 +57,7 @@ struct Log {
 /// One host's disk. Shared by the actors of the host; give keys a per-component prefix.
 #[derive(Debug, Default)]
 pub struct Disk {
-    current: BTreeMap<String, DiskValue>,
+    current: BTreeMap<Key, DiskValue>,
     /// The logs, in the order they were first written (a host has one or two).
     logs: Vec<Log>,
     /// Writes not yet durable, oldest first, each with its sequence number.
@@ -89,12 +94,12 @@ impl Disk {
     }
 
     /// Stores `value` under `key` (pending until synced).
-    pub fn put<T: Any>(&mut self, key: impl Into<String>, value: T) {
+    pub fn put<T: Any>(&mut self, key: impl Into<Cow<'static, str>>, value: T) {
         self.put_shared(key, Arc::new(value));
     }
 
     /// Stores an already shared value under `key` (pending until synced).
-    pub fn put_shared(&mut self, key: impl Into<String>, value: DiskValue) {
+    pub fn put_shared(&mut self, key: impl Into<Cow<'static, str>>, value: DiskValue) {
         let key = key.into();
         let old = self.current.insert(key.clone(), value);
         self.log(Undo::Key(key, old));
@@ -102,7 +107,7 @@ impl Disk {
 
     /// Removes `key` (pending until synced).
     pub fn delete(&mut self, key: &str) {
-        if let Some((key, old)) = self.current.remove_entry(key) {
+        if let Some((key, old)) = self.current.remove_entry::<str>(key) {
             self.log(Undo::Key(key, Some(old)));
         }
     }
@@ -118,17 +123,19 @@ impl Disk {
 
     /// The value under `key` if it is a `T` (pending writes included).
     pub fn get<T: Any>(&self, key: &str) -> Option<&T> {
-        self.current.get(key).and_then(|v| v.downcast_ref::<T>())
+        self.current
+            .get::<str>(key)
+            .and_then(|v| v.downcast_ref::<T>())
     }
 
     /// The shared value under `key` (pending writes included).
     pub fn get_shared(&self, key: &str) -> Option<&DiskValue> {
-        self.current.get(key)
+        self.current.get::<str>(key)
     }
 
     /// Whether `key` holds a value.
     pub fn contains(&self, key: &str) -> bool {
-        self.current.contains_key(key)
+        self.current.contains_key::<str>(key)
     }
 
     /// Entries with keys in `[start, end)`, in key order.
@@ -137,15 +144,17 @@ impl Disk {
         start: &str,
         end: &str,
     ) -> impl Iterator<Item = (&'a str, &'a DiskValue)> + 'a {
-        let bounds = (
-            std::ops::Bound::Included(start.to_owned()),
-            std::ops::Bound::Excluded(end.to_owned()),
-        );
         let valid = start < end;
+        // std's range panics on start > end; an empty range then instead.
+        let end = if valid { end } else { start };
+        let bounds = (
+            std::ops::Bound::Included(start),
+            std::ops::Bound::Excluded(end),
+        );
         self.current
-            .range(bounds)
+            .range::<str, _>(bounds)
             .filter(move |_| valid)
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Entries whose keys start with `prefix`, in key order.
@@ -159,7 +168,7 @@ impl Disk {
                 std::ops::Bound::Unbounded,
             ))
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Stores `value` as entry `index` of the log `log` (pending until synced).
@@ -263,7 +272,7 @@ impl Disk {
                     self.current.insert(key, old);
                 }
                 Undo::Key(key, None) => {
-                    self.current.remove(&key);
+                    self.current.remove::<str>(&key);
                 }
                 Undo::Keys(mut removed) => self.current.append(&mut removed),
                 Undo::Entry(l, index, Some(old)) => {
@@ -310,12 +319,12 @@ impl Disk {
 
 /// Removes the keys in `[start, end)` from `map` and returns them.
 fn remove_range(
-    map: &mut BTreeMap<String, DiskValue>,
+    map: &mut BTreeMap<Key, DiskValue>,
     start: &str,
     end: &str,
-) -> BTreeMap<String, DiskValue> {
-    let mut tail = map.split_off(start);
-    let mut rest = tail.split_off(end);
+) -> BTreeMap<Key, DiskValue> {
+    let mut tail = map.split_off::<str>(start);
+    let mut rest = tail.split_off::<str>(end);
     map.append(&mut rest);
     tail
 }
