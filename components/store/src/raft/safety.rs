@@ -6,8 +6,16 @@
 //! holds every entry committed before its term), and state-machine safety (no two members
 //! apply different entries at one index). Applied entries stand for committed ones, since a
 //! member only applies what it knows to be committed.
+//!
+//! What it keeps is bounded when it is told which members there are
+//! ([`RaftSafetyMonitor::bounded_by`]) and where each one's durable snapshot is
+//! ([`RaftSafetyMonitor::observe_durable_snapshot`]): a member applies again only what follows
+//! the snapshot it restarts from, which is its durable one, so the entries below every member's
+//! durable snapshot can never be compared again and are dropped. A restart from below the
+//! durable snapshot is itself a violation (the snapshot was lost), so the bound cannot hide a
+//! divergent re-apply.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 
 use thiserror::Error;
@@ -53,6 +61,14 @@ pub enum SafetyViolation {
         differs: u64,
     },
     #[error(
+        "durability: member {member} restarted from index {applied}, below its durable snapshot at {durable}"
+    )]
+    DurableSnapshotLost {
+        member: NodeId,
+        applied: u64,
+        durable: u64,
+    },
+    #[error(
         "leader completeness: leader {leader} of term {term} lacks committed entry {index} (term {entry_term})"
     )]
     LeaderIncomplete {
@@ -74,23 +90,43 @@ struct AppliedEntry<E> {
 #[derive(Clone, Debug, Default)]
 pub struct RaftSafetyMonitor<E> {
     leaders: BTreeMap<u64, NodeId>,
-    /// By index (slot 0 unused). Members apply in order, so this fills from the front; a vector
-    /// rather than a map as every applied entry of a run lands here.
-    applied: Vec<Option<AppliedEntry<E>>>,
-    /// How many slots of `applied` are filled.
+    /// By index from `first` on. Members apply in order, so this fills at the back; a ring
+    /// rather than a map as every applied entry of a run lands here, and the entries below
+    /// every member's durable snapshot leave at the front.
+    applied: VecDeque<Option<AppliedEntry<E>>>,
+    /// The index of `applied[0]` (Raft's first index is 1): every entry below it was dropped.
+    first: u64,
+    /// How many entries were applied first (dropped ones included).
     applied_count: usize,
     /// Last index each member applied, entry by entry or through a snapshot.
     applied_upto: BTreeMap<NodeId, u64>,
+    /// For every member when they are known (`bounded_by`): the index of its durable
+    /// snapshot (0: none), below which it never applies again.
+    durable: BTreeMap<NodeId, u64>,
 }
 
 impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
     pub fn new() -> Self {
         RaftSafetyMonitor {
             leaders: BTreeMap::new(),
-            applied: Vec::new(),
+            applied: VecDeque::new(),
+            first: 1,
             applied_count: 0,
             applied_upto: BTreeMap::new(),
+            durable: BTreeMap::new(),
         }
+    }
+
+    /// These are all the members there will be: entries below every one's durable snapshot
+    /// are dropped. Without it the monitor keeps every applied entry.
+    pub fn bounded_by(mut self, members: impl IntoIterator<Item = NodeId>) -> Self {
+        self.durable = members.into_iter().map(|m| (m, 0)).collect();
+        self
+    }
+
+    /// How many applied entries are kept (for tests).
+    pub fn kept_len(&self) -> usize {
+        self.applied.len()
     }
 
     pub fn leader_of(&self, term: u64) -> Option<NodeId> {
@@ -106,7 +142,24 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
     }
 
     fn applied_at(&self, index: u64) -> Option<&AppliedEntry<E>> {
-        self.applied.get(usize::try_from(index).ok()?)?.as_ref()
+        let slot = usize::try_from(index.checked_sub(self.first)?).ok()?;
+        self.applied.get(slot)?.as_ref()
+    }
+
+    /// Drops the entries below every member's durable snapshot: no member can apply them
+    /// again (a restart from below its durable snapshot is reported), and a leader's log
+    /// starts after its own snapshot, so leader completeness never looks at them either.
+    fn drop_below_durable(&mut self) {
+        let Some(&floor) = self.durable.values().min() else {
+            return;
+        };
+        while self.first < floor {
+            if self.applied.pop_front().is_none() {
+                self.first = floor;
+                break;
+            }
+            self.first += 1;
+        }
     }
 
     /// `member` became leader in `term`; `log` is its log now (for leader completeness, checked
@@ -132,10 +185,11 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
         if current_term != term {
             return Ok(());
         }
-        let compacted_upto = log.first_index() - 1;
-        let from = usize::try_from(compacted_upto + 1).unwrap_or(usize::MAX);
-        let later = self.applied.iter().enumerate().skip(from);
-        for (index, a) in later.filter_map(|(i, a)| Some((i as u64, a.as_ref()?))) {
+        let from = log.first_index().max(self.first);
+        let skip = usize::try_from(from - self.first).unwrap_or(usize::MAX);
+        let later = self.applied.iter().enumerate().skip(skip);
+        let first = self.first;
+        for (index, a) in later.filter_map(|(i, a)| Some((first + i as u64, a.as_ref()?))) {
             if a.term < term && log.term(index) != Some(a.term) {
                 return Err(SafetyViolation::LeaderIncomplete {
                     leader: member,
@@ -176,7 +230,9 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
             }
             Some(_) => Ok(()),
             None => {
-                let slot = usize::try_from(entry.index).expect("an index fits in memory");
+                // In order, so never below `first`: the member's durable snapshot is below it.
+                let slot = usize::try_from(entry.index - self.first.min(entry.index))
+                    .expect("an index fits in memory");
                 if self.applied.len() <= slot {
                     self.applied.resize_with(slot + 1, || None);
                 }
@@ -213,9 +269,33 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
         Ok(())
     }
 
-    /// A member restarted: it re-applies from `applied` (its snapshot index, or 0).
-    pub fn observe_restart(&mut self, member: NodeId, applied: u64) {
+    /// A member restarted: it re-applies from `applied` (its snapshot index, or 0), which is
+    /// its durable snapshot.
+    pub fn observe_restart(&mut self, member: NodeId, applied: u64) -> Result<(), SafetyViolation> {
         self.applied_upto.insert(member, applied);
+        self.observe_durable_snapshot(member, applied)
+    }
+
+    /// `member`'s snapshot at `index` is durable: after any crash it restarts from there or
+    /// later. Lets the monitor drop what every member is past (see `bounded_by`).
+    pub fn observe_durable_snapshot(
+        &mut self,
+        member: NodeId,
+        index: u64,
+    ) -> Result<(), SafetyViolation> {
+        let Some(durable) = self.durable.get_mut(&member) else {
+            return Ok(());
+        };
+        if index < *durable {
+            return Err(SafetyViolation::DurableSnapshotLost {
+                member,
+                applied: index,
+                durable: *durable,
+            });
+        }
+        *durable = index;
+        self.drop_below_durable();
+        Ok(())
     }
 }
 
@@ -293,6 +373,53 @@ mod tests {
         assert!(matches!(
             m.observe_applied(1, &e(3, 1, 7)),
             Err(SafetyViolation::ApplyOutOfOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn a_bounded_monitor_drops_what_every_member_is_durably_past() {
+        let mut m = RaftSafetyMonitor::<u64>::new().bounded_by([1, 2]);
+        for i in 1..=10 {
+            m.observe_applied(1, &e(i, 1, i)).unwrap();
+            m.observe_applied(2, &e(i, 1, i)).unwrap();
+        }
+        m.observe_durable_snapshot(1, 8).unwrap();
+        assert_eq!(m.kept_len(), 10, "member 2 may still re-apply from 1");
+        m.observe_durable_snapshot(2, 6).unwrap();
+        assert_eq!(m.kept_len(), 5, "6..=10 kept: 6 for a snapshot check");
+        assert_eq!(m.committed_len(), 10);
+        // Member 2 restarts from its durable snapshot and re-applies: a divergent entry is
+        // still caught.
+        m.observe_restart(2, 6).unwrap();
+        m.observe_snapshot(2, 6, 1).unwrap();
+        m.observe_applied(2, &e(7, 1, 7)).unwrap();
+        assert!(matches!(
+            m.observe_applied(2, &e(8, 1, 99)),
+            Err(SafetyViolation::DifferentApplied { index: 8, .. })
+        ));
+        // A restart from below the durable snapshot lost it.
+        assert_eq!(
+            m.observe_restart(1, 3),
+            Err(SafetyViolation::DurableSnapshotLost {
+                member: 1,
+                applied: 3,
+                durable: 8
+            })
+        );
+    }
+
+    #[test]
+    fn an_unbounded_monitor_keeps_everything() {
+        let mut m = RaftSafetyMonitor::<u64>::new();
+        for i in 1..=5 {
+            m.observe_applied(1, &e(i, 1, i)).unwrap();
+        }
+        m.observe_durable_snapshot(1, 5).unwrap();
+        m.observe_restart(1, 0).unwrap();
+        assert_eq!(m.kept_len(), 5);
+        assert!(matches!(
+            m.observe_applied(1, &e(1, 2, 1)),
+            Err(SafetyViolation::DifferentApplied { index: 1, .. })
         ));
     }
 

@@ -144,6 +144,11 @@ struct Running<V> {
     journal: SafetyJournal,
     /// Snapshots received from a leader and loaded.
     snapshots_installed: u64,
+    /// The index of the newest snapshot written to disk and not yet covered by an fsync.
+    snapshot_unsynced: Option<u64>,
+    /// The fsync (by token) that makes the snapshot at this index durable, once it completes:
+    /// the safety monitor learns it then (`SafetyRecord::SnapshotDurable`).
+    snapshot_syncing: Option<(u64, u64)>,
 }
 
 enum State<V> {
@@ -322,6 +327,8 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
             ticks: 0,
             journal,
             snapshots_installed: 0,
+            snapshot_unsynced: None,
+            snapshot_syncing: None,
         }));
         let id = zap::member_id(self.cfg.member_id);
         if boot > 1 {
@@ -373,10 +380,16 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
                     ctx.send(to, M::wrap(EtcdMessage::Raft(Box::new(m))));
                 }
             }
+            if let Some(s) = &rd.snapshot {
+                r.snapshot_unsynced = Some(s.index);
+            }
             if storage::write_ready::<V>(ctx.disk(), &rd, &mut r.persisted_hard) {
                 r.next_fsync_token += 1;
                 let token = r.next_fsync_token;
                 ctx.fsync(token);
+                if let Some(index) = r.snapshot_unsynced.take() {
+                    r.snapshot_syncing = Some((token, index));
+                }
                 if self.cfg.planted_bug_ack_before_fsync {
                     self.finish_ready(ctx, rd);
                     continue;
@@ -512,6 +525,7 @@ impl<V: Value + Default + 'static> EtcdMember<V> {
         {
             storage::write_snapshot::<V>(ctx.disk(), s);
             r.snapshot_index = s.index;
+            r.snapshot_unsynced = Some(s.index);
         }
     }
 
@@ -969,6 +983,12 @@ impl<V: Value + Default + 'static, M: EtcdEnvelope<V>> Actor<M> for EtcdMember<V
         let State::Running(r) = &mut self.state else {
             return;
         };
+        if let Some((t, index)) = r.snapshot_syncing
+            && t == token
+        {
+            r.snapshot_syncing = None;
+            r.journal.push(SafetyRecord::SnapshotDurable { index });
+        }
         if r.fsync.as_ref().is_some_and(|(t, _)| *t == token)
             && let Some((_, rd)) = r.fsync.take()
         {

@@ -5,7 +5,13 @@
 //! write a journal.
 //!
 //! The journal is bounded: the invariant reads it after every event, and one event appends at
-//! most one Ready's worth of records, far below the bound.
+//! most one Ready's worth of records, far below the bound. The invariant tells the journal how
+//! far it read ([`JournalWrites`]), so that the journal keeps only the records it has not read:
+//! a few, where it would otherwise hold the last `JOURNAL_MAX`.
+//!
+//! The monitor is told where each member's snapshot is durable (`SnapshotDurable`, journaled
+//! when the fsync that covers the snapshot's write completes), so that it keeps only the
+//! applied entries some member may still apply (see `RaftSafetyMonitor::bounded_by`).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -36,6 +42,10 @@ pub enum SafetyRecord {
         index: u64,
         term: u64,
     },
+    /// The member's snapshot at `index` (taken or received) is on disk and synced.
+    SnapshotDurable {
+        index: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -50,19 +60,31 @@ pub struct SafetyJournal {
 
 /// How many records a member's journals have taken, over all its incarnations: shared with
 /// the safety invariant, which skips a member whose count did not move without looking the
-/// member up (most member events, heartbeats, journal nothing). A simulation stays on the
-/// thread that made it (the fuzzer runs one per thread), so the member need not be `Send`.
+/// member up (most member events, heartbeats, journal nothing), and, the other way, how far the
+/// invariant read, so that the journal drops what was read. A simulation stays on the thread
+/// that made it (the fuzzer runs one per thread), so the member need not be `Send`.
 #[derive(Clone, Debug, Default)]
-pub struct JournalWrites(Rc<Cell<u64>>);
+pub struct JournalWrites(Rc<JournalCounts>);
+
+#[derive(Debug, Default)]
+struct JournalCounts {
+    writes: Cell<u64>,
+    /// The journal (by its `boot`) and the sequence number the invariant read up to.
+    read: Cell<(u64, u64)>,
+}
 
 impl JournalWrites {
     #[inline]
     pub fn get(&self) -> u64 {
-        self.0.get()
+        self.0.writes.get()
     }
 
     fn bump(&self) {
-        self.0.set(self.0.get() + 1);
+        self.0.writes.set(self.0.writes.get() + 1);
+    }
+
+    fn read_upto(&self, boot: u64, seq: u64) {
+        self.0.read.set((boot, seq));
     }
 }
 
@@ -79,6 +101,12 @@ impl SafetyJournal {
     }
 
     pub fn push(&mut self, r: SafetyRecord) {
+        let (boot, read) = self.writes.0.read.get();
+        if boot == self.boot {
+            while self.records.front().is_some_and(|(seq, _)| *seq < read) {
+                self.records.pop_front();
+            }
+        }
         if self.records.len() >= JOURNAL_MAX {
             self.records.pop_front();
         }
@@ -109,7 +137,15 @@ where
     M: EtcdEnvelope<V>,
     V: crate::mvcc::Value + Default + 'static,
 {
+    // Bounded by the members only when all are known: else it keeps every applied entry.
+    let ids: Option<Vec<u64>> = members
+        .iter()
+        .map(|&a| sim.actor::<EtcdMember<V>>(a).map(|m| m.id()))
+        .collect();
     let mut monitor = RaftSafetyMonitor::<Option<ProposalId>>::new();
+    if let Some(ids) = ids {
+        monitor = monitor.bounded_by(ids);
+    }
     // Per member, in `members` order: (boot of the incarnation read, next sequence to read).
     let mut cursors: Vec<Option<(u64, u64)>> = vec![None; members.len()];
     // Per member: its journals' write count and the count when last read (`None`: read it).
@@ -127,7 +163,7 @@ where
     sim.add_invariant_on("raft safety", &watched, move |sim| {
         for ((&a, cursor), (count, read)) in members.iter().zip(cursors.iter_mut()).zip(&mut writes)
         {
-            if let Some(count) = count {
+            if let Some(count) = &count {
                 let now = count.get();
                 if *read == Some(now) {
                     continue;
@@ -150,10 +186,7 @@ where
             };
             for r in records {
                 let res = match r {
-                    SafetyRecord::Started { applied } => {
-                        monitor.observe_restart(m.id(), *applied);
-                        Ok(())
-                    }
+                    SafetyRecord::Started { applied } => monitor.observe_restart(m.id(), *applied),
                     SafetyRecord::BecameLeader { term } => {
                         let Some(node) = m.raw_node() else { continue };
                         monitor.observe_leader(m.id(), *term, node.raft().term, &node.raft().log)
@@ -173,10 +206,16 @@ where
                     SafetyRecord::SnapshotLoaded { index, term } => {
                         monitor.observe_snapshot(m.id(), *index, *term)
                     }
+                    SafetyRecord::SnapshotDurable { index } => {
+                        monitor.observe_durable_snapshot(m.id(), *index)
+                    }
                 };
                 res.map_err(|v| v.to_string())?;
             }
             *cursor = Some((journal.boot, journal.next_seq()));
+            if let Some(count) = &count {
+                count.read_upto(journal.boot, journal.next_seq());
+            }
         }
         Ok(())
     });

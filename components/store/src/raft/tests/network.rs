@@ -274,7 +274,9 @@ impl Network {
         let applied = m.disk.snapshot.as_ref().map_or(0, |s| s.index);
         m.node = node;
         m.read_states.clear();
-        self.monitor.observe_restart(id, applied);
+        self.monitor
+            .observe_restart(id, applied)
+            .unwrap_or_else(|v| panic!("{v}"));
         self.in_flight.retain(|msg| msg.to != id);
         self.process(id);
     }
