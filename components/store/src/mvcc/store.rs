@@ -192,7 +192,7 @@ impl<V: Value + Default> MvccStore<V> {
             WriteRequest::Put(p) => {
                 self.check_put(p)?;
                 let mut w = self.begin();
-                let resp = self.put(&mut w, p);
+                let resp = self.put(&mut w, p, None);
                 self.commit(w);
                 Ok(WriteResponse::Put(PutResponse {
                     revision: self.current_revision,
@@ -270,13 +270,28 @@ impl<V: Value + Default> MvccStore<V> {
         Ok(())
     }
 
-    fn put(&mut self, w: &mut WriteTxn<V>, p: &PutRequest<V>) -> PutResponse<V> {
+    /// `known`: the key's value now, when the caller has just read it.
+    fn put(
+        &mut self,
+        w: &mut WriteTxn<V>,
+        p: &PutRequest<V>,
+        known: Option<Option<KeyValue<V>>>,
+    ) -> PutResponse<V> {
         let rev = w.next_rev();
         // One search of the index for both the previous value and the new revision.
         let records = &self.records;
         let prev = match self.index.get_mut(&p.key) {
             Some(ki) => {
-                let prev = visible_in(records, ki, i64::MAX).cloned();
+                let prev = match known {
+                    Some(prev) => {
+                        debug_assert_eq!(
+                            prev.as_ref().map(|kv| kv.mod_revision),
+                            visible_in(records, ki, i64::MAX).map(|kv| kv.mod_revision)
+                        );
+                        prev
+                    }
+                    None => visible_in(records, ki, i64::MAX).cloned(),
+                };
                 ki.put(rev);
                 if !ki.dirty {
                     ki.dirty = true;
@@ -456,7 +471,22 @@ impl<V: Value + Default> MvccStore<V> {
         self.check_ops(&t.success)?;
         self.check_ops(&t.failure)?;
         let at = self.current_revision;
-        let succeeded = t.compare.iter().all(|c| self.compare_holds(c, at));
+        let (succeeded, mut known) = match t.compare.as_slice() {
+            [c] if c.range_end.is_none() => {
+                let kv = self.visible(&c.key, at);
+                let succeeded = compare_one(c, kv);
+                let ops = if succeeded { &t.success } else { &t.failure };
+                // A guarded write (a compare of one key, then a put of it: the apiserver's
+                // every update) reads the key once: what the compare saw at the current
+                // revision is what the put replaces.
+                let known = match ops.first() {
+                    Some(RequestOp::Put(p)) if p.key == c.key => Some(kv.cloned()),
+                    _ => None,
+                };
+                (succeeded, known)
+            }
+            compare => (compare.iter().all(|c| self.compare_holds(c, at)), None),
+        };
         let ops = if succeeded { &t.success } else { &t.failure };
         let mut w = self.begin();
         let mut responses = Vec::with_capacity(ops.len());
@@ -476,7 +506,8 @@ impl<V: Value + Default> MvccStore<V> {
                         ResponseOp::Range(self.range(&r)?)
                     }
                 }
-                RequestOp::Put(p) => ResponseOp::Put(self.put(&mut w, p)),
+                // Only the first op can use what the compare read: nothing is written yet.
+                RequestOp::Put(p) => ResponseOp::Put(self.put(&mut w, p, known.take())),
                 RequestOp::DeleteRange(d) => ResponseOp::DeleteRange(self.delete_range(&mut w, d)),
             });
         }
