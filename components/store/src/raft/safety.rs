@@ -230,9 +230,12 @@ impl<E: Clone + PartialEq + Debug> RaftSafetyMonitor<E> {
             }
             Some(_) => Ok(()),
             None => {
-                // In order, so never below `first`: the member's durable snapshot is below it.
-                let slot = usize::try_from(entry.index - self.first.min(entry.index))
-                    .expect("an index fits in memory");
+                // Below `first` only for a member that went back behind its durable snapshot,
+                // which `observe_restart` reports: there is nothing left to compare with.
+                let Some(slot) = entry.index.checked_sub(self.first) else {
+                    return Ok(());
+                };
+                let slot = usize::try_from(slot).expect("an index fits in memory");
                 if self.applied.len() <= slot {
                     self.applied.resize_with(slot + 1, || None);
                 }
