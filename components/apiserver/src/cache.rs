@@ -24,6 +24,7 @@
 //! so every revision reaches every resource's cache, which keeps consistent reads simple);
 //! watchers are never dropped for being slow (sim streams have no buffer limit).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -295,6 +296,13 @@ impl<R: Clone> ResourceCache<R> {
         Some((c.object()?, c.rev))
     }
 
+    /// [`Self::get`], with etcd's value of that revision if kept (the base a write from it is
+    /// encoded after): one look-up for both.
+    pub fn get_encoded(&self, key: &str) -> Option<(SharedObject, i64, Option<Encoded>)> {
+        let c = self.objects.get(key)?;
+        Some((c.object()?, c.rev, c.encoded.clone()))
+    }
+
     /// etcd's value of the object under `key` at mod revision `rev`, if that is the revision
     /// cached (the base a write computed from `rev` is encoded after).
     pub fn encoded_at(&self, key: &str, rev: i64) -> Option<&Encoded> {
@@ -364,11 +372,15 @@ impl<R: Clone> ResourceCache<R> {
             Some(r) if self.decoded || object.is_none() || !self.watchers.is_empty() => r.object(),
             _ => None,
         };
-        if let Some(p) = &prev {
-            self.index_remove(key, p);
-        }
-        if let Some(o) = &object {
-            self.index_insert(key, o);
+        // A pod updated on the same node stays where it is in the node index.
+        let same_node = matches!((&prev, &object), (Some(p), Some(o)) if node_of(p) == node_of(o));
+        if !same_node {
+            if let Some(p) = &prev {
+                self.index_remove(key, p);
+            }
+            if let Some(o) = &object {
+                self.index_insert(key, o);
+            }
         }
         let prev_held = replaced.as_ref().and_then(Current::held);
         let (event_type, current, held) = match (&object, deleted_last) {
@@ -422,16 +434,19 @@ impl<R: Clone> ResourceCache<R> {
         }
     }
 
-    fn candidates(&self, change: &Change) -> BTreeSet<u64> {
-        let mut ids: BTreeSet<u64> = self.watchers_everywhere.clone();
+    /// The watchers that may see `change`, in id order: those of every namespace, and of the
+    /// namespace or node of the object or its previous state. Most changes (a Lease, a Node)
+    /// have no namespace or node watchers, and their candidates are not copied.
+    fn candidates(&self, change: &Change) -> Cow<'_, BTreeSet<u64>> {
+        let mut ids = Cow::Borrowed(&self.watchers_everywhere);
         for o in std::iter::once(&change.object).chain(change.prev.iter()) {
             if let Some(set) = self.watchers_by_namespace.get(o.namespace()) {
-                ids.extend(set);
+                ids.to_mut().extend(set);
             }
             if let Some(n) = node_of(o)
                 && let Some(set) = self.watchers_by_node.get(n)
             {
-                ids.extend(set);
+                ids.to_mut().extend(set);
             }
         }
         ids
@@ -441,8 +456,8 @@ impl<R: Clone> ResourceCache<R> {
         let mut out = Vec::new();
         let mut added: Option<Arc<WatchEvent>> = None;
         let mut removed: Option<Arc<WatchEvent>> = None;
-        for id in self.candidates(change) {
-            let Some(w) = self.watchers.get(&id) else {
+        for id in self.candidates(change).iter() {
+            let Some(w) = self.watchers.get(id) else {
                 continue;
             };
             if let Some(ev) = event_for(&w.filter, change, &mut added, &mut removed) {

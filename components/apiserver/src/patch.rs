@@ -19,9 +19,9 @@ use crate::status_patch;
 /// Nesting bound, so that a hostile patch cannot recurse without end.
 const DEPTH_MAX: usize = 64;
 
-/// `cur` with `patch` applied, decoded strictly: a kubelet's merge patch of a pod's status
-/// straight onto the typed pod ([`status_patch`]), anything else through JSON (also a patch
-/// with a timestamp finer than the API keeps, which the strict decode truncates).
+/// `cur` with `patch` applied, decoded strictly: a kubelet's merge patch of a pod's or a node's
+/// status straight onto the typed object ([`status_patch`]), anything else through JSON (also a
+/// patch with a timestamp finer than the API keeps, which the strict decode truncates).
 pub fn patched(cur: &Object, patch: &Value, patch_type: PatchType) -> Result<Object, StatusError> {
     if patch_type == PatchType::Merge
         && !api::precision::has_fraction(patch)

@@ -1016,12 +1016,8 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             written: None,
             parent,
         };
-        match self
-            .cache(kind)
-            .get(&key_string)
-            .map(|(o, rev)| (o.clone(), rev))
-        {
-            Some(current) => self.plan_and_send(ctx, op, Some(current)),
+        match self.cache(kind).get_encoded(&key_string) {
+            Some((o, rev, base)) => self.plan_and_send_from(ctx, op, Some((o, rev)), base),
             None if matches!(op.req.verb, Verb::Create(_)) => self.plan_and_send(ctx, op, None),
             None => {
                 let id = self.etcd.request(
@@ -1105,16 +1101,32 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
     fn plan_and_send(
         &mut self,
         ctx: &mut Ctx<'_, M>,
-        mut op: WriteOp,
+        op: WriteOp,
         current: Option<(SharedObject, i64)>,
     ) {
+        self.plan_and_send_from(ctx, op, current, None);
+    }
+
+    /// `base`: etcd's value of `current`, when the caller has it at hand (else it is looked up
+    /// in the watch cache at the revision the write expects).
+    fn plan_and_send_from(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        mut op: WriteOp,
+        current: Option<(SharedObject, i64)>,
+        base: Option<Encoded>,
+    ) {
+        let current_rev = current.as_ref().map(|(_, rev)| *rev);
         match self.plan(ctx, &op, current.as_ref()) {
             Err(e) => self.finish_write(ctx, &op, Err(e)),
             Ok(Step::Reply(r)) => self.finish_write(ctx, &op, Ok(r)),
             Ok(Step::Write { expected, mutation }) => {
-                let previous = std::str::from_utf8(&op.key)
-                    .ok()
-                    .and_then(|key| self.cache(op.kind).encoded_at(key, expected));
+                let previous = match &base {
+                    Some(b) if current_rev == Some(expected) => Some(b),
+                    _ => std::str::from_utf8(&op.key)
+                        .ok()
+                        .and_then(|key| self.cache(op.kind).encoded_at(key, expected)),
+                };
                 let (txn, written) =
                     match storage::guarded(op.key.clone(), expected, &mutation, previous) {
                         Ok(txn) => txn,

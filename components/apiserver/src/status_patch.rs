@@ -1,25 +1,32 @@
-//! A JSON merge patch of a pod's status applied to the typed pod, for the shape every kubelet
-//! sends at each container change (`{"metadata": {"uid": …}, "status": {…}}`, the status
-//! manager's `PatchPodStatus` in `pkg/kubelet/status/status_manager.go`).
+//! A JSON merge patch of a pod's or a node's status applied to the typed object, for the shapes
+//! the kubelet sends: a pod's at each container change (`{"metadata": {"uid": …}, "status":
+//! {…}}`, the status manager's `PatchPodStatus` in `pkg/kubelet/status/status_manager.go`),
+//! and its node's whole status every `nodeStatusReportFrequency` or on a change.
 //!
-//! The general path ([`crate::patch::patched`]) turns the whole pod into JSON, merges and
-//! decodes the result strictly; for this shape the result is the pod with the patched status
-//! fields replaced, since every field of `PodStatus` the patch names is replaced whole (a
-//! value that is not a JSON object replaces; `null` removes). So the patch's status is decoded
-//! alone and its fields moved into a copy of the pod. Anything else, or anything the strict
-//! decode would reject (an unknown field, a wrong type), returns `None` and takes the general
-//! path, which words the error.
+//! The general path ([`crate::patch::patched`]) turns the whole object into JSON, merges and
+//! decodes the result strictly; for these shapes the result is the object with the patched
+//! status fields replaced, since every field of the status the patch names is replaced whole
+//! (a value that is not a JSON object replaces; `null` removes). So the patch's status is
+//! decoded alone and its fields moved into a copy of the object. A field whose patch value is
+//! a JSON object merges into the current value instead: handled only when that value is the
+//! current field's own JSON (a node's capacity, allocatable, nodeInfo, daemonEndpoints as the
+//! kubelet sends them again), where the merge leaves the field as it is. Anything else, or
+//! anything the strict decode would reject (an unknown field, a wrong type), returns `None`
+//! and takes the general path, which words the error.
 
 use api::Object;
-use k8s_openapi::api::core::v1::PodStatus;
+use k8s_openapi::api::core::v1::{NodeStatus, PodStatus};
 use serde_json::{Map, Value};
 
-/// `cur` (a pod) with `patch` merged in, or `None` when the patch is not of the shape handled
-/// here or would not decode.
-pub fn merged(cur: &Object, patch: &Value) -> Option<Object> {
-    let Object::Pod(pod) = cur else {
-        return None;
-    };
+/// The patch's `metadata.uid` (`Some(None)` for a null) and its status, or `None` for any
+/// other shape.
+#[allow(clippy::type_complexity)]
+fn shape(
+    patch: &Value,
+) -> Option<(
+    Option<Option<String>>,
+    Option<(&Value, &Map<String, Value>)>,
+)> {
     let Value::Object(top) = patch else {
         return None;
     };
@@ -40,24 +47,126 @@ pub fn merged(cur: &Object, patch: &Value) -> Option<Object> {
             _ => return None,
         }
     }
-    let mut out = pod.as_ref().clone();
-    if let Some(uid) = uid {
-        out.metadata.uid = uid;
-    }
-    if let Some((value, fields)) = status {
-        // An object value merges into the field's current value: not handled here.
-        if fields.values().any(Value::is_object) {
-            return None;
-        }
-        let mut from: PodStatus = api::strict::decode_known(value)?;
-        let to = out.status.get_or_insert_with(PodStatus::default);
-        for k in fields.keys() {
-            if !take_field(k, &mut from, to) {
-                return None;
+    Some((uid, status))
+}
+
+/// `cur` (a pod or a node) with `patch` merged in, or `None` when the patch is not of the shape
+/// handled here or would not decode.
+pub fn merged(cur: &Object, patch: &Value) -> Option<Object> {
+    match cur {
+        Object::Pod(pod) => {
+            let (uid, status) = shape(patch)?;
+            let mut out = pod.as_ref().clone();
+            if let Some(uid) = uid {
+                out.metadata.uid = uid;
             }
+            if let Some((value, fields)) = status {
+                // An object value merges into the field's current value: not handled here.
+                if fields.values().any(Value::is_object) {
+                    return None;
+                }
+                let mut from: PodStatus = api::strict::decode_known(value)?;
+                let to = out.status.get_or_insert_with(PodStatus::default);
+                for k in fields.keys() {
+                    if !take_field(k, &mut from, to) {
+                        return None;
+                    }
+                }
+            }
+            Some(Object::from(out))
         }
+        Object::Node(node) => {
+            let (uid, status) = shape(patch)?;
+            let cur_status = node.status.as_ref();
+            // Object values first: each must be the current field's JSON, checked before
+            // anything is copied or decoded.
+            if let Some((_, fields)) = status {
+                for (k, v) in fields.iter().filter(|(_, v)| v.is_object()) {
+                    if !node_field_is(k, cur_status?, v)? {
+                        return None;
+                    }
+                }
+            }
+            let mut out = node.as_ref().clone();
+            if let Some(uid) = uid {
+                out.metadata.uid = uid;
+            }
+            if let Some((value, fields)) = status {
+                let mut from: NodeStatus = api::strict::decode_known(value)?;
+                let to = out.status.get_or_insert_with(NodeStatus::default);
+                for (k, v) in fields {
+                    if !v.is_object() && !take_node_field(k, &mut from, to) {
+                        return None;
+                    }
+                }
+            }
+            Some(Object::from(out))
+        }
+        _ => None,
     }
-    Some(Object::from(out))
+}
+
+/// Whether the JSON of `cur`'s field named `key` is `value`: `None` for a name that is not a
+/// field of `NodeStatus`.
+fn node_field_is(key: &str, cur: &NodeStatus, value: &Value) -> Option<bool> {
+    macro_rules! fields {
+        ($( $json:literal => $field:ident, )*) => {
+            match key {
+                $( $json => cur
+                    .$field
+                    .as_ref()
+                    .and_then(|f| serde_json::to_value(f).ok())
+                    .is_some_and(|j| j == *value), )*
+                _ => return None,
+            }
+        };
+    }
+    Some(fields! {
+        "addresses" => addresses,
+        "allocatable" => allocatable,
+        "capacity" => capacity,
+        "conditions" => conditions,
+        "config" => config,
+        "daemonEndpoints" => daemon_endpoints,
+        "declaredFeatures" => declared_features,
+        "features" => features,
+        "images" => images,
+        "nodeInfo" => node_info,
+        "phase" => phase,
+        "runtimeHandlers" => runtime_handlers,
+        "volumesAttached" => volumes_attached,
+        "volumesInUse" => volumes_in_use,
+    })
+}
+
+/// Moves the field named `key` (its JSON name) from `from` to `to`; `false` for a name that
+/// is not a field of `NodeStatus`.
+fn take_node_field(key: &str, from: &mut NodeStatus, to: &mut NodeStatus) -> bool {
+    macro_rules! fields {
+        ($( $json:literal => $field:ident, )*) => {
+            match key {
+                $( $json => to.$field = from.$field.take(), )*
+                _ => return false,
+            }
+        };
+    }
+    fields! {
+        "addresses" => addresses,
+        "allocatable" => allocatable,
+        "capacity" => capacity,
+        "conditions" => conditions,
+        "config" => config,
+        "daemonEndpoints" => daemon_endpoints,
+        "declaredFeatures" => declared_features,
+        "features" => features,
+        "images" => images,
+        "nodeInfo" => node_info,
+        "phase" => phase,
+        "runtimeHandlers" => runtime_handlers,
+        "volumesAttached" => volumes_attached,
+        "volumesInUse" => volumes_in_use,
+    }
+    true
 }
 
 /// Moves the field named `key` (its JSON name) from `from` to `to`; `false` for a name that
@@ -303,9 +412,130 @@ mod tests {
             check(&cur, &patch, false);
         }
         // Other kinds are not handled.
-        let node = api::strict::decode(&json!({"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": "worker"}, "status": {"phase": "Running"}}))
-        .expect("a node");
-        check(&node, &json!({"status": {"phase": "Pending"}}), false);
+        let ns = api::strict::decode(&json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "web"}, "status": {"phase": "Active"}}))
+        .expect("a namespace");
+        check(&ns, &json!({"status": {"phase": "Terminating"}}), false);
+    }
+
+    /// A node's status as its kubelet reports it (every field the kubelet sets).
+    fn node_status(heartbeat: &str) -> Value {
+        json!({
+            "addresses": [{"type": "InternalIP", "address": "172.18.0.3"},
+                {"type": "Hostname", "address": "worker"}],
+            "allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+            "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+                 "lastHeartbeatTime": heartbeat, "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                 "message": "kubelet is posting ready status",
+                 "lastHeartbeatTime": heartbeat, "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "images": [{"names": ["registry.k8s.io/pause:3.10"], "sizeBytes": 320368}],
+            "nodeInfo": {"architecture": "amd64", "bootID": "b", "containerRuntimeVersion": "containerd://2.1.1",
+                "kernelVersion": "6.8.0", "kubeProxyVersion": "", "kubeletVersion": "v1.37.0",
+                "machineID": "m", "operatingSystem": "linux", "osImage": "Debian", "systemUUID": "s"},
+            "runtimeHandlers": [{"name": "runc", "features": {"recursiveReadOnlyMounts": true,
+                "userNamespaces": true}}]
+        })
+    }
+
+    fn node() -> Object {
+        api::strict::decode(&json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "worker", "uid": "n-1", "resourceVersion": "7",
+                "labels": {"kubernetes.io/hostname": "worker"}},
+            "spec": {"podCIDR": "10.244.1.0/24"},
+            "status": node_status("2026-01-01T00:00:10Z")}))
+        .expect("a node")
+    }
+
+    #[test]
+    fn a_kubelets_node_status_patch_gives_what_the_json_path_gives() {
+        let cur = node();
+        // The whole status again, with new heartbeats: object fields equal to the current.
+        check(
+            &cur,
+            &json!({"status": node_status("2026-01-01T00:05:10Z")}),
+            true,
+        );
+        check(
+            &cur,
+            &json!({"status": {"phase": "Running", "conditions": null}}),
+            true,
+        );
+        check(&cur, &json!({"status": {"images": []}}), true);
+        check(
+            &cur,
+            &json!({"metadata": {"uid": "n-1"}, "status": {}}),
+            true,
+        );
+        // An object field that differs from the current merges: the JSON path.
+        let mut other = node_status("2026-01-01T00:05:10Z");
+        other["capacity"]["cpu"] = json!("4");
+        check(&cur, &json!({ "status": other }), false);
+        check(
+            &cur,
+            &json!({"status": {"capacity": {"hugepages-2Mi": "0"}}}),
+            false,
+        );
+        check(
+            &cur,
+            &json!({"status": {"nodeInfo": {"bootID": "c"}}}),
+            false,
+        );
+        check(&cur, &json!({"status": {"config": {}}}), false);
+        // Unknown fields and wrong types.
+        check(&cur, &json!({"status": {"phaze": "Running"}}), false);
+        check(&cur, &json!({"status": {"capacityy": {"cpu": "8"}}}), false);
+        check(
+            &cur,
+            &json!({"status": {"addresses": {"type": "Hostname"}}}),
+            false,
+        );
+        check(&cur, &json!({"spec": {"unschedulable": true}}), false);
+        // A node without a status yet: an object field merges into nothing.
+        let mut bare = cur.clone();
+        if let Object::Node(n) = &mut bare {
+            n.status = None;
+        }
+        check(
+            &bare,
+            &json!({"status": node_status("2026-01-01T00:05:10Z")}),
+            false,
+        );
+        check(&bare, &json!({"status": {"phase": "Running"}}), true);
+    }
+
+    #[test]
+    fn every_node_status_field_is_named_as_its_json_key() {
+        let full = match serde_json::to_value(match &node() {
+            Object::Node(n) => n.status.clone().expect("a status"),
+            _ => unreachable!(),
+        }) {
+            Ok(Value::Object(m)) => m,
+            _ => unreachable!(),
+        };
+        for (key, value) in &full {
+            let mut cur = node();
+            check(&cur, &json!({"status": {key.clone(): null}}), true);
+            check(&cur, &json!({"status": {key.clone(): value.clone()}}), true);
+            if let Object::Node(n) = &mut cur {
+                n.status = Some(NodeStatus::default());
+            }
+            check(
+                &cur,
+                &json!({"status": {key.clone(): value.clone()}}),
+                !value.is_object(),
+            );
+        }
+        // Fields the kubelet does not set.
+        let cur = node();
+        check(
+            &cur,
+            &json!({"status": {"volumesInUse": ["a"], "declaredFeatures": ["f"],
+            "volumesAttached": [{"name": "v", "devicePath": "/dev/x"}]}}),
+            true,
+        );
     }
 }

@@ -411,6 +411,21 @@ impl Indexer {
         with_key(namespace, name, |key| self.items.get(key))
     }
 
+    /// The objects whose keys start with `prefix` (a namespace and its `/`), with their keys,
+    /// in key order.
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a SharedObject)> + 'a {
+        self.items
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, o)| (&**k, o))
+    }
+
     /// Every object, in key order.
     pub fn iter(&self) -> impl Iterator<Item = &SharedObject> + '_ {
         self.items.values()

@@ -231,7 +231,14 @@ impl NodeLifecycleController {
     /// Runs for every node every `node-monitor-period`, so it reads the Node and its Lease in
     /// place and allocates nothing unless the node goes Unknown: like upstream's
     /// `nodeHealthMap`, [`Health`] keeps what was last observed and a pass only compares.
-    fn node_health(&mut self, n_obj: &SharedObject, n: &Node, cx: &mut Cx<'_>) -> Ready {
+    /// `renew`: the node Lease's `renewTime`.
+    fn node_health(
+        &mut self,
+        n_obj: &SharedObject,
+        n: &Node,
+        renew: Option<MicroTime>,
+        cx: &mut Cx<'_>,
+    ) -> Ready {
         let name = n_obj.name();
         let heartbeat = n
             .status
@@ -240,13 +247,6 @@ impl NodeLifecycleController {
             .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
             .and_then(|c| c.last_heartbeat_time.as_ref())
             .map(virtual_secs);
-        let renew = cx
-            .cache(Kind::Lease)
-            .and_then(|c| c.get_by_name(NODE_LEASE_NAMESPACE, name))
-            .and_then(|l| match l.as_ref() {
-                Object::Lease(l) => l.spec.as_ref().and_then(|s| s.renew_time.clone()),
-                _ => None,
-            });
         let now = cx.now;
         let h = match self.health.get_mut(name) {
             Some(h) => {
@@ -380,12 +380,38 @@ impl NodeLifecycleController {
             .cache(Kind::Node)
             .map(|c| c.iter().cloned().collect())
             .unwrap_or_default();
-        // The Node cache iterates in key (= name) order; `ready` follows it.
+        // The Node cache iterates in key (= name) order; `ready` follows it, and so do the
+        // node Leases' keys (`kube-node-lease/<name>`): each node's Lease is found by walking
+        // them alongside the nodes instead of a search of the Lease keys per node.
+        let renews: Vec<Option<MicroTime>> = {
+            let prefix = format!("{NODE_LEASE_NAMESPACE}/");
+            let mut leases = cx
+                .cache(Kind::Lease)
+                .into_iter()
+                .flat_map(|c| c.with_prefix(&prefix))
+                .map(|(k, l)| (&k[prefix.len()..], l))
+                .peekable();
+            nodes
+                .iter()
+                .map(|o| {
+                    let name = o.name();
+                    while leases.next_if(|(n, _)| *n < name).is_some() {}
+                    match leases.peek() {
+                        Some((n, l)) if *n == name => match l.as_ref() {
+                            Object::Lease(l) => l.spec.as_ref().and_then(|s| s.renew_time.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                })
+                .collect()
+        };
+        debug_assert!(nodes.windows(2).all(|w| w[0].name() < w[1].name()));
         let mut ready: Vec<Ready> = Vec::with_capacity(nodes.len());
         let mut per_zone: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for o in &nodes {
+        for (o, renew) in nodes.iter().zip(renews) {
             let r = match node_of(o) {
-                Some(n) => self.node_health(o, n, cx),
+                Some(n) => self.node_health(o, n, renew, cx),
                 None => Ready::Other,
             };
             ready.push(r);

@@ -134,6 +134,9 @@ pub struct Kubelet<M> {
     node_status: Option<NodeStatus>,
     /// The part of the status the configuration fixes (built once).
     fixed_status: NodeStatus,
+    /// Its JSON: a report serializes only the conditions (the whole status was most of the
+    /// JSON patch's cost, and its JSON is the fixed fields' and the conditions').
+    fixed_status_json: serde_json::Map<String, serde_json::Value>,
     last_report: Option<Time>,
     node_status_in_flight: bool,
     /// The node Lease as the apiserver last returned it (shared with the reply).
@@ -178,6 +181,10 @@ impl<M> Kubelet<M> {
             registered: false,
             register_delay: Duration::from_millis(100),
             node_status: None,
+            fixed_status_json: match serde_json::to_value(fixed_status(&cfg)) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            },
             fixed_status: fixed_status(&cfg),
             last_report: None,
             node_status_in_flight: false,
@@ -423,8 +430,16 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             return;
         }
         let status = with_conditions(self.fixed_status.clone(), now, self.node_status.as_ref());
-        let patch =
-            serde_json::json!({ "status": serde_json::to_value(&status).unwrap_or_default() });
+        let mut json = self.fixed_status_json.clone();
+        if let Some(conditions) = &status.conditions {
+            json.insert(
+                "conditions".to_string(),
+                serde_json::to_value(conditions).unwrap_or_default(),
+            );
+        }
+        let mut patch = serde_json::Map::new();
+        patch.insert("status".to_string(), serde_json::Value::Object(json));
+        let patch = serde_json::Value::Object(patch);
         self.node_status = Some(status);
         self.last_report = Some(now);
         self.node_status_in_flight = true;
@@ -1325,10 +1340,16 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         } else {
             w.uid.clone()
         };
-        let patch = serde_json::json!({
-            "metadata": { "uid": target_uid },
-            "status": serde_json::to_value(status).unwrap_or_default(),
-        });
+        // Built as a map: `json!` would serialize the status's `Value` again, a deep copy.
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("uid".to_string(), serde_json::Value::String(target_uid));
+        let mut patch = serde_json::Map::new();
+        patch.insert("metadata".to_string(), serde_json::Value::Object(metadata));
+        patch.insert(
+            "status".to_string(),
+            serde_json::to_value(status).unwrap_or_default(),
+        );
+        let patch = serde_json::Value::Object(patch);
         w.status_in_flight = true;
         w.mark_written();
         let (ns, name) = (w.namespace.clone(), w.name.clone());
@@ -1865,6 +1886,11 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
     }
 
     fn sync_static(&mut self, ctx: &mut Ctx<'_, M>) {
+        // Static pods come only from the configuration, at start: a worker node has none, and
+        // this runs after every informer event.
+        if self.cfg.static_pods.is_empty() {
+            return;
+        }
         let uids: Vec<String> = self
             .pods
             .values()

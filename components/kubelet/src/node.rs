@@ -342,6 +342,30 @@ mod tests {
         )
     }
 
+    /// The kubelet serializes the fixed part once and the conditions per report: together
+    /// they are the whole status's JSON.
+    #[test]
+    fn the_status_json_is_the_fixed_parts_and_the_conditions() {
+        let cfg = cfg();
+        let first = node_status(&cfg, Time::from_secs(10), None);
+        let status = with_conditions(fixed_status(&cfg), Time::from_secs(20), Some(&first));
+        let serde_json::Value::Object(mut json) =
+            serde_json::to_value(fixed_status(&cfg)).expect("serializes")
+        else {
+            panic!("an object");
+        };
+        assert!(!json.contains_key("conditions"));
+        json.insert(
+            "conditions".to_string(),
+            serde_json::to_value(status.conditions.as_ref().expect("conditions"))
+                .expect("serializes"),
+        );
+        assert_eq!(
+            serde_json::Value::Object(json),
+            serde_json::to_value(&status).expect("serializes")
+        );
+    }
+
     #[test]
     fn heartbeats_alone_are_no_change_but_a_condition_is() {
         let cfg = cfg();
