@@ -106,6 +106,29 @@ pub fn merged(cur: &Object, patch: &Value) -> Option<Object> {
     }
 }
 
+/// Calls `$m!` with every field of `NodeStatus`, as `"jsonName" => rust_name,`: the one list
+/// both node functions below match on.
+macro_rules! node_status_fields {
+    ($m:ident) => {
+        $m! {
+            "addresses" => addresses,
+            "allocatable" => allocatable,
+            "capacity" => capacity,
+            "conditions" => conditions,
+            "config" => config,
+            "daemonEndpoints" => daemon_endpoints,
+            "declaredFeatures" => declared_features,
+            "features" => features,
+            "images" => images,
+            "nodeInfo" => node_info,
+            "phase" => phase,
+            "runtimeHandlers" => runtime_handlers,
+            "volumesAttached" => volumes_attached,
+            "volumesInUse" => volumes_in_use,
+        }
+    };
+}
+
 /// Whether the JSON of `cur`'s field named `key` is `value`: `None` for a name that is not a
 /// field of `NodeStatus`.
 fn node_field_is(key: &str, cur: &NodeStatus, value: &Value) -> Option<bool> {
@@ -121,22 +144,7 @@ fn node_field_is(key: &str, cur: &NodeStatus, value: &Value) -> Option<bool> {
             }
         };
     }
-    Some(fields! {
-        "addresses" => addresses,
-        "allocatable" => allocatable,
-        "capacity" => capacity,
-        "conditions" => conditions,
-        "config" => config,
-        "daemonEndpoints" => daemon_endpoints,
-        "declaredFeatures" => declared_features,
-        "features" => features,
-        "images" => images,
-        "nodeInfo" => node_info,
-        "phase" => phase,
-        "runtimeHandlers" => runtime_handlers,
-        "volumesAttached" => volumes_attached,
-        "volumesInUse" => volumes_in_use,
-    })
+    Some(node_status_fields!(fields))
 }
 
 /// Moves the field named `key` (its JSON name) from `from` to `to`; `false` for a name that
@@ -150,22 +158,7 @@ fn take_node_field(key: &str, from: &mut NodeStatus, to: &mut NodeStatus) -> boo
             }
         };
     }
-    fields! {
-        "addresses" => addresses,
-        "allocatable" => allocatable,
-        "capacity" => capacity,
-        "conditions" => conditions,
-        "config" => config,
-        "daemonEndpoints" => daemon_endpoints,
-        "declaredFeatures" => declared_features,
-        "features" => features,
-        "images" => images,
-        "nodeInfo" => node_info,
-        "phase" => phase,
-        "runtimeHandlers" => runtime_handlers,
-        "volumesAttached" => volumes_attached,
-        "volumesInUse" => volumes_in_use,
-    }
+    node_status_fields!(fields);
     true
 }
 
