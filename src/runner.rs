@@ -32,6 +32,7 @@ use crate::observe::{EtcdView, LeaderChange};
 mod components;
 mod exec;
 pub mod kubectl;
+mod slo;
 use crate::scenario::{Check, Fault, LeaderOf, Loaded, Step, Target};
 use crate::units::Duration;
 
@@ -126,7 +127,7 @@ pub fn needs(step: &Step) -> Option<String> {
         Step::Kubectl(line) => kubectl_needs(line),
         Step::Expect(check) | Step::Always(check) => match check {
             Check::Kubectl { command, .. } => kubectl_needs(command),
-            Check::TrafficErrors { .. } => None,
+            Check::TrafficErrors { .. } | Check::Latency { .. } => None,
         },
         Step::Exec(target, _) => leader_needs(target).or(exec::NEEDS.map(str::to_string)),
     }
@@ -194,6 +195,11 @@ fn describe_check(check: &Check) -> String {
         Check::TrafficErrors { service, at_most } => {
             format!("traffic errors to {service} <= {at_most}")
         }
+        Check::Latency {
+            of,
+            percentile,
+            at_most,
+        } => format!("{} {percentile} <= {at_most}", of.field()),
     }
 }
 
@@ -307,6 +313,8 @@ struct Runner<'a> {
     always: Vec<(usize, String, Check)>,
     /// See [`RunOutcome::findings`].
     findings: Vec<String>,
+    /// The pod startup probe, when a step bounds pod startup latency.
+    probe: Option<sim::ActorId>,
 }
 
 /// Runs a loaded scenario, writing what the steps print to `out`, the summary line last.
@@ -368,6 +376,7 @@ fn run_inner<'a>(
         step_manifests: &loaded.step_manifests,
         always: Vec::new(),
         findings: Vec::new(),
+        probe: None,
     };
     if runner.start(loaded)? {
         for (index, step) in loaded.scenario.steps.iter().enumerate() {
@@ -543,6 +552,16 @@ impl<'a> Runner<'a> {
                 return Ok(false);
             }
         }
+        if slo::wants_pod_startup(&loaded.scenario.steps) {
+            match slo::install_probe(&mut self.cluster) {
+                Ok(actor) => self.probe = Some(actor),
+                Err(err) => {
+                    let message = format!("cannot start the pod startup probe: {err}");
+                    self.say(&format!("error: {message}"))?;
+                    self.failures.push(message);
+                }
+            }
+        }
         if let Some(narrator) = self.narrator.as_mut() {
             let view = EtcdView::read(&self.cluster);
             let lines = narrator.start(&self.cluster, &view);
@@ -590,8 +609,9 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Evaluates a check now; `Some(why)` when it does not hold.
-    fn check(&mut self, check: &Check) -> Result<Option<String>, RunError> {
+    /// Evaluates a check now; `Some(why)` when it does not hold. `always`: an `Always` in
+    /// force, which a latency with nothing measured yet does not break.
+    fn check(&mut self, check: &Check, always: bool) -> Result<Option<String>, RunError> {
         match check {
             Check::Kubectl { command, matcher } => {
                 let output = kubectl::run(
@@ -620,6 +640,20 @@ impl<'a> Runner<'a> {
                     )
                 }))
             }
+            Check::Latency {
+                of,
+                percentile,
+                at_most,
+            } => {
+                let reading = slo::read(&self.cluster, self.probe, *of, *percentile);
+                let bound = sim::Duration::from_nanos(at_most.as_nanos());
+                Ok(match reading.value {
+                    Some(v) if v <= bound => None,
+                    Some(_) => Some(format!("{} > {at_most}", reading.line)),
+                    None if always => None,
+                    None => Some(reading.line),
+                })
+            }
         }
     }
 
@@ -627,7 +661,7 @@ impl<'a> Runner<'a> {
     fn check_always(&mut self) -> Result<(), RunError> {
         let checks = std::mem::take(&mut self.always);
         for (index, at, check) in checks {
-            match self.check(&check)? {
+            match self.check(&check, true)? {
                 None => self.always.push((index, at, check)),
                 Some(problem) => {
                     let message = format!(
@@ -727,7 +761,11 @@ impl<'a> Runner<'a> {
                 facts.output = Some((output.status, output.text));
             }
             Step::Expect(check) => {
-                if let Some(problem) = self.check(check)? {
+                if let Check::Latency { of, percentile, .. } = check {
+                    let line = slo::read(&self.cluster, self.probe, *of, *percentile).line;
+                    self.say(&format!("  {line}"))?;
+                }
+                if let Some(problem) = self.check(check, false)? {
                     let message = format!("step {}{at}: {problem}", index + 1);
                     self.say(&format!("error: {message}"))?;
                     self.failures.push(message);
@@ -777,7 +815,7 @@ impl<'a> Runner<'a> {
                 if why.is_some() {
                     break;
                 }
-                why = self.check(check)?;
+                why = self.check(check, false)?;
             }
             if let Some(finding) = self.cluster.sim().finding().cloned() {
                 return self.finding(&finding);

@@ -99,6 +99,30 @@ fn bad_scenarios_are_located_and_explained() {
         ),
         (
             "Scenario(steps: [Expect(traffic_errors: \"web\")])",
+            "s.ron:1:18: traffic_errors needs at_most: a fraction of requests",
+        ),
+        (
+            "Scenario(steps: [Expect(equals: \"3\")])",
+            "s.ron:1:18: expected (kubectl:",
+        ),
+        (
+            "Scenario(steps: [Expect(pod_startup: \"99\", at_most: \"5s\")])",
+            "s.ron:1:18: pod_startup: expected a percentile like \"p50\", \"p90\" or \"p99\" (1 to 100), found \"99\"",
+        ),
+        (
+            "Scenario(steps: [Always(api_calls: \"p101\", at_most: \"1s\")])",
+            "s.ron:1:18: api_calls: expected a percentile",
+        ),
+        (
+            "Scenario(steps: [Expect(pod_startup: \"p99\", at_most: 5)])",
+            "s.ron:1:18: pod_startup needs at_most: a duration like \"5s\"",
+        ),
+        (
+            "Scenario(steps: [Expect(api_calls: \"p99\", at_most: \"1 s\")])",
+            "s.ron:1:18: expected a duration",
+        ),
+        (
+            "Scenario(steps: [Expect(pod_startup: \"p99\", api_calls: \"p99\", at_most: \"1s\")])",
             "s.ron:1:18: expected (kubectl:",
         ),
         // Checked after parsing: node names, commands, ranges.

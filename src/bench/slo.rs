@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use cluster::api_latency::API_CALL_SLO;
+use cluster::api_latency::{API_CALL_SLO, resource_name};
 use cluster::apiserver::request_latency::{CallKey, LatencyHistogram};
 use cluster::pod_startup::{POD_STARTUP_SLO, PodStartupLatencies, percentile};
 use serde::{Deserialize, Serialize};
@@ -146,16 +146,12 @@ pub struct ApiCallFigures {
 pub fn api_call_figures(histograms: &BTreeMap<CallKey, LatencyHistogram>) -> Vec<ApiCallFigures> {
     histograms
         .iter()
-        .filter_map(|((kind, sub, verb), h)| {
+        .filter_map(|(key, h)| {
             let q = |p: u32| h.quantile(f64::from(p) / 100.0).map(|s| s * 1e3);
             let ms = [q(PERCENTILES[0])?, q(PERCENTILES[1])?, q(PERCENTILES[2])?];
-            let mut resource = kind.info().qualified_resource();
-            if let Some(s) = sub {
-                resource = format!("{resource}/{}", s.as_str());
-            }
             Some(ApiCallFigures {
-                resource,
-                verb: (*verb).to_string(),
+                resource: resource_name(key),
+                verb: key.2.to_string(),
                 calls: h.count(),
                 ms,
             })

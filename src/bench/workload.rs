@@ -284,6 +284,7 @@ impl Workload {
             let selector = PodSelector {
                 namespace: "default".into(),
                 label_selector: LABEL.into(),
+                ..PodSelector::default()
             };
             workload.probe = Some(
                 workload

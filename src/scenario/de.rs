@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer, de};
 
-use super::model::{Check, LeaderOf, Matcher, ProxyMode, Target};
+use super::model::{Check, LeaderOf, Matcher, Percentile, ProxyMode, Sli, Target};
 use crate::units::{Duration, SignedDuration};
 use api::quantity::Quantity;
 
@@ -107,10 +107,20 @@ struct CheckFields {
     equals: Option<String>,
     contains: Option<String>,
     traffic_errors: Option<String>,
-    at_most: Option<f64>,
+    pod_startup: Option<String>,
+    api_calls: Option<String>,
+    at_most: Option<Bound>,
 }
 
-pub(crate) const CHECK_EXPECTED: &str = "expected (kubectl: \"...\", equals: \"...\"), (kubectl: \"...\", contains: \"...\") or (traffic_errors: \"SERVICE\", at_most: FRACTION)";
+/// `at_most:` is a fraction for traffic errors and a duration for latencies.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Bound {
+    Fraction(f64),
+    Text(String),
+}
+
+pub(crate) const CHECK_EXPECTED: &str = "expected (kubectl: \"...\", equals: \"...\"), (kubectl: \"...\", contains: \"...\"), (traffic_errors: \"SERVICE\", at_most: FRACTION), (pod_startup: \"p99\", at_most: \"5s\") or (api_calls: \"p99\", at_most: \"1s\")";
 
 impl<'de> Deserialize<'de> for Check {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -121,6 +131,8 @@ impl<'de> Deserialize<'de> for Check {
                 equals,
                 contains,
                 traffic_errors: None,
+                pod_startup: None,
+                api_calls: None,
                 at_most: None,
             } => match (equals, contains) {
                 (Some(text), None) => Ok(Check::Kubectl {
@@ -140,8 +152,51 @@ impl<'de> Deserialize<'de> for Check {
                 equals: None,
                 contains: None,
                 traffic_errors: Some(service),
-                at_most: Some(at_most),
-            } => Ok(Check::TrafficErrors { service, at_most }),
+                pod_startup: None,
+                api_calls: None,
+                at_most,
+            } => match at_most {
+                Some(Bound::Fraction(at_most)) => Ok(Check::TrafficErrors { service, at_most }),
+                _ => Err(de::Error::custom(
+                    "traffic_errors needs at_most: a fraction of requests, 0 to 1, like 0.05",
+                )),
+            },
+            CheckFields {
+                kubectl: None,
+                equals: None,
+                contains: None,
+                traffic_errors: None,
+                pod_startup,
+                api_calls,
+                at_most,
+            } if pod_startup.is_some() != api_calls.is_some() => {
+                let (of, percentile) = match (pod_startup, api_calls) {
+                    (Some(p), _) => (Sli::PodStartup, p),
+                    (_, Some(p)) => (Sli::ApiCalls, p),
+                    _ => unreachable!("exactly one is set"),
+                };
+                let percentile = Percentile::parse(&percentile).ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "{}: expected {}, found {percentile:?}",
+                        of.field(),
+                        Percentile::EXPECTED
+                    ))
+                })?;
+                let at_most = match at_most {
+                    Some(Bound::Text(text)) => Duration::parse(&text).map_err(de::Error::custom)?,
+                    _ => {
+                        return Err(de::Error::custom(format!(
+                            "{} needs at_most: a duration like \"5s\" or \"500ms\"",
+                            of.field()
+                        )));
+                    }
+                };
+                Ok(Check::Latency {
+                    of,
+                    percentile,
+                    at_most,
+                })
+            }
             _ => Err(de::Error::custom(CHECK_EXPECTED)),
         }
     }

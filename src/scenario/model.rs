@@ -272,6 +272,58 @@ pub enum Check {
     Kubectl { command: String, matcher: Matcher },
     /// The fraction of failed simulated requests to a Service is at most `at_most`.
     TrafficErrors { service: String, at_most: f64 },
+    /// A percentile of one of Kubernetes' latency SLIs (FIDELITY F41) is at most `at_most`.
+    Latency {
+        of: Sli,
+        percentile: Percentile,
+        at_most: Duration,
+    },
+}
+
+/// The latency SLIs a scenario can bound, as Kubernetes' scalability SLOs define them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sli {
+    /// `pod_startup`: creation to Running, observed through a watch, of the pods created after
+    /// the cluster came up outside `kube-system` (ClusterLoader2 measures the test's own pods,
+    /// not the system's).
+    PodStartup,
+    /// `api_calls`: mutating calls on single objects, from `apiserver_request_duration_seconds`,
+    /// each resource and verb on its own (the SLO holds when it holds for every one).
+    ApiCalls,
+}
+
+impl Sli {
+    /// The field that names it in a scenario.
+    pub fn field(self) -> &'static str {
+        match self {
+            Sli::PodStartup => "pod_startup",
+            Sli::ApiCalls => "api_calls",
+        }
+    }
+}
+
+/// `"p99"`: a percentile from 1 to 100, as ClusterLoader2 names them (`Perc50`, `Perc90`,
+/// `Perc99`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percentile(pub u32);
+
+impl Percentile {
+    pub const EXPECTED: &'static str = "a percentile like \"p50\", \"p90\" or \"p99\" (1 to 100)";
+
+    pub fn parse(text: &str) -> Option<Percentile> {
+        let digits = text.strip_prefix('p')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let p: u32 = digits.parse().ok()?;
+        (1..=100).contains(&p).then_some(Percentile(p))
+    }
+}
+
+impl std::fmt::Display for Percentile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p{}", self.0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -325,6 +325,8 @@ impl Validator<'_> {
                     self.error(at, err.to_string());
                 }
             }
+            // Percentile and bound are checked as they are read (`scenario::de`).
+            Check::Latency { .. } => {}
             Check::TrafficErrors { service, at_most } => {
                 if service.trim().is_empty() {
                     self.error(node.start, "traffic_errors needs a Service name");

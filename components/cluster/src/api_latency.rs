@@ -12,6 +12,16 @@ use crate::cluster::Cluster;
 /// The SLO's bound on the 99th percentile of each resource and verb.
 pub const API_CALL_SLO: Duration = Duration::from_secs(1);
 
+/// A call's resource as the metric's `resource` and `subresource` labels read together:
+/// `pods`, `pods/binding`, `deployments.apps`.
+pub fn resource_name((kind, sub, _): &CallKey) -> String {
+    let resource = kind.info().qualified_resource();
+    match sub {
+        Some(s) => format!("{resource}/{}", s.as_str()),
+        None => resource,
+    }
+}
+
 impl Cluster {
     /// Every apiserver's histograms, merged per (resource, subresource, verb). An apiserver
     /// that restarted counts from its restart, as its `/metrics` would.

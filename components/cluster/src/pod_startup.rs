@@ -38,6 +38,8 @@ pub struct PodSelector {
     pub namespace: String,
     /// A label selector (`app=web`, `kubesim-bench`); empty: every pod.
     pub label_selector: String,
+    /// A field selector (`metadata.namespace!=kube-system`); empty: every pod.
+    pub field_selector: String,
 }
 
 /// When one pod was seen at each stage.
@@ -63,6 +65,7 @@ impl PodStartupProbe {
         let mut cfg = InformerConfig::new(Kind::Pod, INFORMER_TIMER);
         cfg.namespace = selector.namespace;
         cfg.label_selector = selector.label_selector;
+        cfg.field_selector = selector.field_selector;
         PodStartupProbe {
             client: ApiClient::new(ApiClientConfig::new(apiservers, user)),
             pods: Informer::new(cfg, Indexer::new()),

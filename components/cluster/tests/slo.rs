@@ -45,6 +45,7 @@ fn pods_start_and_api_calls_answer_within_the_slos() {
         .install_pod_startup_probe(PodSelector {
             namespace: "default".into(),
             label_selector: "app=sleepers".into(),
+            ..PodSelector::default()
         })
         .expect("probe added");
     c.sim_mut()
