@@ -117,7 +117,7 @@ impl<'a, M: Message> Ctx<'a, M> {
 
     /// Appends a line to this actor's log (stamped with the host's clock), kept across crashes.
     pub fn log(&mut self, line: impl Into<String>) {
-        self.world.log(self.me, self.host, line.into());
+        self.world.log(self.me, self.host, &line.into());
     }
 
     /// Records an invariant violation: the run stops with a finding after this handler returns.

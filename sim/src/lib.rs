@@ -61,6 +61,7 @@ pub mod fault;
 mod finding;
 pub mod host;
 mod ids;
+mod log_store;
 mod message;
 pub mod network;
 mod queue;

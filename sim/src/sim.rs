@@ -300,8 +300,13 @@ impl<M: Message> Sim<M> {
     }
 
     /// The lines an actor logged (at most `log_lines_per_actor`, oldest first).
-    pub fn logs(&self, actor: ActorId) -> impl Iterator<Item = &LogLine> + '_ {
-        self.world.logs.get(&actor).into_iter().flatten()
+    pub fn logs(&self, actor: ActorId) -> impl Iterator<Item = LogLine> + '_ {
+        self.world
+            .logs
+            .get(&actor)
+            .map(|l| l.lines())
+            .unwrap_or_default()
+            .into_iter()
     }
 
     /// The running trace hash.

@@ -6,6 +6,7 @@ use crate::buggify::Buggify;
 use crate::config::SimConfig;
 use crate::host::{Host, HostStatus};
 use crate::ids::{ActorId, HostId, StreamId, TimerId};
+use crate::log_store::ActorLog;
 use crate::message::Message;
 use crate::network::{Fate, Network};
 use crate::queue::Queue;
@@ -125,7 +126,7 @@ pub(crate) struct World<M> {
     pub(crate) violation: Option<String>,
     pub(crate) external: VecDeque<ExternalMessage<M>>,
     pub(crate) external_dropped: u64,
-    pub(crate) logs: BTreeMap<ActorId, VecDeque<LogLine>>,
+    pub(crate) logs: BTreeMap<ActorId, ActorLog>,
 }
 
 impl<M: Message> World<M> {
@@ -371,29 +372,17 @@ impl<M: Message> World<M> {
         })
     }
 
-    pub(crate) fn log(&mut self, actor: ActorId, host: HostId, mut text: String) {
+    pub(crate) fn log(&mut self, actor: ActorId, host: HostId, text: &str) {
         let limit = self.config.log_lines_per_actor;
         if limit == 0 {
             return;
         }
-        // Kept (up to `limit` lines per actor, most of the run's lines at scale) without the
-        // slack `format!` leaves: a copy of exactly the text, since mimalloc's shrinking
-        // realloc keeps a block that is at least half used.
-        if text.capacity() > text.len() {
-            text = String::from(text.as_str());
-        }
         let local = self.hosts[host.index()].clock.local(self.now);
         let boot = self.status[host.index()].incarnation;
-        let lines = self.logs.entry(actor).or_default();
-        if lines.len() >= limit {
-            lines.pop_front();
-        }
-        lines.push_back(LogLine {
-            local,
-            at: self.now,
-            text,
-            boot,
-        });
+        self.logs
+            .entry(actor)
+            .or_default()
+            .push(limit, local, self.now, boot, text);
     }
 
     pub(crate) fn fsync(&mut self, actor: ActorId, host: HostId, token: u64) {

@@ -78,7 +78,7 @@ fn an_async_fsync_is_durable_only_once_it_completes() {
     sim.run_for(Duration::from_millis(2)).unwrap();
     assert_eq!(sim.actor::<Journal>(j).unwrap().acked, [7]);
     assert_eq!(
-        sim.logs(j).map(|l| l.text.as_str()).collect::<Vec<_>>(),
+        sim.logs(j).map(|l| l.text).collect::<Vec<_>>(),
         ["durable entries: 2"]
     );
     sim.apply_fault(Fault::Crash(h)).unwrap();

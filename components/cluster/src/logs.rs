@@ -62,7 +62,7 @@ impl Cluster {
 
     /// An actor's log lines as its component prints them, oldest first.
     pub fn actor_log(&self, actor: ActorId) -> Vec<String> {
-        self.sim().logs(actor).map(render).collect()
+        self.sim().logs(actor).map(|l| render(&l)).collect()
     }
 
     /// A component container's log: the lines of the host's current boot, or with `previous`
@@ -84,7 +84,7 @@ impl Cluster {
         self.sim()
             .logs(actor)
             .filter(|l| l.boot == wanted)
-            .map(render)
+            .map(|l| render(&l))
             .collect()
     }
 }

@@ -30,7 +30,7 @@ fn leader_election_controller_start_and_events_are_logged() {
     h.until_leading();
     h.apply(WEB);
     h.run(Duration::from_secs(3));
-    let lines: Vec<String> = h.sim.logs(h.kcms[0].1).map(|l| l.text.clone()).collect();
+    let lines: Vec<String> = h.sim.logs(h.kcms[0].1).map(|l| l.text).collect();
     let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
     assert!(has(
         "Ileaderelection.go:257] attempting to acquire leader lease kube-system/kube-controller-manager..."

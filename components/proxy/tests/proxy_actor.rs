@@ -235,16 +235,15 @@ fn rules_follow_services_and_slices_after_min_sync_period() {
     w.run(Duration::from_secs(3));
     assert!(w.kube_proxy().has_synced());
     assert_eq!(w.endpoints("web"), None);
-    let logs: Vec<&str> = w.sim.logs(w.proxy).map(|l| l.text.as_str()).collect();
+    let logs: Vec<String> = w.sim.logs(w.proxy).map(|l| l.text).collect();
     assert_eq!(
         logs[0],
         r#"Iserver.go:530] "Version info" version="v1.33.1""#
     );
     assert_eq!(logs[1], r#"Iserver_linux.go:263] "Using iptables Proxier""#);
     assert!(
-        logs.contains(
-            &r#"Ishared_informer.go:357] "Caches are synced" controller="endpoint slice config""#
-        ),
+        logs.iter().any(|l| l
+            == r#"Ishared_informer.go:357] "Caches are synced" controller="endpoint slice config""#),
         "{logs:?}"
     );
     w.create(web_service());
