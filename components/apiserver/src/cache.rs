@@ -161,14 +161,29 @@ struct Current {
     object: Option<SharedObject>,
     rev: i64,
     encoded: Option<Encoded>,
+    /// `metadata.creationTimestamp` in virtual seconds when only the bytes are kept: the
+    /// Event TTL sweep reads it for every Event each minute once one may have expired, and
+    /// decoding them all for it was ~5% of a 12-hour steady run (the hour after the
+    /// convergence's ~15,000 Events expire).
+    created: Option<i64>,
 }
 
 impl Current {
     fn new(object: &SharedObject, rev: i64, encoded: Option<Encoded>, decoded: bool) -> Current {
+        let keep = decoded || encoded.is_none();
         Current {
-            object: (decoded || encoded.is_none()).then(|| object.clone()),
+            object: keep.then(|| object.clone()),
             rev,
             encoded,
+            created: if keep { None } else { created_secs(object) },
+        }
+    }
+
+    /// The creation time in virtual seconds, without a decode.
+    fn created(&self) -> Option<i64> {
+        match &self.object {
+            Some(o) => created_secs(o),
+            None => self.created,
         }
     }
 
@@ -219,6 +234,13 @@ pub struct ResourceCache<R> {
     watchers_by_node: BTreeMap<String, BTreeSet<u64>>,
     watchers_by_namespace: BTreeMap<String, BTreeSet<u64>>,
     watchers_everywhere: BTreeSet<u64>,
+}
+
+fn created_secs(o: &api::Object) -> Option<i64> {
+    o.metadata()
+        .creation_timestamp
+        .as_ref()
+        .map(crate::objects::virtual_secs)
 }
 
 fn node_of(o: &api::Object) -> Option<&str> {
@@ -332,6 +354,49 @@ impl<R: Clone> ResourceCache<R> {
             .filter_map(|(_, c)| c.object())
             .filter(|o| filter.matches(o))
             .collect()
+    }
+
+    /// The Event TTL sweep's pass over the objects under `prefix`, in key order: each one's
+    /// creation time (`now` when it has none) lowers `oldest`, and those created `ttl` or more
+    /// before `now` are pushed to `expired`, until `expired` holds `batch` (then `false`, the
+    /// pass incomplete). What [`Self::list`] of everything and a look at each creation time
+    /// did, but only the expired objects are decoded (every entry decodes: the cache holds
+    /// only what it decoded from these bytes).
+    pub fn sweep_expired(
+        &self,
+        prefix: &str,
+        now: i64,
+        ttl: i64,
+        batch: usize,
+        expired: &mut Vec<SharedObject>,
+        oldest: &mut i64,
+    ) -> bool {
+        let entries = self
+            .objects
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(prefix));
+        for (_, c) in entries {
+            let created = c.created().unwrap_or(now);
+            let o = if now - created >= ttl {
+                match c.object() {
+                    Some(o) => Some(o),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            *oldest = (*oldest).min(created);
+            if let Some(o) = o {
+                expired.push(o);
+            }
+            if expired.len() >= batch {
+                return false;
+            }
+        }
+        true
     }
 
     /// Applies one change from etcd. `object` is the new state, with etcd's bytes of it (or,

@@ -1687,24 +1687,14 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         let mut oldest = i64::MAX;
         let mut complete = true;
         for kind in [Kind::Event, Kind::EventsV1Event] {
-            let items = self
-                .cache(kind)
-                .list(&storage::kind_prefix(kind), &everything());
-            for o in items {
-                let created = o
-                    .metadata()
-                    .creation_timestamp
-                    .as_ref()
-                    .map_or(now, objects::virtual_secs);
-                oldest = oldest.min(created);
-                if now - created >= ttl {
-                    expired.push(o);
-                }
-                if expired.len() >= SWEEP_BATCH {
-                    complete = false;
-                    break;
-                }
-            }
+            complete &= self.cache(kind).sweep_expired(
+                &storage::kind_prefix(kind),
+                now,
+                ttl,
+                SWEEP_BATCH,
+                &mut expired,
+                &mut oldest,
+            );
         }
         // The expired ones stay in the bound until their deletes have been applied (a delete
         // that fails is retried by the next sweep, as before).
