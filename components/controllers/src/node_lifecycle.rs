@@ -34,6 +34,7 @@
 //! the zone key.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use api::taints::{NO_EXECUTE, NO_SCHEDULE, min_toleration_seconds};
 use api::{Kind, Object, SharedObject};
@@ -100,6 +101,61 @@ struct Health {
     heartbeat: Option<i64>,
     /// The node Lease's `renewTime`.
     renew: Option<MicroTime>,
+    /// The Node object last read, with what a pass reads of it.
+    seen: Option<(SharedObject, NodeFacts)>,
+}
+
+/// What a monitor pass reads of a Node object. A node's object changes with its status
+/// report (every 5 minutes) while a pass runs every 5 s, and reading its labels, Ready
+/// condition and taints again each pass cost cache misses on cold objects (~2% of a steady
+/// run at 100 nodes); so they are read once per object, which [`Health`] holds (shared
+/// objects are never changed in place, and the one held cannot be freed and its address
+/// reused, so the same pointer is the same content).
+#[derive(Clone, Debug)]
+struct NodeFacts {
+    /// The zone label's value, one shared string per zone.
+    zone: Arc<str>,
+    /// The Ready condition's `lastHeartbeatTime`, in virtual seconds.
+    heartbeat: Option<i64>,
+    /// The Ready condition's status (`None`: no Ready condition, or an empty status).
+    ready: Option<Ready>,
+    /// Whether a taint has the key not-ready or unreachable.
+    ready_taint: bool,
+    /// Whether a taint has an empty key.
+    empty_key_taint: bool,
+    /// Whether a taint has the effect NoExecute.
+    no_execute: bool,
+}
+
+impl NodeFacts {
+    fn of(o: &Object, n: &Node, zones: &mut Vec<Arc<str>>) -> NodeFacts {
+        let z = zone(o);
+        let zone = match zones.iter().find(|x| ***x == *z) {
+            Some(x) => x.clone(),
+            None => {
+                let x: Arc<str> = Arc::from(z);
+                zones.push(x.clone());
+                x
+            }
+        };
+        let taints = node_taints(n);
+        NodeFacts {
+            zone,
+            heartbeat: n
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+                .and_then(|c| c.last_heartbeat_time.as_ref())
+                .map(virtual_secs),
+            ready: ready_status(n).filter(|s| !s.is_empty()).map(Ready::of),
+            ready_taint: taints
+                .iter()
+                .any(|t| t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE),
+            empty_key_taint: taints.iter().any(|t| t.key.is_empty()),
+            no_execute: taints.iter().any(|t| t.effect == NO_EXECUTE),
+        }
+    }
 }
 
 /// A node's Ready condition as the monitor sees it.
@@ -132,6 +188,8 @@ struct ZoneQueue {
 pub struct NodeLifecycleController {
     cfg: NodeLifecycleConfig,
     health: BTreeMap<String, Health>,
+    /// The zones seen, each shared by its nodes' [`NodeFacts`].
+    zones: Vec<Arc<str>>,
     tainter: BTreeMap<String, ZoneQueue>,
     pub zone_states: BTreeMap<String, ZoneState>,
     /// Pods already asked to be deleted (until they are gone or terminating).
@@ -146,6 +204,7 @@ impl NodeLifecycleController {
         NodeLifecycleController {
             cfg,
             health: BTreeMap::new(),
+            zones: Vec::new(),
             tainter: BTreeMap::new(),
             zone_states: BTreeMap::new(),
             evicted: BTreeSet::new(),
@@ -238,50 +297,45 @@ impl NodeLifecycleController {
         n: &Node,
         renew: Option<MicroTime>,
         cx: &mut Cx<'_>,
-    ) -> Ready {
+    ) -> (Ready, NodeFacts) {
         let name = n_obj.name();
-        let heartbeat = n
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
-            .and_then(|c| c.last_heartbeat_time.as_ref())
-            .map(virtual_secs);
         let now = cx.now;
         let h = match self.health.get_mut(name) {
-            Some(h) => {
-                if h.heartbeat != heartbeat || h.renew != renew {
-                    h.probe = now;
-                    h.heartbeat = heartbeat;
-                    h.renew = renew;
-                }
-                h
-            }
+            Some(h) => h,
             None => {
                 cx.info(
                     "node_lifecycle_controller.go:764",
                     "Controller observed a new Node",
                     &[("node", name)],
                 );
+                // Probed now: the compare below then only records the times.
                 self.health.entry(name.to_string()).or_insert(Health {
                     probe: now,
-                    heartbeat,
-                    renew,
+                    ..Health::default()
                 })
             }
         };
-        let ready_str = ready_status(n).unwrap_or("");
-        let grace = if ready_str.is_empty() {
+        let facts = match &h.seen {
+            Some((seen, facts)) if Arc::ptr_eq(seen, n_obj) => facts.clone(),
+            _ => {
+                let facts = NodeFacts::of(n_obj, n, &mut self.zones);
+                h.seen = Some((n_obj.clone(), facts.clone()));
+                facts
+            }
+        };
+        let heartbeat = facts.heartbeat;
+        if h.heartbeat != heartbeat || h.renew != renew {
+            h.probe = now;
+            h.heartbeat = heartbeat;
+            h.renew = renew;
+        }
+        let grace = if facts.ready.is_none() {
             self.cfg.startup_grace_period
         } else {
             self.cfg.grace_period
         };
-        if now.saturating_since(h.probe) <= grace || ready_str == "Unknown" {
-            return if ready_str.is_empty() {
-                Ready::Unknown
-            } else {
-                Ready::of(ready_str)
-            };
+        if now.saturating_since(h.probe) <= grace || facts.ready == Some(Ready::Unknown) {
+            return (facts.ready.unwrap_or(Ready::Unknown), facts);
         }
         let name = name.to_string();
         // Kubelet stopped posting: every condition goes Unknown.
@@ -310,7 +364,7 @@ impl NodeLifecycleController {
             }
         }
         cx.writes.push(Write::update_status(Object::from(node), ""));
-        if ready_str == "True" {
+        if facts.ready == Some(Ready::True) {
             // The change from Ready is reported once, as an event of the Node, and its pods
             // are marked not ready (monitorNodeHealth).
             self.recorder.record(
@@ -324,7 +378,7 @@ impl NodeLifecycleController {
             );
             self.mark_pods_not_ready(&name, "", cx);
         }
-        Ready::Unknown
+        (Ready::Unknown, facts)
     }
 
     /// `MarkPodsNotReady`: every pod bound to `node` whose Ready condition is True gets it
@@ -408,21 +462,25 @@ impl NodeLifecycleController {
         };
         debug_assert!(nodes.windows(2).all(|w| w[0].name() < w[1].name()));
         let mut ready: Vec<Ready> = Vec::with_capacity(nodes.len());
-        let mut per_zone: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut facts: Vec<Option<NodeFacts>> = Vec::with_capacity(nodes.len());
+        let mut per_zone: BTreeMap<Arc<str>, (usize, usize)> = BTreeMap::new();
         for (o, renew) in nodes.iter().zip(renews) {
-            let r = match node_of(o) {
-                Some(n) => self.node_health(o, n, renew, cx),
-                None => Ready::Other,
-            };
-            ready.push(r);
-            if node_of(o).is_none() {
+            let Some(n) = node_of(o) else {
+                ready.push(Ready::Other);
+                facts.push(None);
                 continue;
-            }
-            let e = per_zone.entry(zone(o)).or_default();
+            };
+            let (r, f) = self.node_health(o, n, renew, cx);
+            ready.push(r);
+            let e = match per_zone.get_mut(&f.zone) {
+                Some(e) => e,
+                None => per_zone.entry(f.zone.clone()).or_default(),
+            };
             e.1 += 1;
             if r != Ready::True {
                 e.0 += 1;
             }
+            facts.push(Some(f));
         }
         // Every listed node has an entry now, so equal sizes mean equal key sets.
         if self.health.len() > nodes.len() {
@@ -436,8 +494,9 @@ impl NodeLifecycleController {
                 .values()
                 .all(|s| *s == ZoneState::FullDisruption);
         for (z, (nr, all)) in &per_zone {
+            let z: &str = z;
             let st = zone_state(*nr, *all, self.cfg.unhealthy_zone_percent);
-            match self.zone_states.get_mut(*z) {
+            match self.zone_states.get_mut(z) {
                 None => {
                     cx.info(
                         "node_lifecycle_controller.go:874",
@@ -480,22 +539,23 @@ impl NodeLifecycleController {
             );
         }
         let mut keys = Vec::new();
-        for (o, &r) in nodes.iter().zip(&ready) {
-            let Some(n) = node_of(o) else { continue };
-            let z = zone(o);
-            let current = node_taints(n);
+        for ((o, &r), f) in nodes.iter().zip(&ready).zip(&facts) {
+            let (Some(n), Some(f)) = (node_of(o), f) else {
+                continue;
+            };
+            let z: &str = &f.zone;
             // NoSchedule taints follow the condition at once.
             let (want_ns, other_ns) = match r {
                 Ready::False => (Some(TAINT_NOT_READY), TAINT_UNREACHABLE),
                 Ready::Unknown => (Some(TAINT_UNREACHABLE), TAINT_NOT_READY),
                 Ready::True | Ready::Other => (None, ""),
             };
-            // Only a wanted taint or one of these keys can change the list: a healthy node
-            // with neither costs no copy.
-            let may_change = want_ns.is_some()
-                || current.iter().any(|t| {
-                    t.key == TAINT_NOT_READY || t.key == TAINT_UNREACHABLE || t.key == other_ns
-                });
+            // Only a wanted taint or one of these keys (`other_ns` is one of the two, or
+            // empty) can change the list: a healthy node with neither costs no copy, nor a
+            // read of its taints.
+            let may_change =
+                want_ns.is_some() || f.ready_taint || (other_ns.is_empty() && f.empty_key_taint);
+            let current = if may_change { node_taints(n) } else { &[] };
             let mut list = if may_change {
                 current.to_vec()
             } else {
@@ -540,7 +600,7 @@ impl NodeLifecycleController {
             if may_change && list.as_slice() != current {
                 Self::patch_taints(o, list, cx);
             }
-            if current.iter().any(|t| t.effect == NO_EXECUTE) {
+            if f.no_execute {
                 keys.push(o.name().to_string());
             }
         }
@@ -561,7 +621,7 @@ impl NodeLifecycleController {
     fn taint_pass(
         &mut self,
         ready_of: &dyn Fn(&str) -> Option<Ready>,
-        per_zone: &BTreeMap<&str, (usize, usize)>,
+        per_zone: &BTreeMap<Arc<str>, (usize, usize)>,
         cx: &mut Cx<'_>,
     ) {
         let now = cx.now;
@@ -752,6 +812,7 @@ impl Controller for NodeLifecycleController {
 
     fn reset(&mut self) {
         self.health.clear();
+        self.zones.clear();
         self.tainter.clear();
         self.zone_states.clear();
         self.evicted.clear();
