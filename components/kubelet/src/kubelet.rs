@@ -132,6 +132,11 @@ pub struct Kubelet<M> {
     registered: bool,
     register_delay: Duration,
     node_status: Option<NodeStatus>,
+    /// [`conditions_changed`] of `node_status`, asked when it is set: it compares the
+    /// status with the constant conditions, so its answer for one status never changes, and
+    /// asking every nodeStatusUpdateFrequency read the status's cold strings (~1% of a
+    /// steady run at 100 nodes).
+    node_conditions_changed: bool,
     /// The part of the status the configuration fixes (built once).
     fixed_status: NodeStatus,
     /// Its JSON: a report serializes only the conditions (the whole status was most of the
@@ -181,6 +186,7 @@ impl<M> Kubelet<M> {
             registered: false,
             register_delay: Duration::from_millis(100),
             node_status: None,
+            node_conditions_changed: false,
             fixed_status_json: match serde_json::to_value(fixed_status(&cfg)) {
                 Ok(serde_json::Value::Object(m)) => m,
                 _ => serde_json::Map::new(),
@@ -425,7 +431,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             .last_report
             .is_none_or(|t| now.saturating_since(t) >= self.cfg.node_status_report_frequency);
         // Every nodeStatusUpdateFrequency, but a status is built only when one is posted.
-        let changed = self.node_status.as_ref().is_none_or(conditions_changed);
+        let changed = self.node_status.is_none() || self.node_conditions_changed;
         if !(force || due || changed) {
             return;
         }
@@ -440,6 +446,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         let mut patch = serde_json::Map::new();
         patch.insert("status".to_string(), serde_json::Value::Object(json));
         let patch = serde_json::Value::Object(patch);
+        self.node_conditions_changed = conditions_changed(&status);
         self.node_status = Some(status);
         self.last_report = Some(now);
         self.node_status_in_flight = true;
