@@ -644,16 +644,7 @@ impl<'a> Runner<'a> {
                 of,
                 percentile,
                 at_most,
-            } => {
-                let reading = slo::read(&self.cluster, self.probe, *of, *percentile);
-                let bound = sim::Duration::from_nanos(at_most.as_nanos());
-                Ok(match reading.value {
-                    Some(v) if v <= bound => None,
-                    Some(_) => Some(format!("{} > {at_most}", reading.line)),
-                    None if always => None,
-                    None => Some(reading.line),
-                })
-            }
+            } => Ok(slo::read(&self.cluster, self.probe, *of, *percentile).judge(*at_most, always)),
         }
     }
 
@@ -761,11 +752,20 @@ impl<'a> Runner<'a> {
                 facts.output = Some((output.status, output.text));
             }
             Step::Expect(check) => {
-                if let Check::Latency { of, percentile, .. } = check {
-                    let line = slo::read(&self.cluster, self.probe, *of, *percentile).line;
-                    self.say(&format!("  {line}"))?;
-                }
-                if let Some(problem) = self.check(check, false)? {
+                let problem = match check {
+                    // Printed as well as judged: what the cluster measured is the point.
+                    Check::Latency {
+                        of,
+                        percentile,
+                        at_most,
+                    } => {
+                        let reading = slo::read(&self.cluster, self.probe, *of, *percentile);
+                        self.say(&format!("  {}", reading.line))?;
+                        reading.judge(*at_most, false)
+                    }
+                    _ => self.check(check, false)?,
+                };
+                if let Some(problem) = problem {
                     let message = format!("step {}{at}: {problem}", index + 1);
                     self.say(&format!("error: {message}"))?;
                     self.failures.push(message);

@@ -17,6 +17,11 @@ fn run(name: &str, text: &str) -> (String, Verdict) {
     (String::from_utf8(out).unwrap(), outcome.verdict)
 }
 
+/// The run's `error:` lines: one per check that failed.
+fn errors(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.starts_with("error:")).collect()
+}
+
 #[test]
 fn pod_startup_counts_the_pods_outside_the_addons_namespaces() {
     let (out, verdict) = run(
@@ -48,7 +53,7 @@ fn an_expect_with_nothing_measured_fails_and_an_always_waits() {
         ])"#,
     );
     assert_eq!(verdict, Verdict::Fail, "{out}");
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    let errors = errors(&out);
     assert_eq!(errors.len(), 1, "only the Expect fails: {out}");
     assert!(
         errors[0].contains("step 3 (")
@@ -69,7 +74,7 @@ fn a_bound_under_the_reading_fails_and_names_the_worst_call() {
         ])"#,
     );
     assert_eq!(verdict, Verdict::Fail, "{out}");
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    let errors = errors(&out);
     assert_eq!(errors.len(), 2, "{out}");
     assert!(
         errors[0].contains("API call latency p99: ")

@@ -19,6 +19,7 @@ use cluster::pod_startup::{PodSelector, percentile};
 use sim::{ActorId, SimError};
 
 use crate::scenario::{Check, Percentile, Sli, Step};
+use crate::units::Duration;
 
 /// Whether any step bounds pod startup latency, i.e. the run needs the probe.
 pub(super) fn wants_pod_startup(steps: &[Step]) -> bool {
@@ -55,6 +56,19 @@ pub(super) struct Reading {
     /// `None`: nothing measured yet.
     pub value: Option<sim::Duration>,
     pub line: String,
+}
+
+impl Reading {
+    /// `Some(why)` when the reading breaks `at_most`; `always`: an `Always` in force, which
+    /// nothing measured yet does not break.
+    pub(super) fn judge(self, at_most: Duration, always: bool) -> Option<String> {
+        match self.value {
+            Some(v) if v <= sim::Duration::from_nanos(at_most.as_nanos()) => None,
+            Some(_) => Some(format!("{} > {at_most}", self.line)),
+            None if always => None,
+            None => Some(self.line),
+        }
+    }
 }
 
 pub(super) fn read(cluster: &Cluster, probe: Option<ActorId>, of: Sli, p: Percentile) -> Reading {
