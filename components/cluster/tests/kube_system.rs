@@ -2,6 +2,8 @@
 //! kindnet and local-path-provisioner, created through the apiserver at bootstrap, become
 //! running pods.
 
+mod common;
+
 use apiserver::{ApiReply, ApiRequest, ListOptions, UserInfo, Verb};
 use cluster::{Cluster, ComponentOptions, Topology};
 use sim::Duration;
@@ -50,16 +52,7 @@ fn kind_cluster() -> Cluster {
         ..ComponentOptions::default()
     };
     let topology = Topology::new(1, 2).with_seed(3).with_components(options);
-    let mut c = Cluster::build(topology).expect("cluster");
-    assert!(
-        c.run_until_ready(Duration::from_secs(30))
-            .expect("no finding")
-            .is_some()
-    );
-    c.sim_mut()
-        .run_for(Duration::from_secs(30))
-        .expect("no finding");
-    c
+    common::settled(topology, Duration::from_secs(30))
 }
 
 #[test]

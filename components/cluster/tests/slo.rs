@@ -3,13 +3,15 @@
 //! created, bound and Running, within 5 s at the 99th percentile; the apiservers' histograms
 //! count each binding once and each mutating call within 1 s at the 99th percentile.
 
+mod common;
+
 use std::sync::Arc;
 
 use api::Kind;
 use apiserver::{ApiRequest, Subresource, UserInfo, Verb};
 use cluster::api_latency::API_CALL_SLO;
 use cluster::pod_startup::{POD_STARTUP_SLO, PodSelector, percentile};
-use cluster::{Cluster, ComponentOptions, Topology};
+use cluster::{ComponentOptions, Topology};
 use sim::Duration;
 
 const PAUSE: &str = r#"
@@ -32,15 +34,7 @@ fn pods_start_and_api_calls_answer_within_the_slos() {
     let topology = Topology::new(1, 3)
         .with_seed(11)
         .with_components(ComponentOptions::default());
-    let mut c = Cluster::build(topology).expect("cluster");
-    assert!(
-        c.run_until_ready(Duration::from_secs(30))
-            .expect("no finding")
-            .is_some()
-    );
-    c.sim_mut()
-        .run_for(Duration::from_secs(20))
-        .expect("no finding");
+    let mut c = common::settled(topology, Duration::from_secs(20));
     let probe = c
         .install_pod_startup_probe(PodSelector {
             namespace: "default".into(),

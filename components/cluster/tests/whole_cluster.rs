@@ -3,6 +3,8 @@
 //! started by the kubelets (runtime), an EndpointSlice publishes them, and every node's
 //! kube-proxy routes Service traffic to them.
 
+mod common;
+
 use std::sync::Arc;
 
 use apiserver::{ApiReply, ApiRequest, ListOptions, UserInfo, Verb};
@@ -99,17 +101,7 @@ fn a_deployment_runs_and_serves_traffic_on_the_whole_cluster() {
     let topology = Topology::new(1, 2)
         .with_seed(5)
         .with_components(ComponentOptions::default());
-    let mut c = Cluster::build(topology).expect("cluster");
-    assert!(
-        c.run_until_ready(Duration::from_secs(30))
-            .expect("no finding")
-            .is_some(),
-        "etcd leader and apiservers ready"
-    );
-    // Nodes register and the control plane settles, as `kind create cluster` waits.
-    c.sim_mut()
-        .run_for(Duration::from_secs(20))
-        .expect("no finding");
+    let mut c = common::settled(topology, Duration::from_secs(20));
     create_all(&mut c, NGINX);
     c.sim_mut()
         .run_for(Duration::from_secs(30))
