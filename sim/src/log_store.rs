@@ -4,8 +4,9 @@
 //! ~3 KB per pod at 300 workers when each line was its own `String` beside a 48-byte record),
 //! and nothing in a run reads them back: only `kubectl logs`, `journalctl` and tests do. So a
 //! line is a 24-byte record here and its text goes into a block of ~4 KB shared with the lines
-//! logged around it; a full block is compressed once ([`lz`]), since log lines repeat names,
-//! uids and phrases. Reading decompresses and hands out owned [`LogLine`]s.
+//! logged around it; a full block is compressed once (LZ4's block format, by `lz4_flex`), since
+//! log lines repeat names, uids and phrases. Reading decompresses and hands out owned
+//! [`LogLine`]s.
 
 use std::collections::VecDeque;
 
@@ -85,7 +86,7 @@ impl ActorLog {
     fn seal(&mut self) {
         let text = &self.open[self.open_skip as usize..];
         self.sealed.push_back(Block {
-            packed: lz::compress(text).into_boxed_slice(),
+            packed: lz4_flex::block::compress(text).into_boxed_slice(),
             raw_len: text.len() as u32,
             lines: self.open_lines,
             skip: 0,
@@ -116,127 +117,13 @@ impl ActorLog {
             }
         };
         for b in &self.sealed {
-            take(
-                &lz::decompress(&b.packed, b.raw_len as usize),
-                b.skip,
-                b.lines,
-            );
+            // The block was compressed here from `raw_len` bytes: it always decompresses.
+            let text = lz4_flex::block::decompress(&b.packed, b.raw_len as usize)
+                .expect("a sealed log block decompresses");
+            take(&text, b.skip, b.lines);
         }
         take(&self.open, self.open_skip, self.open_lines);
         out
-    }
-}
-
-/// A small LZ77 coder for log blocks: greedy matches of at least 4 bytes found through a hash of
-/// the next 4 bytes. A block is a series of (literal run, match) pairs, each count a LEB128
-/// varint: literal length, literals, then match length − 4 and distance back; the last pair
-/// has literals only (the decoder knows the block's length).
-mod lz {
-    const MIN_MATCH: usize = 4;
-    const HASH_BITS: u32 = 12;
-
-    fn hash(b: &[u8]) -> usize {
-        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
-    }
-
-    fn put(out: &mut Vec<u8>, mut v: usize) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-
-    fn get(input: &[u8], p: &mut usize) -> usize {
-        let mut v = 0usize;
-        let mut shift = 0;
-        loop {
-            let b = input[*p];
-            *p += 1;
-            v |= ((b & 0x7f) as usize) << shift;
-            if b < 0x80 {
-                return v;
-            }
-            shift += 7;
-        }
-    }
-
-    pub(super) fn compress(input: &[u8]) -> Vec<u8> {
-        let n = input.len();
-        let mut table = vec![u32::MAX; 1 << HASH_BITS];
-        let mut out = Vec::with_capacity(n / 2 + 8);
-        let (mut i, mut literals) = (0, 0);
-        while i + MIN_MATCH <= n {
-            let h = hash(&input[i..]);
-            let candidate = table[h];
-            table[h] = i as u32;
-            if candidate != u32::MAX {
-                let c = candidate as usize;
-                if input[c..c + MIN_MATCH] == input[i..i + MIN_MATCH] {
-                    let mut len = MIN_MATCH;
-                    while i + len < n && input[c + len] == input[i + len] {
-                        len += 1;
-                    }
-                    put(&mut out, i - literals);
-                    out.extend_from_slice(&input[literals..i]);
-                    put(&mut out, len - MIN_MATCH);
-                    put(&mut out, i - c);
-                    let end = i + len;
-                    for j in i + 1..end.min(n + 1 - MIN_MATCH) {
-                        table[hash(&input[j..])] = j as u32;
-                    }
-                    i = end;
-                    literals = end;
-                    continue;
-                }
-            }
-            i += 1;
-        }
-        put(&mut out, n - literals);
-        out.extend_from_slice(&input[literals..]);
-        out
-    }
-
-    pub(super) fn decompress(packed: &[u8], raw_len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(raw_len);
-        let mut p = 0;
-        loop {
-            let literals = get(packed, &mut p);
-            out.extend_from_slice(&packed[p..p + literals]);
-            p += literals;
-            if p >= packed.len() {
-                return out;
-            }
-            let len = get(packed, &mut p) + MIN_MATCH;
-            let start = out.len() - get(packed, &mut p);
-            // Byte by byte: a match may overlap the bytes it produces.
-            for k in start..start + len {
-                let b = out[k];
-                out.push(b);
-            }
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn round_trips() {
-            let cases: Vec<Vec<u8>> = vec![
-                Vec::new(),
-                b"a".to_vec(),
-                b"abcd".to_vec(),
-                b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_vec(),
-                b"abcabcabcabcabcabcxyzabcabc".to_vec(),
-                (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
-                "Ünïcödé ünïcödé ünïcödé — ✓".as_bytes().to_vec(),
-            ];
-            for c in cases {
-                assert_eq!(decompress(&compress(&c), c.len()), c);
-            }
-        }
     }
 }
 
@@ -289,7 +176,7 @@ mod tests {
     #[test]
     fn log_text_compresses() {
         let text: String = (0..200).map(line).collect();
-        let packed = lz::compress(text.as_bytes());
+        let packed = lz4_flex::block::compress(text.as_bytes());
         assert!(
             packed.len() * 2 < text.len(),
             "{} -> {}",
