@@ -21,8 +21,11 @@
 //! `kubesim run REPRODUCER --report` draws it) and prints its path after the replay command.
 //!
 //! Gaps: liveness is what the scenario's own steps demand after the settle period (the driver
-//! cannot yet ask the runner whether etcd has a leader); manifest paths in a reproducer stay
-//! relative to the original scenario's folder.
+//! cannot yet ask the runner whether etcd has a leader).
+//!
+//! A reproducer is written into `--out`, not beside the scenario, so when the scenario reads
+//! manifest files the reproducer says where they are (`manifest_dir`, from its own folder;
+//! [`relocate`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -34,6 +37,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, Shard};
 use crate::runner::{self, RunOptions};
+use crate::manifest::ManifestOrigin;
 use crate::scenario::{self, Loaded, Step};
 use crate::units::Duration;
 
@@ -416,23 +420,73 @@ pub fn fuzz(file: &Path, options: &FuzzOptions, out: &mut dyn Write) -> i32 {
 }
 
 /// The run report of a reproducer (`kubesim run REPRODUCER --seed S --report R.html`): the
-/// reproducer replayed with the recorder, named after the reproducer's file. It is loaded
-/// against the original scenario's path, as the campaign ran it, so that its manifest paths
-/// resolve (see the module doc).
+/// reproducer replayed with the recorder, named after the reproducer's file.
 fn write_report(
     reproducer: &str,
-    scenario_file: &Path,
     reproducer_file: &Path,
     seed: u64,
     html: &Path,
 ) -> Result<(), String> {
-    let loaded = scenario::load_str(reproducer, scenario_file).map_err(|e| e.to_string())?;
+    let loaded = scenario::load_str(reproducer, reproducer_file).map_err(|e| e.to_string())?;
     let mut recorded =
         crate::report::run_recorded(&loaded, Some(seed), None).map_err(|e| e.to_string())?;
     if let Some(name) = reproducer_file.file_name() {
         recorded.timeline.meta.scenario = name.to_string_lossy().into_owned();
     }
     std::fs::write(html, crate::report::render_html(&recorded.timeline)).map_err(|e| e.to_string())
+}
+
+/// The reproducer as written into `out_dir`. It lives elsewhere than the scenario, so when the
+/// scenario reads manifest files (`apply -f`) the reproducer names their folder from its own
+/// (`manifest_dir`, in place of one the scenario had) and replays with the same files.
+pub fn relocate(reproducer: &str, loaded: &Loaded, out_dir: &Path) -> String {
+    let reads_files = loaded
+        .step_manifests
+        .iter()
+        .flatten()
+        .any(|m| matches!(m.origin, ManifestOrigin::File(_)));
+    let Some(tree) = scenario::source::parse(reproducer).filter(|_| reads_files) else {
+        return reproducer.to_string();
+    };
+    let dir = scenario::validate::manifest_dir(&loaded.scenario, &loaded.path);
+    let value = format!("{:?}", path_from(out_dir, &dir).to_string_lossy());
+    if let Some(old) = tree.field("manifest_dir") {
+        let (start, end) = (offset(reproducer, old.start), offset(reproducer, old.end));
+        return format!("{}{value}{}", &reproducer[..start], &reproducer[end..]);
+    }
+    let Some(steps) = tree.field_pos("steps") else {
+        return reproducer.to_string();
+    };
+    let at = offset(reproducer, steps);
+    format!(
+        "{}manifest_dir: {value}, // the scenario's manifest files, from this file's folder\n    {}",
+        &reproducer[..at],
+        &reproducer[at..]
+    )
+}
+
+/// The folder `to` as a path from the folder `from` (both as they resolve on disk), or `to`
+/// made absolute when either does not resolve.
+fn path_from(from: &Path, to: &Path) -> PathBuf {
+    let (Ok(from), Ok(to_real)) = (std::fs::canonicalize(from), std::fs::canonicalize(to)) else {
+        return std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+    };
+    let common = from
+        .components()
+        .zip(to_real.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in from.components().skip(common) {
+        out.push("..");
+    }
+    for c in to_real.components().skip(common) {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 fn report(
@@ -485,14 +539,16 @@ fn report(
         .file_stem()
         .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
     let path = options.out_dir.join(format!("{stem}-{seed}.ron"));
-    let written =
-        std::fs::create_dir_all(&options.out_dir).and_then(|()| std::fs::write(&path, &reproducer));
+    let written = std::fs::create_dir_all(&options.out_dir).and_then(|()| {
+        let reproducer = relocate(&reproducer, loaded, &options.out_dir);
+        std::fs::write(&path, &reproducer).map(|()| reproducer)
+    });
     match written {
-        Ok(()) => {
+        Ok(reproducer) => {
             let _ = writeln!(out, "reproducer: {}", path.display());
             let _ = writeln!(out, "replay: kubesim run {} --seed {seed}", path.display());
             let html = path.with_extension("html");
-            match write_report(&reproducer, file, &path, *seed, &html) {
+            match write_report(&reproducer, &path, *seed, &html) {
                 Ok(()) => {
                     let _ = writeln!(out, "report: {}", html.display());
                 }

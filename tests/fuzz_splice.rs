@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use fuzz::{Episode, EpisodeKind, Schedule};
-use kubesim::{fuzz::splice, scenario};
+use kubesim::fuzz::{relocate, splice};
+use kubesim::scenario;
 use sim::Duration;
 
 const SCENARIO: &str = r#"Scenario(
@@ -66,4 +67,52 @@ fn faults_split_sleeps_and_the_reproducer_validates() {
     );
     let replay = scenario::load_str(&text, path).expect("the reproducer validates");
     assert_eq!(replay.scenario.steps.len(), 13, "{text}");
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx:1.27}]}\n";
+
+/// A reproducer goes into the findings folder, not beside its scenario: it names the folder of
+/// the scenario's manifest files from its own, replacing a `manifest_dir` the scenario had.
+#[test]
+fn a_reproducer_written_elsewhere_reads_the_scenarios_manifest_files() {
+    let root = std::env::temp_dir().join(format!("kubesim-relocate-{}", std::process::id()));
+    let scenarios = root.join("scenarios");
+    let out = root.join("findings");
+    std::fs::create_dir_all(scenarios.join("manifests")).expect("scenario folder");
+    std::fs::create_dir_all(&out).expect("findings folder");
+    std::fs::write(scenarios.join("manifests/pod.yaml"), POD).expect("manifest");
+    let schedule = |loaded: &scenario::Loaded| Schedule {
+        nodes: loaded.topology.nodes.iter().map(|n| n.name.clone()).collect(),
+        episodes: Vec::new(),
+        window: Duration::from_secs(10),
+        settle: Duration::from_secs(60),
+    };
+    let cases = [
+        (
+            scenarios.join("s.ron"),
+            "Scenario(\n    seed: 1,\n    steps: [\n        Kubectl(\"apply -f manifests/pod.yaml\"),\n        Sleep(\"10s\"),\n    ],\n)\n",
+            r#"manifest_dir: "../scenarios", // the scenario's manifest files"#,
+        ),
+        (
+            root.join("s.ron"),
+            "Scenario(\n    seed: 1,\n    manifest_dir: \"scenarios/manifests\",\n    steps: [\n        Kubectl(\"apply -f pod.yaml\"),\n        Sleep(\"10s\"),\n    ],\n)\n",
+            r#"    manifest_dir: "../scenarios/manifests",
+    steps: ["#,
+        ),
+    ];
+    for (path, text, expect) in cases {
+        let loaded = scenario::load_str(text, &path).expect("valid scenario");
+        let spliced = splice(text, &loaded, &schedule(&loaded), 5).expect("splices");
+        let written = out.join("s-5.ron");
+        assert!(
+            scenario::load_str(&spliced, &written).is_err(),
+            "as spliced, the manifest is not found from the findings folder"
+        );
+        let relocated = relocate(&spliced, &loaded, &out);
+        assert!(relocated.contains(expect), "{relocated}");
+        assert_eq!(relocated.matches("manifest_dir").count(), 1, "{relocated}");
+        let replay = scenario::load_str(&relocated, &written).expect("the reproducer reads it");
+        assert_eq!(replay.step_manifests[0][0].objects, loaded.step_manifests[0][0].objects);
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }

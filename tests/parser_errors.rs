@@ -34,7 +34,7 @@ fn bad_scenarios_are_located_and_explained() {
         ),
         (
             "Scenario(stepz: [])",
-            "s.ron:1:10: unknown field `stepz` in Scenario, expected one of: description, seed, cluster, images, steps",
+            "s.ron:1:10: unknown field `stepz` in Scenario, expected one of: description, seed, cluster, images, manifest_dir, steps",
         ),
         (
             "Scenario(cluster: (worker: 2), steps: [])",

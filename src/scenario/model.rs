@@ -30,6 +30,11 @@ pub struct Scenario {
     /// for ever.
     #[serde(default)]
     pub images: BTreeMap<String, ImageSpec>,
+    /// The folder relative manifest paths (`kubectl apply -f x.yaml`) are read from, itself
+    /// relative to this file's folder; by default this file's folder. `kubesim fuzz` writes
+    /// it into a reproducer, which is written elsewhere than the scenario it came from.
+    #[serde(default)]
+    pub manifest_dir: Option<String>,
     pub steps: Vec<Step>,
 }
 

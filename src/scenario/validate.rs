@@ -27,8 +27,18 @@ struct Validator<'a> {
     diagnostics: Vec<Diagnostic>,
 }
 
+/// The folder relative manifest paths resolve against: the scenario file's folder, joined
+/// with the scenario's `manifest_dir` when it names one.
+pub fn manifest_dir(scenario: &Scenario, path: &Path) -> PathBuf {
+    let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    match &scenario.manifest_dir {
+        Some(dir) => folder.join(dir),
+        None => folder,
+    }
+}
+
 pub fn validate(scenario: Scenario, tree: &Node, path: &Path) -> Result<Loaded, ScenarioError> {
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = manifest_dir(&scenario, path);
     let mut v = Validator {
         path,
         base_dir,

@@ -10,8 +10,9 @@
 //! node, back to the queue) and `cmd/kube-scheduler` (leader election on the Lease
 //! kube-system/kube-scheduler: informers run on every replica, only the leader schedules).
 //! Simplifications: a binding cycle is the apiserver round trip (no separate goroutine; the
-//! pod stays assumed meanwhile, so later cycles see it); losing the lease stops scheduling
-//! instead of exiting the process; priority comes from the pod (the apiserver's Priority
+//! pod stays assumed meanwhile, so later cycles see it); losing the lease is modelled as the
+//! restarted process campaigning again under a new identity, its informers, cache and queue
+//! kept rather than rebuilt; priority comes from the pod (the apiserver's Priority
 //! admission resolves `priorityClassName`), so PriorityClasses are not watched.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -273,6 +274,27 @@ impl KubeScheduler {
         self.kick(ctx);
     }
 
+    /// Campaigns on the Lease kube-system/kube-scheduler under a new identity, as a started
+    /// kube-scheduler process does.
+    fn campaign<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
+        let identity = holder_identity(&self.cfg.host_name, ctx.rng());
+        let mut lock = LeaseLock::new(
+            "kube-system",
+            "kube-scheduler",
+            ElectionConfig::new(identity),
+            LEASE_TIMER,
+        );
+        klog::info(
+            ctx,
+            "leaderelection.go:257",
+            "attempting to acquire leader lease kube-system/kube-scheduler...",
+            &[],
+        );
+        let evs = lock.start(ctx, &mut self.client);
+        self.lock = Some(lock);
+        self.on_election(ctx, evs);
+    }
+
     fn on_election<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, evs: Vec<ElectionEvent>) {
         for e in evs {
             match e {
@@ -282,14 +304,19 @@ impl KubeScheduler {
                     "successfully acquired lease kube-system/kube-scheduler",
                     &[],
                 ),
-                // cmd/kube-scheduler/app/server.go exits here; this replica stops scheduling.
-                ElectionEvent::StoppedLeading => klog::log(
-                    ctx,
-                    klog::Severity::Error,
-                    "server.go:309",
-                    "Leaderelection lost",
-                    &[],
-                ),
+                // cmd/kube-scheduler/app/server.go exits here and the kubelet starts the static
+                // pod's container again, which campaigns under a new identity: without that a
+                // cluster whose only scheduler lost its Lease once would never schedule again.
+                ElectionEvent::StoppedLeading => {
+                    klog::log(
+                        ctx,
+                        klog::Severity::Error,
+                        "server.go:309",
+                        "Leaderelection lost",
+                        &[],
+                    );
+                    self.campaign(ctx);
+                }
                 _ => {}
             }
         }
@@ -738,22 +765,7 @@ impl<M: ApiEnvelope> Actor<M> for KubeScheduler {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
         self.factory.start(ctx, &mut self.client);
         if self.cfg.leader_elect {
-            let identity = holder_identity(&self.cfg.host_name, ctx.rng());
-            let mut lock = LeaseLock::new(
-                "kube-system",
-                "kube-scheduler",
-                ElectionConfig::new(identity),
-                LEASE_TIMER,
-            );
-            klog::info(
-                ctx,
-                "leaderelection.go:257",
-                "attempting to acquire leader lease kube-system/kube-scheduler...",
-                &[],
-            );
-            let evs = lock.start(ctx, &mut self.client);
-            self.lock = Some(lock);
-            self.on_election(ctx, evs);
+            self.campaign(ctx);
         }
     }
 
