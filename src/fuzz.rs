@@ -36,8 +36,8 @@ use fuzz::{Case, Schedule, ScheduleBounds, render, run_case, run_seed, schedule_
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, Shard};
-use crate::runner::{self, RunOptions};
 use crate::manifest::ManifestOrigin;
+use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Loaded, Step};
 use crate::units::Duration;
 

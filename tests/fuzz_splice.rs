@@ -82,7 +82,12 @@ fn a_reproducer_written_elsewhere_reads_the_scenarios_manifest_files() {
     std::fs::create_dir_all(&out).expect("findings folder");
     std::fs::write(scenarios.join("manifests/pod.yaml"), POD).expect("manifest");
     let schedule = |loaded: &scenario::Loaded| Schedule {
-        nodes: loaded.topology.nodes.iter().map(|n| n.name.clone()).collect(),
+        nodes: loaded
+            .topology
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .collect(),
         episodes: Vec::new(),
         window: Duration::from_secs(10),
         settle: Duration::from_secs(60),
@@ -112,7 +117,10 @@ fn a_reproducer_written_elsewhere_reads_the_scenarios_manifest_files() {
         assert!(relocated.contains(expect), "{relocated}");
         assert_eq!(relocated.matches("manifest_dir").count(), 1, "{relocated}");
         let replay = scenario::load_str(&relocated, &written).expect("the reproducer reads it");
-        assert_eq!(replay.step_manifests[0][0].objects, loaded.step_manifests[0][0].objects);
+        assert_eq!(
+            replay.step_manifests[0][0].objects,
+            loaded.step_manifests[0][0].objects
+        );
     }
     let _ = std::fs::remove_dir_all(&root);
 }
