@@ -215,6 +215,10 @@ pub struct FuzzBenchArgs {
     /// Also print each run's seed, events and trace hash (to check a change kept behaviour).
     #[arg(long)]
     pub hashes: bool,
+    /// Write each run's spliced scenario to DIR/run-N.ron, to replay one with `kubesim run
+    /// DIR/run-N.ron --seed S` (the seed its `--hashes` line names).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

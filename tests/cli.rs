@@ -329,3 +329,33 @@ fn bench_cluster_reports_a_size_past_its_budget_as_not_finished() {
         "{out}"
     );
 }
+
+/// `bench fuzz --keep` writes each run's spliced scenario; replaying one with the seed its
+/// `--hashes` line names gives that run's events and trace hash (`kubesim run` and the fuzz
+/// run differ only in what they judge, not in what runs).
+#[test]
+fn a_kept_bench_fuzz_run_replays_with_its_trace() {
+    let dir = scratch_dir("bench-keep");
+    let keep = dir.to_string_lossy().into_owned();
+    let bench = kubesim(&[
+        "bench", "fuzz", "--runs", "1", "--hashes", "--quiet", "--keep", &keep,
+    ]);
+    assert_eq!(bench.status.code(), Some(0), "{}", stderr(&bench));
+    let line = stdout(&bench)
+        .lines()
+        .find(|l| l.starts_with("run 0: "))
+        .map(str::to_string)
+        .expect("a --hashes line for run 0");
+    let field = |key: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
+            .to_string()
+    };
+    let file = dir.join("run-0.ron").to_string_lossy().into_owned();
+    let replay = kubesim(&["run", &file, "--seed", &field("seed"), "--quiet"]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    assert_eq!(summary_field(&replay, "events"), field("events"));
+    assert_eq!(summary_field(&replay, "trace"), field("trace"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -40,6 +40,13 @@ pub fn report(args: &FuzzBenchArgs, out: &mut dyn Write) -> i32 {
         }
     };
     let bounds = crate::fuzz::bounds_for(&loaded);
+    if let Some(dir) = &args.keep
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        let _ = writeln!(out, "cannot create {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    let mut keep_error = None;
     let wall = Wall::start();
     let mut per_run = Vec::new();
     let mut failures = Vec::new();
@@ -49,6 +56,15 @@ pub fn report(args: &FuzzBenchArgs, out: &mut dyn Write) -> i32 {
         let strategy = fuzz::schedule_strategy(&bounds);
         let before = cpu_seconds().unwrap_or(0.0);
         let case = fuzz::run_case(&strategy, seed, 0, |s| {
+            if let Some(dir) = &args.keep {
+                let file = dir.join(format!("run-{i}.ron"));
+                let written = crate::fuzz::splice(SCENARIO, &loaded, s, seed)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| std::fs::write(&file, text).map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    keep_error.get_or_insert(format!("cannot write {}: {e}", file.display()));
+                }
+            }
             let run = crate::fuzz::run_one(SCENARIO, path, s, seed);
             if let Ok(outcome) = &run {
                 hashes.push(format!(
@@ -68,6 +84,10 @@ pub fn report(args: &FuzzBenchArgs, out: &mut dyn Write) -> i32 {
     }
     if !args.quiet {
         eprintln!();
+    }
+    if let Some(e) = keep_error {
+        let _ = writeln!(out, "{e}");
+        return EXIT_BAD_INPUT;
     }
     let runs = per_run.len();
     let med = median(&per_run).unwrap_or(f64::NAN);
