@@ -612,7 +612,9 @@ impl<V: Value + Default> MvccStore<V> {
                 catch_up.push(Arc::new(event));
             }
         }
-        let id = self.watchers.add(req);
+        let id = self
+            .watchers
+            .add(req, req.start_revision.max(self.current_revision() + 1));
         Ok(WatchStart { id, catch_up })
     }
 

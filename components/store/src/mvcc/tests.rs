@@ -557,6 +557,33 @@ fn watch_from_a_revision_catches_up_then_follows() {
     assert!(s.watchers().cancel(only_c));
 }
 
+/// A client resuming its watch on a member that is behind asks for a revision the member has
+/// not reached: the writes the member applies while it catches up are older than that and
+/// must not reach the watcher (etcd's `minRev`), or its stream goes back in revision.
+#[test]
+fn a_watch_from_a_future_revision_sees_nothing_older() {
+    use EventType::*;
+    let mut s = sample();
+    let now = s.current_revision();
+    let (id, catch_up) = watch(&mut s, "a", Some("\0"), now + 3, false).expect("watch");
+    assert!(catch_up.is_empty());
+    put(&mut s, "a", "x");
+    put(&mut s, "c", "y");
+    put(&mut s, "ba", "z");
+    put(&mut s, "a", "w");
+    let seen: Vec<_> = s
+        .watchers()
+        .drain()
+        .into_iter()
+        .filter(|(w, _)| *w == id)
+        .flat_map(|(_, e)| describe(&e))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(Put, "ba".into(), now + 3), (Put, "a".into(), now + 4)]
+    );
+}
+
 #[test]
 fn watch_events_are_shared_not_copied() {
     let mut s = sample();

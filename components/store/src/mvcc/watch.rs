@@ -29,6 +29,10 @@ struct Watcher {
     key: Bytes,
     range_end: Option<Bytes>,
     prev_kv: bool,
+    /// The lowest revision this watcher may see (etcd's `minRev`). A watch that starts past
+    /// the store's revision, as a client resuming on a member that is behind does, must not
+    /// get the writes the member applies while it catches up to that revision.
+    min_revision: i64,
 }
 
 /// A new watcher: its id and the events between its start revision and now.
@@ -61,7 +65,8 @@ impl<V> Default for WatcherHub<V> {
 }
 
 impl<V: Clone> WatcherHub<V> {
-    pub(super) fn add(&mut self, req: &WatchRequest) -> i64 {
+    /// Registers a watcher that sees writes from `min_revision` on.
+    pub(super) fn add(&mut self, req: &WatchRequest, min_revision: i64) -> i64 {
         self.next_id += 1;
         self.watchers.insert(
             self.next_id,
@@ -69,6 +74,7 @@ impl<V: Clone> WatcherHub<V> {
                 key: req.key.clone(),
                 range_end: req.range_end.clone(),
                 prev_kv: req.prev_kv,
+                min_revision,
             },
         );
         self.next_id
@@ -96,7 +102,9 @@ impl<V: Clone> WatcherHub<V> {
             let full = Arc::new(event);
             let mut stripped: Option<Arc<Event<V>>> = None;
             for (id, w) in &self.watchers {
-                if !in_range(&full.kv.key, &w.key, w.range_end.as_deref()) {
+                if full.kv.mod_revision < w.min_revision
+                    || !in_range(&full.kv.key, &w.key, w.range_end.as_deref())
+                {
                     continue;
                 }
                 let e = if w.prev_kv || full.prev_kv.is_none() {
