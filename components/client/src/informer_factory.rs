@@ -63,6 +63,19 @@ impl InformerFactory {
         }
     }
 
+    /// Every cached object as an Add, per kind: what informers built afresh would deliver
+    /// with their first list (a process that restarts keeps nothing else).
+    pub fn replay(&self) -> Vec<(Kind, Vec<Notification>)> {
+        self.informers
+            .iter()
+            .filter(|(_, inf)| inf.has_synced())
+            .map(|(kind, inf)| {
+                let adds = inf.indexer().iter().cloned().map(Notification::Add);
+                (*kind, adds.collect())
+            })
+            .collect()
+    }
+
     /// Every informer has its first list in the cache (`WaitForCacheSync`).
     pub fn has_synced(&self) -> bool {
         self.informers.values().all(Informer::has_synced)

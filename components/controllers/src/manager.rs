@@ -28,7 +28,8 @@
 //! is not modelled, so throttling every Event here would slow creation twofold.
 //!
 //! Simplifications: the informers keep running after leadership is lost (the restarted
-//! process would rebuild them); one worker per controller (upstream runs 5 for ReplicaSet and
+//! process would rebuild them), and on leading again every controller is handed every cached
+//! object as an Add, as rebuilt informers' first lists would deliver them; one worker per controller (upstream runs 5 for ReplicaSet and
 //! Deployment, but a key is never processed concurrently there either); at most
 //! [`MAX_RECONCILES_PER_CALLBACK`] keys per controller per callback, the rest on the next
 //! wake-up.
@@ -385,7 +386,14 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     self.caches_synced_logged = false;
                     self.leading_since = Some(ctx.now());
                     self.stats.leadership_gained += 1;
+                    // Leading again: the informers ran on while another replica led, and
+                    // the changes they saw meanwhile reached no controller. A restarted
+                    // process would list everything afresh, so every object is new to it.
+                    let replay = self.factory.replay();
                     self.factory.start(ctx, &mut self.client);
+                    for (kind, adds) in replay {
+                        self.notify(ctx, kind, &adds);
+                    }
                     let now = ctx.now();
                     for s in &mut self.slots {
                         s.next_tick = s.ctl.tick_period().map(|p| now.saturating_add(p));
