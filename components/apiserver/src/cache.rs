@@ -8,7 +8,7 @@
 //! current objects; the window keeps at least 100 events and the last 75 s
 //! (`eventFreshDuration`), at most 102,400 (`defaultUpperBoundCapacity`). Watchers are indexed
 //! as the cacher's `indexedTriggerFunc`s index them: pods by `spec.nodeName` (a kubelet's watch
-//! touches only its own pods' events) and by namespace. An event is built once as an `Arc` and
+//! touches only its own pods' events), nodes by name, and by namespace. An event is built once as an `Arc` and
 //! the same `Arc` goes to every watcher; an update that moves an object into or out of a
 //! watcher's selection becomes ADDED or DELETED for that watcher, as the cacher does.
 //!
@@ -61,7 +61,8 @@ pub struct Filter {
     pub name: String,
     pub labels: Selector,
     pub fields: FieldSelector,
-    /// `spec.nodeName=X` of a pod selector, used to index.
+    /// `spec.nodeName=X` of a pod selector or `metadata.name=X` of a node selector, used to
+    /// index.
     pub node_name: Option<String>,
 }
 
@@ -243,11 +244,17 @@ fn created_secs(o: &api::Object) -> Option<i64> {
         .map(crate::objects::virtual_secs)
 }
 
+/// The node an object is indexed under: a pod's `spec.nodeName`, a Node's own name (the
+/// cacher's `NodeNameTriggerFunc`: each kubelet watches its own Node).
 fn node_of(o: &api::Object) -> Option<&str> {
-    o.as_pod()
-        .and_then(|p| p.spec.as_ref())
-        .and_then(|s| s.node_name.as_deref())
-        .filter(|n| !n.is_empty())
+    match o {
+        api::Object::Node(_) => Some(o.name()).filter(|n| !n.is_empty()),
+        _ => o
+            .as_pod()
+            .and_then(|p| p.spec.as_ref())
+            .and_then(|s| s.node_name.as_deref())
+            .filter(|n| !n.is_empty()),
+    }
 }
 
 impl<R: Clone> ResourceCache<R> {

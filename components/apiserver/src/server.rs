@@ -712,6 +712,10 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                 .required_value("spec.nodeName")
                 .filter(|n| !n.is_empty())
                 .map(str::to_string),
+            Kind::Node => fields
+                .required_value("metadata.name")
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             _ => None,
         };
         Ok(Filter {

@@ -54,6 +54,10 @@ const TAG_NODE_STATUS: u64 = 3;
 const TAG_LEASE: u64 = 4;
 const TAG_REGISTER: u64 = 5;
 const TAG_STATUS_WRITES: u64 = 6;
+const TAG_NODE_INFORMER: u64 = 7;
+const TAG_STATUS_RECONCILE: u64 = 8;
+/// The status manager's `syncPeriod`.
+const STATUS_SYNC_PERIOD: Duration = Duration::from_secs(10);
 
 /// How long a missing ConfigMap/Secret or a failed runtime call waits before the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
@@ -123,6 +127,10 @@ pub struct Kubelet<M> {
     cfg: KubeletConfig,
     client: ApiClient,
     informer: Informer,
+    /// Its own Node as the API has it (upstream's node informer, `metadata.name=<node>`): the
+    /// node lifecycle controller may have set its conditions Unknown meanwhile, which the
+    /// next nodeStatusUpdateFrequency tick must put right (upstream compares with a GET).
+    node_informer: Informer,
     limiter: BucketRateLimiter,
     recorder: Recorder,
     crash_backoff: Backoff,
@@ -160,6 +168,10 @@ pub struct Kubelet<M> {
     wakes: BTreeSet<(Time, String)>,
     wakeup: Wakeup,
     status_queue: BTreeSet<String>,
+    /// Pods whose API status was seen to differ from the kubelet's (see
+    /// [`Kubelet::reconcile_statuses`]), and whether the timer for them is set.
+    status_reconcile: BTreeSet<String>,
+    status_reconcile_armed: bool,
     status_delayed: Option<(Time, String)>,
     pub stats: KubeletStats,
     _m: PhantomData<fn() -> M>,
@@ -173,8 +185,11 @@ impl<M> Kubelet<M> {
         ));
         let mut icfg = InformerConfig::new(Kind::Pod, TAG_INFORMER);
         icfg.field_selector = format!("spec.nodeName={}", cfg.node_name);
+        let mut ncfg = InformerConfig::new(Kind::Node, TAG_NODE_INFORMER);
+        ncfg.field_selector = format!("metadata.name={}", cfg.node_name);
         let node = initial_node(&cfg, Time::ZERO);
         Kubelet {
+            node_informer: Informer::new(ncfg, Indexer::new()),
             limiter: BucketRateLimiter::new(cfg.api_qps, cfg.api_burst),
             crash_backoff: Backoff::new(cfg.backoff_initial, cfg.backoff_max),
             image_backoff: Backoff::new(cfg.backoff_initial, cfg.backoff_max),
@@ -206,6 +221,8 @@ impl<M> Kubelet<M> {
             wakes: BTreeSet::new(),
             wakeup: Wakeup::new(TAG_WAKE),
             status_queue: BTreeSet::new(),
+            status_reconcile: BTreeSet::new(),
+            status_reconcile_armed: false,
             status_delayed: None,
             stats: KubeletStats::default(),
             cfg,
@@ -422,6 +439,20 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         }
     }
 
+    /// The API's Node shows other conditions than the kubelet posts (the node lifecycle
+    /// controller's Unknown after a partition): report at the next tick, not after
+    /// nodeStatusReportFrequency (`nodeStatusHasChanged` against the node it GETs).
+    fn on_node_notifications(&mut self, ns: &[Notification]) {
+        for n in ns {
+            if let Notification::Add(o) | Notification::Update { new: o, .. } = n
+                && let Object::Node(node) = o.as_ref()
+                && node.status.as_ref().is_none_or(conditions_changed)
+            {
+                self.node_conditions_changed = true;
+            }
+        }
+    }
+
     fn report_node_status(&mut self, ctx: &mut Ctx<'_, M>, force: bool) {
         if !self.registered || self.node_status_in_flight {
             return;
@@ -599,6 +630,11 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                     w.status_in_flight = false;
                     if result.is_err() {
                         w.forget_status_written();
+                    } else if let Some(written) = object.as_deref()
+                        && w.overwritten_since(written)
+                    {
+                        self.status_reconcile.insert(uid.clone());
+                        self.arm_status_reconcile(ctx);
                     }
                     let again = w.status_pending || w.status_unwritten();
                     w.status_pending = false;
@@ -710,6 +746,10 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         }
         if let Some(w) = self.pods.get_mut(&uid) {
             w.set_pod(n.object().clone());
+            if w.api_status_differs() {
+                self.status_reconcile.insert(uid.clone());
+                self.arm_status_reconcile(ctx);
+            }
             self.sync_pod(ctx, &uid);
             return;
         }
@@ -1304,6 +1344,31 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         }
     }
 
+    fn arm_status_reconcile(&mut self, ctx: &mut Ctx<'_, M>) {
+        if !self.status_reconcile_armed && !self.status_reconcile.is_empty() {
+            self.status_reconcile_armed = true;
+            ctx.set_timer(STATUS_SYNC_PERIOD, TAG_STATUS_RECONCILE);
+        }
+    }
+
+    /// The status manager's `syncBatch` reconcile: a pod whose API status another writer
+    /// changed (the node lifecycle controller marks a NotReady node's pods not Ready) gets
+    /// the kubelet's status written again (`needsReconcile`). Upstream checks every pod each
+    /// 10 s; here only the pods seen to differ, 10 s after the first of them.
+    fn reconcile_statuses(&mut self, ctx: &mut Ctx<'_, M>) {
+        self.status_reconcile_armed = false;
+        for uid in std::mem::take(&mut self.status_reconcile) {
+            if let Some(w) = self.pods.get_mut(&uid)
+                && !w.status_in_flight
+                && w.api_status_differs()
+            {
+                w.forget_status_written();
+                self.status_queue.insert(uid);
+            }
+        }
+        self.flush_status(ctx);
+    }
+
     /// Sends queued status writes as the token bucket allows.
     fn flush_status(&mut self, ctx: &mut Ctx<'_, M>) {
         let now = ctx.now();
@@ -1884,6 +1949,13 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 }
                 continue;
             }
+            if let Some(ns) = self
+                .node_informer
+                .on_client_event(ctx, &mut self.client, &ev)
+            {
+                self.on_node_notifications(&ns);
+                continue;
+            }
             if let ClientEvent::Response { id, result } = ev
                 && let Some(op) = self.api_ops.remove(&id)
             {
@@ -1966,6 +2038,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
             &[],
         );
         self.informer.start(ctx, &mut self.client);
+        self.node_informer.start(ctx, &mut self.client);
         self.register(ctx);
         ctx.set_timer(self.cfg.node_status_update_frequency, TAG_NODE_STATUS);
         let renew = self.cfg.lease_renew_interval();
@@ -2020,6 +2093,10 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
                     self.on_notification(ctx, n);
                 }
             }
+            TAG_NODE_INFORMER => {
+                let ns = self.node_informer.on_timer(ctx, &mut self.client);
+                self.on_node_notifications(&ns);
+            }
             TAG_WAKE => {
                 self.wakeup.fired();
                 let now = ctx.now();
@@ -2047,6 +2124,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
             }
             TAG_REGISTER if !self.registered => self.register(ctx),
             TAG_STATUS_WRITES => self.flush_status(ctx),
+            TAG_STATUS_RECONCILE => self.reconcile_statuses(ctx),
             _ => {}
         }
     }

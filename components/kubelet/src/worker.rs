@@ -570,6 +570,29 @@ impl PodWorker {
         self.status_written = self.last_status.clone();
     }
 
+    /// Does the API show another status than the kubelet's own, with no write of ours in
+    /// flight? Then someone else wrote it, and the status manager writes its own again.
+    /// Cheap when they agree: the kept status is then the API object's own.
+    pub fn api_status_differs(&self) -> bool {
+        !self.status_in_flight
+            && !self.is_static
+            && match &self.last_status {
+                Some(Kept::Api(o)) if Arc::ptr_eq(o, &self.object) => false,
+                Some(kept) => pod_of(&self.object).status.as_ref() != Some(kept.get()),
+                None => false,
+            }
+    }
+
+    /// Did a write newer than ours (`written`, the API's answer to it), already seen here,
+    /// leave the API with another status than the kubelet's? Its watch event came while our
+    /// write was in flight, when [`PodWorker::set_pod`] does not judge.
+    pub fn overwritten_since(&self, written: &Object) -> bool {
+        let rv = |o: &Object| o.resource_version().parse::<u64>().unwrap_or(0);
+        !self.is_static
+            && rv(&self.object) > rv(written)
+            && pod_of(&self.object).status.as_ref() != self.last_status()
+    }
+
     /// Nothing is known to be written (a failed write, a new mirror pod).
     pub fn forget_status_written(&mut self) {
         self.status_written = None;
