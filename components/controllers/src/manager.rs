@@ -29,8 +29,9 @@
 //!
 //! Simplifications: the informers keep running after leadership is lost (the restarted
 //! process would rebuild them), and on leading again every controller is handed every cached
-//! object as an Add, as rebuilt informers' first lists would deliver them; one worker per controller (upstream runs 5 for ReplicaSet and
-//! Deployment, but a key is never processed concurrently there either); at most
+//! object as an Add, as rebuilt informers' first lists would deliver them; one worker per
+//! controller (upstream runs 5 for ReplicaSet and Deployment, but a key is never processed
+//! concurrently there either); at most
 //! [`MAX_RECONCILES_PER_CALLBACK`] keys per controller per callback, the rest on the next
 //! wake-up.
 

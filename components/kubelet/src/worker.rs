@@ -585,7 +585,7 @@ impl PodWorker {
 
     /// Did a write newer than ours (`written`, the API's answer to it), already seen here,
     /// leave the API with another status than the kubelet's? Its watch event came while our
-    /// write was in flight, when [`PodWorker::set_pod`] does not judge.
+    /// write was in flight, when [`PodWorker::api_status_differs`] does not judge.
     pub fn overwritten_since(&self, written: &Object) -> bool {
         let rv = |o: &Object| o.resource_version().parse::<u64>().unwrap_or(0);
         !self.is_static
