@@ -1359,7 +1359,6 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
         self.status_reconcile_armed = false;
         for uid in std::mem::take(&mut self.status_reconcile) {
             if let Some(w) = self.pods.get_mut(&uid)
-                && !w.status_in_flight
                 && w.api_status_differs()
             {
                 w.forget_status_written();
