@@ -125,11 +125,18 @@ pub struct LeaderChange {
     pub at: Time,
     /// The new leader and its term; `None` when the cluster lost its leader.
     pub leader: Option<(String, u64)>,
+    /// The leader is the one seen before the cluster had none, in the same term: its host was
+    /// paused (or the runner could not see it) and nobody was elected meanwhile.
+    pub again: bool,
 }
 
 impl LeaderChange {
     pub fn describe(&self) -> String {
         match &self.leader {
+            Some((name, term)) if self.again => format!(
+                "etcd: {name} leads again in term {term} at {}: its host is back and no one was elected meanwhile",
+                self.at
+            ),
             Some((name, term)) => {
                 format!("etcd: {name} became leader in term {term} at {}", self.at)
             }

@@ -305,6 +305,8 @@ struct Runner<'a> {
     scenario_path: &'a Path,
     /// Who led etcd when the runner last looked.
     last_leader: Option<(String, u64)>,
+    /// The last leader the runner saw, through any look that found none since.
+    last_seen_leader: Option<(String, u64)>,
     narrator: Option<&'a mut dyn Narrator>,
     seed: u64,
     /// The manifests each step applies, read before the run.
@@ -371,6 +373,7 @@ fn run_inner<'a>(
         failures: Vec::new(),
         scenario_path: &loaded.path,
         last_leader: None,
+        last_seen_leader: None,
         narrator,
         seed,
         step_manifests: &loaded.step_manifests,
@@ -505,9 +508,11 @@ impl<'a> Runner<'a> {
                 let change = LeaderChange {
                     at: self.cluster.sim().now(),
                     leader: Some((leader.host.clone(), leader.term)),
+                    again: false,
                 };
                 self.say(&format!("  {}", change.describe()))?;
-                self.last_leader = change.leader;
+                self.last_leader = change.leader.clone();
+                self.last_seen_leader = change.leader;
             }
             Ok(None) => {
                 let message = format!(
@@ -786,7 +791,9 @@ impl<'a> Runner<'a> {
             self.finding(&finding)?;
             return Ok(false);
         }
-        self.last_leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
+        // A change the step itself made (a crash of the leader's node, say) is not narrated
+        // as one seen while the clock ran.
+        let _ = self.look_at_leader();
         if let Some(before) = before {
             let after = EtcdView::read(&self.cluster);
             let lines = self
@@ -883,13 +890,8 @@ impl<'a> Runner<'a> {
             if let Some(narrator) = self.narrator.as_mut() {
                 narrator.observe(&self.cluster);
             }
-            let leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
-            if leader != self.last_leader {
-                facts.leader_changes.push(LeaderChange {
-                    at: self.cluster.sim().now(),
-                    leader: leader.clone(),
-                });
-                self.last_leader = leader;
+            if let Some(change) = self.look_at_leader() {
+                facts.leader_changes.push(change);
             }
             if slice_end >= deadline {
                 break;
@@ -903,6 +905,24 @@ impl<'a> Runner<'a> {
         }
         let summary = EtcdView::read(&self.cluster).summary();
         self.say(&format!("  {summary}"))
+    }
+
+    /// Who leads etcd now, as a change from the last look (`None`: no change).
+    fn look_at_leader(&mut self) -> Option<LeaderChange> {
+        let leader = self.cluster.etcd_leader().map(|l| (l.host, l.term));
+        if leader == self.last_leader {
+            return None;
+        }
+        let again = leader.is_some() && leader == self.last_seen_leader;
+        self.last_leader = leader.clone();
+        if leader.is_some() {
+            self.last_seen_leader = leader.clone();
+        }
+        Some(LeaderChange {
+            at: self.cluster.sim().now(),
+            leader,
+            again,
+        })
     }
 
     /// A node's host and name; `Leader("etcd")` is whoever leads now.

@@ -120,6 +120,14 @@ impl<'a, M: Message> Ctx<'a, M> {
         self.world.log(self.me, self.host, &line.into());
     }
 
+    /// Says this actor's process ended and its container runs it again on the same boot (a
+    /// component that exits on purpose, restarted by its kubelet): the lines logged from here
+    /// on are the new run's ([`crate::LogLine::run`]), as a new container's log would be.
+    pub fn process_restarted(&mut self) {
+        let run = self.world.process_run(self.me).saturating_add(1);
+        self.world.process_runs.insert(self.me, run);
+    }
+
     /// Records an invariant violation: the run stops with a finding after this handler returns.
     pub fn violation(&mut self, what: impl Into<String>) {
         if self.world.violation.is_none() {

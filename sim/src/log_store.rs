@@ -20,7 +20,9 @@ const BLOCK: usize = 4096;
 struct Record {
     local: Time,
     at: Time,
-    boot: u32,
+    /// Boots and runs past 65,535 saturate: the record stays 24 bytes.
+    boot: u16,
+    run: u16,
     len: u32,
 }
 
@@ -46,7 +48,14 @@ pub(crate) struct ActorLog {
 
 impl ActorLog {
     /// Appends a line, dropping the oldest first when `limit` lines are kept already.
-    pub(crate) fn push(&mut self, limit: usize, local: Time, at: Time, boot: u32, text: &str) {
+    pub(crate) fn push(
+        &mut self,
+        limit: usize,
+        local: Time,
+        at: Time,
+        (boot, run): (u32, u32),
+        text: &str,
+    ) {
         if self.records.len() >= limit {
             self.pop_front();
         }
@@ -58,7 +67,8 @@ impl ActorLog {
         self.records.push_back(Record {
             local,
             at,
-            boot,
+            boot: u16::try_from(boot).unwrap_or(u16::MAX),
+            run: u16::try_from(run).unwrap_or(u16::MAX),
             len: text.len() as u32,
         });
     }
@@ -111,7 +121,8 @@ impl ActorLog {
                     at: r.at,
                     // Whole lines' bytes: always valid UTF-8.
                     text: String::from_utf8_lossy(&text[from..to]).into_owned(),
-                    boot: r.boot,
+                    boot: u32::from(r.boot),
+                    run: u32::from(r.run),
                 });
                 from = to;
             }
@@ -152,8 +163,9 @@ mod tests {
                 at: Time::from_nanos(i * 3),
                 text,
                 boot: (i / 100) as u32,
+                run: (i / 30 % 3) as u32,
             };
-            log.push(limit, l.local, l.at, l.boot, &l.text);
+            log.push(limit, l.local, l.at, (l.boot, l.run), &l.text);
             if expect.len() >= limit {
                 expect.pop_front();
             }

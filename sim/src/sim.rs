@@ -299,6 +299,13 @@ impl<M: Message> Sim<M> {
         self.world.status.get(host.index()).map(|s| s.incarnation)
     }
 
+    /// The run of an actor's process within its host's boot: 0 until the actor says its
+    /// process restarted in place ([`crate::Ctx::process_restarted`]); [`LogLine::run`] is
+    /// this number at the time of the line.
+    pub fn process_run(&self, actor: ActorId) -> u32 {
+        self.world.process_run(actor)
+    }
+
     /// The lines an actor logged (at most `log_lines_per_actor`, oldest first).
     pub fn logs(&self, actor: ActorId) -> impl Iterator<Item = LogLine> + '_ {
         self.world
@@ -726,6 +733,7 @@ impl<M: Message> Sim<M> {
         host.disk.crash();
         for a in &host.actors {
             self.behaviours[a.index()] = None;
+            w.process_runs.remove(a);
         }
         w.crash_streams(h);
     }

@@ -92,6 +92,10 @@ pub struct LogLine {
     /// restart (what tells one run of a process from the next, as a new container would).
     #[serde(default)]
     pub boot: u32,
+    /// The process's run within the boot: 0 at boot, one more each time the actor said its
+    /// process ended and its container started it again ([`crate::Ctx::process_restarted`]).
+    #[serde(default)]
+    pub run: u32,
 }
 
 /// A message an actor sent to [`ActorId::EXTERNAL`], waiting for the outside world.
@@ -127,6 +131,9 @@ pub(crate) struct World<M> {
     pub(crate) external: VecDeque<ExternalMessage<M>>,
     pub(crate) external_dropped: u64,
     pub(crate) logs: BTreeMap<ActorId, ActorLog>,
+    /// Actors whose process restarted in place, and in which run it is now (see
+    /// [`LogLine::run`]); reset when the host boots again.
+    pub(crate) process_runs: BTreeMap<ActorId, u32>,
 }
 
 impl<M: Message> World<M> {
@@ -156,6 +163,7 @@ impl<M: Message> World<M> {
             external: VecDeque::new(),
             external_dropped: 0,
             logs: BTreeMap::new(),
+            process_runs: BTreeMap::new(),
         }
     }
 
@@ -379,10 +387,19 @@ impl<M: Message> World<M> {
         }
         let local = self.hosts[host.index()].clock.local(self.now);
         let boot = self.status[host.index()].incarnation;
+        let run = self.process_run(actor);
         self.logs
             .entry(actor)
             .or_default()
-            .push(limit, local, self.now, boot, text);
+            .push(limit, local, self.now, (boot, run), text);
+    }
+
+    /// The run of `actor`'s process within its host's boot ([`LogLine::run`]).
+    pub(crate) fn process_run(&self, actor: ActorId) -> u32 {
+        if self.process_runs.is_empty() {
+            return 0;
+        }
+        self.process_runs.get(&actor).copied().unwrap_or(0)
     }
 
     pub(crate) fn fsync(&mut self, actor: ActorId, host: HostId, token: u64) {

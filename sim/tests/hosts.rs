@@ -241,3 +241,48 @@ fn a_factory_that_panics_while_recovering_yields_a_finding() {
     assert_eq!(f.time, Time::from_secs(2));
     assert_eq!(f.message, "cannot recover from a poisoned disk");
 }
+
+/// Logs every number it receives; 0 also ends its process, which starts again in place.
+struct Exiter;
+
+impl Actor<u64> for Exiter {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, u64>, _from: ActorId, n: u64) {
+        ctx.log(format!("line {n}"));
+        if n == 0 {
+            ctx.process_restarted();
+        }
+    }
+}
+
+#[test]
+fn a_process_restarted_in_place_starts_a_new_run_of_its_log_until_the_next_boot() {
+    let mut sim = Sim::new(SimConfig::with_seed(1));
+    let h = sim.add_host("cp").unwrap();
+    let a = sim.add_actor(h, "kube-scheduler", |_| Exiter).unwrap();
+    let deliver = |sim: &mut Sim<u64>, n: u64| {
+        sim.send_external(a, n);
+        sim.run_for(Duration::from_millis(1)).unwrap();
+    };
+    deliver(&mut sim, 1);
+    deliver(&mut sim, 0);
+    deliver(&mut sim, 2);
+    assert_eq!(sim.process_run(a), 1);
+    sim.apply_fault(Fault::Crash(h)).unwrap();
+    sim.apply_fault(Fault::Restart(h)).unwrap();
+    assert_eq!(
+        sim.process_run(a),
+        0,
+        "a new boot starts the first run again"
+    );
+    deliver(&mut sim, 3);
+    let runs: Vec<(String, u32, u32)> = sim.logs(a).map(|l| (l.text, l.boot, l.run)).collect();
+    assert_eq!(
+        runs,
+        [
+            ("line 1".to_string(), 0, 0),
+            ("line 0".to_string(), 0, 0),
+            ("line 2".to_string(), 0, 1),
+            ("line 3".to_string(), 1, 0),
+        ]
+    );
+}

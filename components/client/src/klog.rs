@@ -128,6 +128,7 @@ mod tests {
             at: Time::from_nanos(nanos),
             text,
             boot: 0,
+            run: 0,
         }
     }
 

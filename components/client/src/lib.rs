@@ -13,6 +13,7 @@
 //! | [`lease_lock`] | `resourcelock.LeaseLock`: the elector wired to a Lease through the apiserver |
 //! | [`wakeup`] | one re-armable timer per component |
 //! | [`klog`] | k8s.io/klog/v2: structured component log lines, rendered with klog's header |
+//! | [`exit`] | `klog.FlushAndExit`: a component ending its process, restarted by its kubelet |
 //!
 //! # Why no actors of its own
 //! Everything here is a plain struct the owning actor keeps in its state and feeds from its own
@@ -44,6 +45,7 @@
 
 pub mod api_client;
 pub mod controller;
+pub mod exit;
 pub mod indexer;
 pub mod informer;
 pub mod informer_factory;

@@ -27,7 +27,7 @@ use crate::message::ClusterMsg;
 use crate::topology::{NodeRole, NodeSpec};
 
 /// Actor names, as `ps aux` and `Crash(Leader(...))` know them.
-pub const RUNTIME_ACTOR: &str = "containerd";
+pub use client::exit::RUNTIME_ACTOR;
 pub const KUBELET_ACTOR: &str = "kubelet";
 pub const PROXY_ACTOR: &str = "kube-proxy";
 

@@ -11,10 +11,13 @@
 //! ([`client::klog::render`]) or, for etcd, zap's JSON ([`store::server::zap::render`]).
 //!
 //! A crash of the node ends the component's container; after the restart the kubelet runs a
-//! new one. Each line carries the host's boot it was logged in ([`sim::LogLine::boot`]), so
-//! the current container's log is the current boot's lines and `--previous` the boot before's
-//! (the kubelet's `lastState` names that container once it adopted it after the restart).
-//! Simplification: the engine's per-actor cap (`log_lines_per_actor`) spans the boots.
+//! new one. So does a component that exits on purpose (kube-scheduler and
+//! kube-controller-manager when they lose their Lease), which the kubelet restarts in place.
+//! Each line carries the host's boot and the process's run within it ([`sim::LogLine::boot`],
+//! [`sim::LogLine::run`]), so the current container's log is the lines of the current (boot,
+//! run) and `--previous` those of the one before (the kubelet's `lastState` names that
+//! container once it restarted it). Simplification: the engine's per-actor cap
+//! (`log_lines_per_actor`) spans the containers.
 
 use sim::{ActorId, LogLine};
 
@@ -65,26 +68,33 @@ impl Cluster {
         self.sim().logs(actor).map(|l| render(&l)).collect()
     }
 
-    /// A component container's log: the lines of the host's current boot, or with `previous`
-    /// those of the boot before (the container the last crash ended).
+    /// A component container's log: the lines of the process's current run, or with
+    /// `previous` those of the run before (the container that the last crash or exit ended).
     pub fn component_log(&self, actor: ActorId, previous: bool) -> Vec<String> {
         let boot = self
             .sim()
             .actor_host(actor)
             .and_then(|h| self.sim().host_boot(h))
             .unwrap_or(0);
+        let current = (boot, self.sim().process_run(actor));
+        let lines: Vec<LogLine> = self.sim().logs(actor).collect();
         let wanted = if previous {
-            match boot.checked_sub(1) {
-                Some(b) => b,
+            match lines
+                .iter()
+                .map(|l| (l.boot, l.run))
+                .filter(|&c| c < current)
+                .max()
+            {
+                Some(c) => c,
                 None => return Vec::new(),
             }
         } else {
-            boot
+            current
         };
-        self.sim()
-            .logs(actor)
-            .filter(|l| l.boot == wanted)
-            .map(|l| render(&l))
+        lines
+            .iter()
+            .filter(|l| (l.boot, l.run) == wanted)
+            .map(render)
             .collect()
     }
 }

@@ -125,6 +125,19 @@ impl EtcdEnvelope<EtcdValue> for ClusterMsg {
     }
 }
 
+impl client::exit::ExitEnvelope for ClusterMsg {
+    fn process_exit(namespace: &str, pod: &str, container: &str, exit_code: i32) -> Option<Self> {
+        Some(ClusterMsg::Runtime(Box::new(
+            RuntimeMessage::ProcessExited(runtime::ProcessExit {
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+                container: container.to_string(),
+                exit_code,
+            }),
+        )))
+    }
+}
+
 impl ApiEnvelope for ClusterMsg {
     fn wrap_api(m: ApiMessage) -> Self {
         ClusterMsg::Api(m)

@@ -5,9 +5,10 @@
 //! Follows `cmd/kube-controller-manager/app/controllermanager.go`: leader election first, and
 //! on `OnStartedLeading` one shared informer factory is started and every controller runs
 //! with its own work queue (client-go's default controller rate limiter) over that factory;
-//! losing the lease ends the process (`klog.Fatalf("leaderelection lost")`), which is
-//! modelled as dropping every controller's in-memory state and campaigning again with a new
-//! identity, as the restarted container would.
+//! losing the lease ends the process (`klog.Fatalf("leaderelection lost")`, exit code 1),
+//! which is modelled as dropping every controller's in-memory state and campaigning again with
+//! a new identity, as the restarted container would; its static pod's container exits and is
+//! restarted by the kubelet ([`client::exit`]).
 //!
 //! Writes are asynchronous here (see `controller.rs`), so the manager keeps, per controller
 //! key, the writes still in flight and the resourceVersions they returned, and does not
@@ -42,6 +43,7 @@ use api::{Kind, Object};
 use apiserver::{ApiEnvelope, ApiReply, UserInfo, Verb};
 use client::api_client::is_api_client_timer;
 use client::controller::finish;
+use client::exit::{self, ExitEnvelope};
 use client::indexer::{
     CONTROLLER_UID_INDEX, LABEL_INDEX, NODE_NAME_INDEX, ORPHAN_INDEX, index_by_controller_uid,
     index_by_labels, index_orphans_by_namespace, index_pod_by_node_name,
@@ -297,7 +299,7 @@ fn build(name: ControllerName, cfg: &ControllerManagerConfig) -> Box<dyn Control
     }
 }
 
-impl<M: ApiEnvelope> KubeControllerManager<M> {
+impl<M: ApiEnvelope + ExitEnvelope> KubeControllerManager<M> {
     pub fn new(cfg: ControllerManagerConfig) -> Self {
         let client = ApiClient::new(ApiClientConfig::new(
             cfg.apiservers.clone(),
@@ -428,6 +430,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
                     // Writes still waiting for a token die with the process.
                     self.client.drop_throttled(ctx);
                     self.pending.clear();
+                    exit::exit_and_restart(ctx, "kube-controller-manager", 1);
                     self.campaign(ctx);
                 }
                 ElectionEvent::NewLeader(l) => {
@@ -735,7 +738,7 @@ impl<M: ApiEnvelope> KubeControllerManager<M> {
     }
 }
 
-impl<M: ApiEnvelope> Actor<M> for KubeControllerManager<M> {
+impl<M: ApiEnvelope + ExitEnvelope> Actor<M> for KubeControllerManager<M> {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
         self.campaign(ctx);
     }

@@ -1565,7 +1565,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                 let _ = ExitCause::Exited;
                 self.sync_pod(ctx, &uid);
             }
-            RuntimeMessage::Call { .. } => {}
+            RuntimeMessage::Call { .. } | RuntimeMessage::ProcessExited(_) => {}
         }
     }
 

@@ -46,7 +46,7 @@ pub mod state;
 
 pub use behaviour::{ImageBehaviour, ImageCatalog};
 pub use message::{
-    ContainerEvent, ExitCause, ProbeKind, RuntimeCall, RuntimeEnvelope, RuntimeError,
+    ContainerEvent, ExitCause, ProbeKind, ProcessExit, RuntimeCall, RuntimeEnvelope, RuntimeError,
     RuntimeMessage, RuntimeReply,
 };
 pub use runtime::{ContainerRuntime, RuntimeConfig};

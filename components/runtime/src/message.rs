@@ -213,6 +213,20 @@ pub enum RuntimeMessage {
         result: Result<RuntimeReply, RuntimeError>,
     },
     Event(ContainerEvent),
+    /// The process of a container ended on its own: a component whose actor stands for the
+    /// process (kube-scheduler, kube-controller-manager) tells its node's runtime that it
+    /// exited, so that the container standing in for it exits too (and the kubelet restarts
+    /// it). Sent on the node itself, never over the network.
+    ProcessExited(ProcessExit),
+}
+
+/// Which container's process exited, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessExit {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub exit_code: i32,
 }
 
 /// A cluster's message type carries [`RuntimeMessage`]s.
@@ -244,6 +258,12 @@ impl Message for RuntimeMessage {
                 h.write_u64(stable_hash(container_id));
                 h.write_u64(*exit_code as u64);
             }
+            RuntimeMessage::ProcessExited(e) => {
+                h.write_u64(404);
+                h.write_u64(stable_hash(&e.pod));
+                h.write_u64(stable_hash(&e.container));
+                h.write_u64(e.exit_code as u64);
+            }
         }
     }
 
@@ -261,6 +281,10 @@ impl Message for RuntimeMessage {
             }) => format!(
                 "cri event container {} exited {exit_code}",
                 &container_id[..container_id.len().min(13)]
+            ),
+            RuntimeMessage::ProcessExited(e) => format!(
+                "process of {}/{} container {} exited {}",
+                e.namespace, e.pod, e.container, e.exit_code
             ),
         }
     }

@@ -23,7 +23,7 @@ use crate::behaviour::ImageCatalog;
 use crate::containerd_log;
 use crate::images::{Enqueued, ImageName, pull_duration};
 use crate::message::{
-    ContainerEvent, ExitCause, ProbeKind, RuntimeCall, RuntimeEnvelope, RuntimeError,
+    ContainerEvent, ExitCause, ProbeKind, ProcessExit, RuntimeCall, RuntimeEnvelope, RuntimeError,
     RuntimeMessage, RuntimeReply,
 };
 use crate::state::{
@@ -592,6 +592,23 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
         }
     }
 
+    /// The process of a running container ended on its own (see
+    /// [`RuntimeMessage::ProcessExited`]): the container exits with its code.
+    fn process_exited(&mut self, ctx: &mut Ctx<'_, M>, e: &ProcessExit) {
+        let running = self.state.containers.values().find(|c| {
+            c.name == e.container
+                && c.state == ContainerState::Running
+                && self
+                    .state
+                    .sandboxes
+                    .get(&c.sandbox_id)
+                    .is_some_and(|s| s.namespace == e.namespace && s.name == e.pod)
+        });
+        if let Some(id) = running.map(|c| c.id.clone()) {
+            self.exit(ctx, &id, e.exit_code, ExitCause::Exited);
+        }
+    }
+
     fn on_traffic(&mut self, ctx: &mut Ctx<'_, M>, from: ActorId, msg: TrafficMessage) {
         let TrafficMessage::Request {
             id,
@@ -690,6 +707,7 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> Actor<M> for ContainerRuntime<M> {
     fn on_message(&mut self, ctx: &mut Ctx<'_, M>, from: ActorId, msg: M) {
         match msg.unwrap_runtime() {
             Ok(RuntimeMessage::Call { id, call }) => self.on_call(ctx, from, id, call),
+            Ok(RuntimeMessage::ProcessExited(e)) => self.process_exited(ctx, &e),
             Ok(_) => {}
             Err(other) => {
                 if let Ok(t) = other.unwrap_traffic() {

@@ -24,6 +24,7 @@ use apiserver::{
     ApiEnvelope, ApiReply, ApiRequest, DeleteOptions, PatchType, Subresource, UserInfo, Verb,
 };
 use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_timer};
+use client::exit::{self, ExitEnvelope};
 use client::informer::Notification;
 use client::klog;
 use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
@@ -253,7 +254,11 @@ impl KubeScheduler {
         }
     }
 
-    fn handle<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, events: Vec<ClientEvent>) {
+    fn handle<M: ApiEnvelope + ExitEnvelope>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        events: Vec<ClientEvent>,
+    ) {
         for ev in events {
             if let Some((kind, ns)) = self.factory.on_client_event(ctx, &mut self.client, &ev) {
                 self.on_notifications(ctx, kind, &ns);
@@ -276,7 +281,7 @@ impl KubeScheduler {
 
     /// Campaigns on the Lease kube-system/kube-scheduler under a new identity, as a started
     /// kube-scheduler process does.
-    fn campaign<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
+    fn campaign<M: ApiEnvelope + ExitEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
         let identity = holder_identity(&self.cfg.host_name, ctx.rng());
         let mut lock = LeaseLock::new(
             "kube-system",
@@ -295,7 +300,11 @@ impl KubeScheduler {
         self.on_election(ctx, evs);
     }
 
-    fn on_election<M: ApiEnvelope>(&mut self, ctx: &mut Ctx<'_, M>, evs: Vec<ElectionEvent>) {
+    fn on_election<M: ApiEnvelope + ExitEnvelope>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        evs: Vec<ElectionEvent>,
+    ) {
         for e in evs {
             match e {
                 ElectionEvent::StartedLeading => klog::info(
@@ -304,9 +313,10 @@ impl KubeScheduler {
                     "successfully acquired lease kube-system/kube-scheduler",
                     &[],
                 ),
-                // cmd/kube-scheduler/app/server.go exits here and the kubelet starts the static
-                // pod's container again, which campaigns under a new identity: without that a
-                // cluster whose only scheduler lost its Lease once would never schedule again.
+                // cmd/kube-scheduler/app/server.go exits here (code 1) and the kubelet starts
+                // the static pod's container again, which campaigns under a new identity:
+                // without that a cluster whose only scheduler lost its Lease once would never
+                // schedule again.
                 ElectionEvent::StoppedLeading => {
                     klog::log(
                         ctx,
@@ -315,6 +325,7 @@ impl KubeScheduler {
                         "Leaderelection lost",
                         &[],
                     );
+                    exit::exit_and_restart(ctx, "kube-scheduler", 1);
                     self.campaign(ctx);
                 }
                 _ => {}
@@ -761,7 +772,7 @@ impl KubeScheduler {
     }
 }
 
-impl<M: ApiEnvelope> Actor<M> for KubeScheduler {
+impl<M: ApiEnvelope + ExitEnvelope> Actor<M> for KubeScheduler {
     fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
         self.factory.start(ctx, &mut self.client);
         if self.cfg.leader_elect {
