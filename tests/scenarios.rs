@@ -75,3 +75,22 @@ fn the_design_example_parses_as_written() {
     assert_eq!(loaded.step_manifests[0][0].objects.len(), 1);
     assert_eq!(loaded.step_manifests[1][0].objects.len(), 1);
 }
+
+#[test]
+fn a_mirror_pod_that_exists_already_is_not_created_again_at_once() {
+    // scenarios/mirror-pod-already-exists.ron: a create loop shows as Raft entries (~7,700
+    // by the last status table when the kubelet retried at once; ~320 now).
+    let text = std::fs::read_to_string(root().join("scenarios/mirror-pod-already-exists.ron"))
+        .expect("the scenario");
+    let steps = run_steps("mirror-pod-already-exists", &text);
+    let table = step_output(&steps, "$ etcdctl endpoint status -w table");
+    let header: Vec<&str> = table.lines().nth(1).unwrap().split('|').collect();
+    let column = header
+        .iter()
+        .position(|h| h.trim() == "RAFT INDEX")
+        .unwrap();
+    for row in table.lines().filter(|l| l.starts_with("| https://")) {
+        let index: u64 = row.split('|').nth(column).unwrap().trim().parse().unwrap();
+        assert!(index < 1_000, "RAFT INDEX {index}: {row}");
+    }
+}

@@ -663,8 +663,13 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             ApiOp::MirrorCreate { uid } => {
                 if let Some(w) = self.pods.get_mut(&uid) {
                     w.mirror_create_in_flight = false;
-                    if let Some(Object::Pod(p)) = object.as_deref() {
-                        w.mirror_uid = p.metadata.uid.clone();
+                    match object.as_deref() {
+                        Some(Object::Pod(p)) => w.mirror_uid = p.metadata.uid.clone(),
+                        // Upstream logs the failure and tries again at the pod's next sync,
+                        // not at once: an AlreadyExists (a mirror the pod watch has not
+                        // brought yet) answered by a create and so on looped at hundreds of
+                        // writes a second, each an etcd transaction.
+                        _ => w.mirror_retry_at = Some(ctx.now().saturating_add(RETRY_AFTER)),
                     }
                 }
                 self.sync_pod(ctx, &uid);
@@ -879,6 +884,13 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             || !self.informer.has_synced()
         {
             return;
+        }
+        if let Some(at) = w.mirror_retry_at {
+            if ctx.now() < at {
+                w.wake(at);
+                return;
+            }
+            w.mirror_retry_at = None;
         }
         w.mirror_create_in_flight = true;
         let mirror = mirror_of(w.pod(), &self.cfg.node_name, &self.node_uid);

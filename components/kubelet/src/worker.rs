@@ -221,6 +221,9 @@ pub struct PodWorker {
     pub is_static: bool,
     pub mirror_uid: Option<String>,
     pub mirror_create_in_flight: bool,
+    /// After a failed create of the mirror pod, no other before this time (see
+    /// `Kubelet::ensure_mirror`).
+    pub mirror_retry_at: Option<Time>,
     /// Admission's verdict: `Err((reason, message))` rejects the pod.
     pub admission: Result<(), (String, String)>,
     pub sandbox: Option<(String, Ipv4Addr)>,
@@ -361,6 +364,7 @@ impl PodWorker {
             is_static,
             mirror_uid: None,
             mirror_create_in_flight: false,
+            mirror_retry_at: None,
             admission: Ok(()),
             sandbox: None,
             sandbox_op: false,

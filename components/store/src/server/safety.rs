@@ -4,10 +4,12 @@
 //! member handled (and after faults: `Sim::add_invariant_on`), which are the only events that
 //! write a journal.
 //!
-//! The journal is bounded: the invariant reads it after every event, and one event appends at
-//! most one Ready's worth of records, far below the bound. The invariant tells the journal how
-//! far it read ([`JournalWrites`]), so that the journal keeps only the records it has not read:
-//! a few, where it would otherwise hold the last `JOURNAL_MAX`.
+//! The invariant reads the journal after every event and tells it how far it read
+//! ([`JournalWrites`]), so that the journal keeps only the records it has not read: a few,
+//! usually, but every one of a restart's replay, which applies the whole log since the last
+//! snapshot in one event (up to etcd's snapshot count, 100,000 entries). So with a reader the
+//! journal drops nothing unread; without one (a member run alone) it keeps the last
+//! `JOURNAL_MAX`.
 //!
 //! The monitor is told where each member's snapshot is durable (`SnapshotDurable`, journaled
 //! when the fsync that covers the snapshot's write completes), so that it keeps only the
@@ -71,6 +73,8 @@ struct JournalCounts {
     writes: Cell<u64>,
     /// The journal (by its `boot`) and the sequence number the invariant read up to.
     read: Cell<(u64, u64)>,
+    /// An invariant reads the journals: they drop only what it read.
+    reader: Cell<bool>,
 }
 
 impl JournalWrites {
@@ -85,6 +89,10 @@ impl JournalWrites {
 
     fn read_upto(&self, boot: u64, seq: u64) {
         self.0.read.set((boot, seq));
+    }
+
+    fn attach_reader(&self) {
+        self.0.reader.set(true);
     }
 }
 
@@ -107,7 +115,7 @@ impl SafetyJournal {
                 self.records.pop_front();
             }
         }
-        if self.records.len() >= JOURNAL_MAX {
+        if self.records.len() >= JOURNAL_MAX && !self.writes.0.reader.get() {
             self.records.pop_front();
         }
         self.records.push_back((self.next_seq, r));
@@ -152,10 +160,11 @@ where
     let mut writes: Vec<(Option<JournalWrites>, Option<u64>)> = members
         .iter()
         .map(|&a| {
-            (
-                sim.actor::<EtcdMember<V>>(a).map(|m| m.journal_writes()),
-                None,
-            )
+            let count = sim.actor::<EtcdMember<V>>(a).map(|m| m.journal_writes());
+            if let Some(count) = &count {
+                count.attach_reader();
+            }
+            (count, None)
         })
         .collect();
     // Only the members' handlers (and restarts, which are faults) write their journals.

@@ -214,6 +214,28 @@ fn crash_and_restart_recovers_the_log() {
 }
 
 #[test]
+fn a_restart_that_replays_more_entries_than_the_journal_bound_is_checked_whole() {
+    // With etcd's snapshot count (100,000) a restarted member applies its whole log in its
+    // first event; the safety journal must hold every record of it for the invariant.
+    let mut c = cluster(12);
+    let leader = c.run_until_leader(secs(5)).expect("leader");
+    let follower = (1..=3).find(|id| *id != leader).expect("a follower");
+    let n = 9_000;
+    for i in 0..n {
+        c.put(&format!("/k{i:05}"), "v");
+        if i % 500 == 499 {
+            c.run_for(secs(1));
+        }
+    }
+    c.run_for(secs(5));
+    c.fault(Fault::Crash(c.hosts[&follower]));
+    c.fault(Fault::Restart(c.hosts[&follower]));
+    c.run_for(secs(2));
+    let applied = c.status(follower).expect("running").raft_applied_index;
+    assert!(applied > n, "replayed {applied} entries");
+}
+
+#[test]
 fn a_lagging_follower_catches_up_from_a_snapshot() {
     let mut c = TestCluster::new(3, SimConfig::with_seed(6), |cfg| cfg.snapshot_count = 50);
     let leader = c.run_until_leader(secs(5)).expect("leader");
