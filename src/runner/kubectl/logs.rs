@@ -16,8 +16,9 @@
 //! kube-proxy are the cluster's component actors, whose klog (etcd: zap) lines
 //! [`cluster::logs`] renders. A node that is down answers as an unreachable kubelet does.
 //!
-//! A component's container ends with its node's crash: after the restart the plain log is the
-//! new container's lines and `--previous` the lines of the one before
+//! A component's container ends with its node's crash, or with its own exit (kube-scheduler
+//! and kube-controller-manager on a lost Lease): after the restart the plain log is the new
+//! container's lines and `--previous` the lines of the one before
 //! ([`cluster::Cluster::component_log`]).
 //!
 //! Simplifications: `-f` prints what is logged so far and returns; no `--since`,
