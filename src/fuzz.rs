@@ -528,6 +528,13 @@ fn report(
     for step in render::timeline_steps(&minimal.timeline(), minimal.window) {
         let _ = writeln!(out, "    {step}");
     }
+    if minimal.fault_count() == 0 {
+        // The campaign's pre-check ran the scenario with the campaign's seed only.
+        let _ = writeln!(
+            out,
+            "no fault is needed: the scenario fails on its own with seed {seed} (its steps or expectations depend on the seed)"
+        );
+    }
     let reproducer = match splice(text, loaded, minimal, *seed) {
         Ok(r) => r,
         Err(e) => {
