@@ -36,6 +36,16 @@ pub fn info<M: sim::Message>(ctx: &mut Ctx<'_, M>, file: &str, msg: &str, pairs:
     log(ctx, Severity::Info, file, msg, pairs);
 }
 
+/// `klog.Infof(format, args…)`: the formatted text as it is, unquoted and without pairs.
+pub fn infof<M: sim::Message>(ctx: &mut Ctx<'_, M>, file: &str, text: &str) {
+    let mut s = String::with_capacity(4 + file.len() + text.len());
+    s.push(Severity::Info.letter());
+    s.push_str(file);
+    s.push_str("] ");
+    s.push_str(text);
+    ctx.log(s);
+}
+
 /// `klog.ErrorS(err, msg, pairs…)`: the error goes first among the pairs, as klog puts it.
 pub fn error<M: sim::Message>(
     ctx: &mut Ctx<'_, M>,

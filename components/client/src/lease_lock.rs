@@ -20,8 +20,10 @@ use apiserver::{ApiEnvelope, ApiReply, GetOptions, Verb};
 use sim::{Ctx, Time};
 
 use crate::api_client::{ApiClient, ClientEvent};
+use crate::klog;
 use crate::leader_election::{
     ElectionConfig, ElectionEvent, LeaderElectionRecord, LeaderElector, LeaseReply, LeaseRequest,
+    holder_identity,
 };
 use crate::wakeup::Wakeup;
 
@@ -100,12 +102,39 @@ impl LeaseLock {
         self.elector.is_leader()
     }
 
-    /// Starts campaigning. Returns the notifications (sends are done here).
+    /// A started process's campaign on `namespace/name` (kube-scheduler's and
+    /// kube-controller-manager's `leaderelection.RunOrDie`): a new identity
+    /// (`<hostname>_<uuid>`), the election's timings as `tune` sets them, and [`Self::start`].
+    pub fn campaign<M: ApiEnvelope>(
+        ctx: &mut Ctx<'_, M>,
+        client: &mut ApiClient,
+        hostname: &str,
+        (namespace, name): (&str, &str),
+        tune: impl FnOnce(&mut ElectionConfig),
+        timer_tag: u64,
+    ) -> (LeaseLock, Vec<ElectionEvent>) {
+        let mut cfg = ElectionConfig::new(holder_identity(hostname, ctx.rng()));
+        tune(&mut cfg);
+        let mut lock = LeaseLock::new(namespace, name, cfg, timer_tag);
+        let events = lock.start(ctx, client);
+        (lock, events)
+    }
+
+    /// Starts campaigning. Returns the notifications (sends are done here). Logs client-go's
+    /// lines, as its `acquire` does with `klog.Infof` (an unquoted message).
     pub fn start<M: ApiEnvelope>(
         &mut self,
         ctx: &mut Ctx<'_, M>,
         client: &mut ApiClient,
     ) -> Vec<ElectionEvent> {
+        klog::infof(
+            ctx,
+            "leaderelection.go:257",
+            &format!(
+                "attempting to acquire leader lease {}/{}...",
+                self.namespace, self.name
+            ),
+        );
         let events = self.elector.start(ctx.now());
         self.perform(ctx, client, events)
     }
@@ -188,6 +217,17 @@ impl LeaseLock {
                     let api_id = client.request(ctx, Kind::Lease, &self.namespace, name, verb);
                     self.in_flight
                         .insert(api_id, (id, matches!(request, LeaseRequest::Get)));
+                }
+                ElectionEvent::StartedLeading => {
+                    klog::infof(
+                        ctx,
+                        "leaderelection.go:271",
+                        &format!(
+                            "successfully acquired lease {}/{}",
+                            self.namespace, self.name
+                        ),
+                    );
+                    out.push(ElectionEvent::StartedLeading);
                 }
                 other => out.push(other),
             }

@@ -49,7 +49,7 @@ use client::indexer::{
     index_by_labels, index_orphans_by_namespace, index_pod_by_node_name,
 };
 use client::klog::{self, Severity};
-use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
+use client::leader_election::ElectionEvent;
 use client::rate_limiter::BucketRateLimiter;
 use client::wakeup::Wakeup;
 use client::{
@@ -362,18 +362,20 @@ impl<M: ApiEnvelope + ExitEnvelope> KubeControllerManager<M> {
     }
 
     fn campaign(&mut self, ctx: &mut Ctx<'_, M>) {
-        let identity = holder_identity(&self.cfg.hostname, ctx.rng());
-        let mut ecfg = ElectionConfig::new(identity);
-        ecfg.lease_duration = self.cfg.lease_duration;
-        ecfg.renew_deadline = self.cfg.renew_deadline;
-        ecfg.retry_period = self.cfg.retry_period;
-        ecfg.request_timeout = self.cfg.renew_deadline;
-        let mut lock = LeaseLock::new(LEASE_NAMESPACE, LEASE_NAME, ecfg, LEASE_TIMER);
-        // client-go's leaderelection logs with klog.Infof: an unquoted message.
-        ctx.log(format!(
-            "Ileaderelection.go:257] attempting to acquire leader lease {LEASE_NAMESPACE}/{LEASE_NAME}..."
-        ));
-        let evs = lock.start(ctx, &mut self.client);
+        let cfg = &self.cfg;
+        let (lock, evs) = LeaseLock::campaign(
+            ctx,
+            &mut self.client,
+            &cfg.hostname,
+            (LEASE_NAMESPACE, LEASE_NAME),
+            |e| {
+                e.lease_duration = cfg.lease_duration;
+                e.renew_deadline = cfg.renew_deadline;
+                e.retry_period = cfg.retry_period;
+                e.request_timeout = cfg.renew_deadline;
+            },
+            LEASE_TIMER,
+        );
         self.lock = Some(lock);
         self.on_election(ctx, evs);
     }
@@ -382,9 +384,6 @@ impl<M: ApiEnvelope + ExitEnvelope> KubeControllerManager<M> {
         for e in events {
             match e {
                 ElectionEvent::StartedLeading => {
-                    ctx.log(format!(
-                        "Ileaderelection.go:271] successfully acquired lease {LEASE_NAMESPACE}/{LEASE_NAME}"
-                    ));
                     self.leading = true;
                     self.caches_synced_logged = false;
                     self.leading_since = Some(ctx.now());

@@ -27,7 +27,7 @@ use client::api_client::{ApiClient, ApiClientConfig, ClientEvent, is_api_client_
 use client::exit::{self, ExitEnvelope};
 use client::informer::Notification;
 use client::klog;
-use client::leader_election::{ElectionConfig, ElectionEvent, holder_identity};
+use client::leader_election::ElectionEvent;
 use client::{Indexer, InformerFactory, LeaseLock};
 use sim::{Actor, ActorId, Ctx, Duration, StreamClose, StreamId};
 
@@ -282,20 +282,14 @@ impl KubeScheduler {
     /// Campaigns on the Lease kube-system/kube-scheduler under a new identity, as a started
     /// kube-scheduler process does.
     fn campaign<M: ApiEnvelope + ExitEnvelope>(&mut self, ctx: &mut Ctx<'_, M>) {
-        let identity = holder_identity(&self.cfg.host_name, ctx.rng());
-        let mut lock = LeaseLock::new(
-            "kube-system",
-            "kube-scheduler",
-            ElectionConfig::new(identity),
+        let (lock, evs) = LeaseLock::campaign(
+            ctx,
+            &mut self.client,
+            &self.cfg.host_name,
+            ("kube-system", "kube-scheduler"),
+            |_| {},
             LEASE_TIMER,
         );
-        klog::info(
-            ctx,
-            "leaderelection.go:257",
-            "attempting to acquire leader lease kube-system/kube-scheduler...",
-            &[],
-        );
-        let evs = lock.start(ctx, &mut self.client);
         self.lock = Some(lock);
         self.on_election(ctx, evs);
     }
@@ -306,29 +300,20 @@ impl KubeScheduler {
         evs: Vec<ElectionEvent>,
     ) {
         for e in evs {
-            match e {
-                ElectionEvent::StartedLeading => klog::info(
+            // cmd/kube-scheduler/app/server.go exits here (code 1) and the kubelet starts the
+            // static pod's container again, which campaigns under a new identity: without that
+            // a cluster whose only scheduler lost its Lease once would never schedule again.
+            // (client-go's lease lock logs the election's own lines.)
+            if matches!(e, ElectionEvent::StoppedLeading) {
+                klog::log(
                     ctx,
-                    "leaderelection.go:271",
-                    "successfully acquired lease kube-system/kube-scheduler",
+                    klog::Severity::Error,
+                    "server.go:309",
+                    "Leaderelection lost",
                     &[],
-                ),
-                // cmd/kube-scheduler/app/server.go exits here (code 1) and the kubelet starts
-                // the static pod's container again, which campaigns under a new identity:
-                // without that a cluster whose only scheduler lost its Lease once would never
-                // schedule again.
-                ElectionEvent::StoppedLeading => {
-                    klog::log(
-                        ctx,
-                        klog::Severity::Error,
-                        "server.go:309",
-                        "Leaderelection lost",
-                        &[],
-                    );
-                    exit::exit_and_restart(ctx, "kube-scheduler", 1);
-                    self.campaign(ctx);
-                }
-                _ => {}
+                );
+                exit::exit_and_restart(ctx, "kube-scheduler", 1);
+                self.campaign(ctx);
             }
         }
     }
