@@ -61,6 +61,10 @@ const STATUS_SYNC_PERIOD: Duration = Duration::from_secs(10);
 
 /// How long a missing ConfigMap/Secret or a failed runtime call waits before the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// Attempts at one Lease renewal before waiting for the next (`maxUpdateRetries` in
+/// component-helpers' lease controller): without the bound, an apiserver that kept answering
+/// Conflict had a kubelet renewing ~750 times a second.
+const MAX_LEASE_UPDATE_ATTEMPTS: u32 = 5;
 /// The shortest grace period the kubelet gives a pod removed from the API under it
 /// (`minimumGracePeriodInSeconds`).
 const MIN_GRACE: Duration = Duration::from_secs(2);
@@ -158,6 +162,9 @@ pub struct Kubelet<M> {
     /// else holds it and the apiserver stored it as sent (see `next_lease`).
     lease_sent: Option<SharedObject>,
     lease_in_flight: bool,
+    /// Conflicts met by this renewal round: upstream's lease controller (`retryUpdateLease`)
+    /// makes at most `maxUpdateRetries` (5) attempts, then waits for the next renewal.
+    lease_conflicts: u32,
     /// Boxed: a sync takes its worker out of the map and puts it back, and a worker is large.
     pods: BTreeMap<String, Box<PodWorker>>,
     by_key: BTreeMap<String, String>,
@@ -212,6 +219,7 @@ impl<M> Kubelet<M> {
             lease: None,
             lease_sent: None,
             lease_in_flight: false,
+            lease_conflicts: 0,
             pods: BTreeMap::new(),
             by_key: BTreeMap::new(),
             container_owner: BTreeMap::new(),
@@ -607,7 +615,10 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
                             self.renew_lease(ctx);
                         }
                     }
-                    (_, Some(StatusReason::AlreadyExists | StatusReason::Conflict)) => {
+                    (_, Some(StatusReason::AlreadyExists | StatusReason::Conflict))
+                        if self.lease_conflicts + 1 < MAX_LEASE_UPDATE_ATTEMPTS =>
+                    {
+                        self.lease_conflicts += 1;
                         self.lease_in_flight = true;
                         let name = self.cfg.node_name.clone();
                         self.api(
@@ -2127,6 +2138,7 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Actor<M> for Kubelet<M> {
                 ctx.set_timer(self.cfg.node_status_update_frequency, TAG_NODE_STATUS);
             }
             TAG_LEASE => {
+                self.lease_conflicts = 0;
                 self.renew_lease(ctx);
                 // JitterUntil(renewInterval, 0.04).
                 let base = self.cfg.lease_renew_interval();

@@ -762,7 +762,11 @@ impl<M: RuntimeEnvelope + TrafficEnvelope> Actor<M> for ContainerRuntime<M> {
 impl<M: RuntimeEnvelope + TrafficEnvelope> ContainerRuntime<M> {
     fn complete_pull(&mut self, ctx: &mut Ctx<'_, M>) {
         let now = ctx.now();
-        if self.state.images.current_ends_at().is_none_or(|t| t > now) {
+        // The timer measures the pull (one timer per pull, set when it starts): it is done
+        // now, whatever the host's clock reads. Comparing with the end in the host's time
+        // once stalled the pull for ever when the clock stepped back meanwhile (a Skew), and
+        // every pod waiting for the image stayed ContainerCreating.
+        if self.state.images.current_ends_at().is_none() {
             return;
         }
         let behaviour = self
