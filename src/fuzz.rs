@@ -568,6 +568,25 @@ fn report(
             let _ = writeln!(out, "cannot write {}: {e}", path.display());
         }
     }
+    if original.fault_count() > minimal.fault_count() {
+        // Shrinking keeps the failure, not always its whole story: the schedule as found can
+        // show more of what went wrong (a storm the minimal one no longer has).
+        let found = options.out_dir.join(format!("{stem}-{seed}.unshrunk.ron"));
+        let written = splice(text, loaded, original, *seed)
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                std::fs::write(&found, relocate(&r, loaded, &options.out_dir))
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(()) => {
+                let _ = writeln!(out, "as found, before shrinking: {}", found.display());
+            }
+            Err(e) => {
+                let _ = writeln!(out, "cannot write {}: {e}", found.display());
+            }
+        }
+    }
     let _ = writeln!(out, "runs={} findings=1 verdict=fail", results.len());
     EXIT_FAIL
 }

@@ -107,4 +107,30 @@ fn a_finding_writes_the_reproducers_report() {
         !html.contains(r#""faults":[]"#),
         "the faults are on the timeline"
     );
+    // The schedule as found is kept beside the shrunk one when shrinking removed episodes.
+    let counts = line("shrunk from ");
+    let (found, kept) = counts
+        .split_once(" to ")
+        .and_then(|(a, b)| {
+            Some((
+                a.parse::<usize>().ok()?,
+                b.split(' ').next()?.parse::<usize>().ok()?,
+            ))
+        })
+        .expect("shrunk from A to B");
+    let unshrunk = reproducer.with_extension("unshrunk.ron");
+    if found > kept {
+        assert_eq!(
+            line("as found, before shrinking: "),
+            unshrunk.display().to_string()
+        );
+        let text = std::fs::read_to_string(&unshrunk).expect("the unshrunk schedule was written");
+        let shrunk = std::fs::read_to_string(&reproducer).unwrap();
+        assert!(
+            text.matches("Fault(").count() > shrunk.matches("Fault(").count(),
+            "{text}"
+        );
+    } else {
+        assert!(!unshrunk.exists());
+    }
 }

@@ -120,7 +120,7 @@ fn golden_trace_hash_of_etcd_leader_loss() {
     let (text, outcome) = transcript(&root().join("scenarios/etcd-leader-loss.ron"), None);
     assert_eq!(
         format!("{:016x}", outcome.trace_hash),
-        "1e7d6ad4f71cf412",
+        "c15c9d2323270085",
         "{text}"
     );
 }

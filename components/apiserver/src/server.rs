@@ -124,6 +124,9 @@ struct WriteOp {
     name: String,
     key: Bytes,
     attempts: u32,
+    /// The state the write was planned from was read from etcd, not the watch cache
+    /// (GuaranteedUpdate's `origStateIsCurrent`).
+    live: bool,
     /// Create: the admitted object.
     prepared: Option<SharedObject>,
     /// What the write in flight does, and whether it removes the object for good.
@@ -1015,6 +1018,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             name,
             key,
             attempts: 0,
+            live: false,
             prepared,
             mutation: None,
             written: None,
@@ -1023,18 +1027,22 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         match self.cache(kind).get_encoded(&key_string) {
             Some((o, rev, base)) => self.plan_and_send_from(ctx, op, Some((o, rev)), base),
             None if matches!(op.req.verb, Verb::Create(_)) => self.plan_and_send(ctx, op, None),
-            None => {
-                let id = self.etcd.request(
-                    ctx,
-                    RequestBody::Range {
-                        request: storage::get(op.key.clone()),
-                        serializable: false,
-                    },
-                );
-                self.pending.insert(id, Pending::Read(op));
-            }
+            None => self.read_live(ctx, op),
         }
         Ok(())
+    }
+
+    /// Plans the write again from etcd's current value (a quorum read).
+    fn read_live(&mut self, ctx: &mut Ctx<'_, M>, mut op: WriteOp) {
+        op.live = true;
+        let id = self.etcd.request(
+            ctx,
+            RequestBody::Range {
+                request: storage::get(op.key.clone()),
+                serializable: false,
+            },
+        );
+        self.pending.insert(id, Pending::Read(op));
     }
 
     fn prepare_create(
@@ -1121,7 +1129,15 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
         base: Option<Encoded>,
     ) {
         let current_rev = current.as_ref().map(|(_, rev)| *rev);
-        match self.plan(ctx, &op, current.as_ref()) {
+        let step = self.plan(ctx, &op, current.as_ref());
+        if !op.live && !matches!(step, Ok(Step::Write { .. })) {
+            // A failed precondition, an error or a no-op planned from the watch cache may only
+            // say that the cache is behind: as GuaranteedUpdate does, answer it only once the
+            // plan is made from etcd's own value (a resourceVersion the client read from a
+            // newer apiserver must not get a Conflict from this one's lagging cache).
+            return self.read_live(ctx, op);
+        }
+        match step {
             Err(e) => self.finish_write(ctx, &op, Err(e)),
             Ok(Step::Reply(r)) => self.finish_write(ctx, &op, Ok(r)),
             Ok(Step::Write { expected, mutation }) => {
@@ -1575,6 +1591,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
             ResponseOp::Range(r) => kv_current(r.kvs.first()),
             _ => None,
         });
+        op.live = true;
         self.plan_and_send(ctx, op, current);
     }
 
@@ -1629,6 +1646,7 @@ impl<M: ApiEnvelope + EtcdEnvelope<StoredValue>> KubeApiServer<M> {
                     name: o.name().to_string(),
                     key: storage::key(req.kind, o.namespace(), o.name()),
                     attempts: 0,
+                    live: false,
                     prepared: None,
                     mutation: None,
                     written: None,

@@ -714,17 +714,25 @@ impl<M: ApiEnvelope + RuntimeEnvelope> Kubelet<M> {
             {
                 if deleted || pod.metadata.deletion_timestamp.is_some() {
                     w.mirror_uid = None;
+                    w.mirror = None;
                     w.forget_status_written();
-                } else if w.mirror_uid.as_deref() != Some(uid.as_str()) {
-                    if w.mirror_uid.is_none()
-                        && let Some(status) = &pod.status
-                    {
-                        w.adopt_previous_instances(status, ctx.now());
+                } else {
+                    if w.mirror_uid.as_deref() != Some(uid.as_str()) {
+                        if w.mirror_uid.is_none()
+                            && let Some(status) = &pod.status
+                        {
+                            w.adopt_previous_instances(status, ctx.now());
+                        }
+                        w.mirror_uid = Some(uid);
+                        w.forget_status_written();
                     }
-                    w.mirror_uid = Some(uid);
-                    w.forget_status_written();
+                    w.mirror = Some(n.object().clone());
+                    if w.api_status_differs() {
+                        self.status_reconcile.insert(static_uid.clone());
+                    }
                 }
             }
+            self.arm_status_reconcile(ctx);
             self.sync_pod(ctx, &static_uid);
             return;
         }

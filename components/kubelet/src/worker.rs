@@ -220,6 +220,9 @@ pub struct PodWorker {
     /// From a manifest file: status goes to the mirror pod.
     pub is_static: bool,
     pub mirror_uid: Option<String>,
+    /// A static pod's mirror as the API last showed it: its status is the one the status
+    /// manager keeps in line with the kubelet's (`needsReconcile` reads the mirror's).
+    pub mirror: Option<SharedObject>,
     pub mirror_create_in_flight: bool,
     /// After a failed create of the mirror pod, no other before this time (see
     /// `Kubelet::ensure_mirror`).
@@ -363,6 +366,7 @@ impl PodWorker {
             object: object.clone(),
             is_static,
             mirror_uid: None,
+            mirror: None,
             mirror_create_in_flight: false,
             mirror_retry_at: None,
             admission: Ok(()),
@@ -574,17 +578,28 @@ impl PodWorker {
         self.status_written = self.last_status.clone();
     }
 
+    /// The API object that carries this pod's status: the pod, or a static pod's mirror.
+    fn api_object(&self) -> Option<&SharedObject> {
+        if self.is_static {
+            self.mirror.as_ref()
+        } else {
+            Some(&self.object)
+        }
+    }
+
     /// Does the API show another status than the kubelet's own, with no write of ours in
-    /// flight? Then someone else wrote it, and the status manager writes its own again.
+    /// flight? Then someone else wrote it (or a write of ours that timed out was applied
+    /// after a newer one), and the status manager writes its own again.
     /// Cheap when they agree: the kept status is then the API object's own.
     pub fn api_status_differs(&self) -> bool {
-        !self.status_in_flight
-            && !self.is_static
-            && match &self.last_status {
-                Some(Kept::Api(o)) if Arc::ptr_eq(o, &self.object) => false,
-                Some(kept) => pod_of(&self.object).status.as_ref() != Some(kept.get()),
-                None => false,
-            }
+        if self.status_in_flight {
+            return false;
+        }
+        match (&self.last_status, self.api_object()) {
+            (Some(Kept::Api(o)), Some(api)) if Arc::ptr_eq(o, api) => false,
+            (Some(kept), Some(api)) => pod_of(api).status.as_ref() != Some(kept.get()),
+            _ => false,
+        }
     }
 
     /// Did a write newer than ours (`written`, the API's answer to it), already seen here,
@@ -592,9 +607,9 @@ impl PodWorker {
     /// write was in flight, when [`PodWorker::api_status_differs`] does not judge.
     pub fn overwritten_since(&self, written: &Object) -> bool {
         let rv = |o: &Object| o.resource_version().parse::<u64>().unwrap_or(0);
-        !self.is_static
-            && rv(&self.object) > rv(written)
-            && pod_of(&self.object).status.as_ref() != self.last_status()
+        self.api_object().is_some_and(|api| {
+            rv(api) > rv(written) && pod_of(api).status.as_ref() != self.last_status()
+        })
     }
 
     /// Nothing is known to be written (a failed write, a new mirror pod).

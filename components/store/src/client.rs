@@ -84,6 +84,14 @@ struct ClientWatch {
     stream: Option<StreamId>,
     /// Resume point: the revision after the last event delivered (0: not known yet).
     next_revision: i64,
+    /// Until the member acknowledges the watch: when to give up on it and try another
+    /// member (a create sent to a member that crashed or is cut off is never answered; gRPC
+    /// would fail the connection, here the attempt timeout does).
+    unacknowledged_until_ns: Option<u64>,
+    /// The id this attempt's create used on the wire: a fresh one per attempt, so a late
+    /// answer to an abandoned attempt (or events of a member-side watch it created after all)
+    /// cannot pass for the current one, even on the same stream.
+    wire_id: u64,
 }
 
 pub struct EtcdClient<V> {
@@ -93,6 +101,8 @@ pub struct EtcdClient<V> {
     next_id: u64,
     pending: BTreeMap<u64, Pending<V>>,
     watches: BTreeMap<u64, ClientWatch>,
+    /// Wire id of each watch's current attempt -> the watch's id.
+    watch_of_wire: BTreeMap<u64, u64>,
     leader: Option<u64>,
     sweep_armed: bool,
 }
@@ -110,6 +120,7 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
             next_id: 0,
             pending: BTreeMap::new(),
             watches: BTreeMap::new(),
+            watch_of_wire: BTreeMap::new(),
             leader: None,
             sweep_armed: false,
         }
@@ -243,7 +254,12 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
     /// One timer sweeps every deadline, armed only while requests are pending: a timer per
     /// request would fill the engine's queue with cancelled timers under load.
     fn arm_sweep<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>) {
-        if self.sweep_armed || self.pending.is_empty() {
+        let waiting = !self.pending.is_empty()
+            || self
+                .watches
+                .values()
+                .any(|w| w.unacknowledged_until_ns.is_some());
+        if self.sweep_armed || !waiting {
             return;
         }
         self.sweep_armed = true;
@@ -290,6 +306,18 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
             .map(|(id, _)| *id)
             .collect();
         let mut out = Vec::new();
+        let unacknowledged: Vec<(u64, Option<StreamId>)> = self
+            .watches
+            .iter()
+            .filter(|(_, w)| w.unacknowledged_until_ns.is_some_and(|t| t <= now))
+            .map(|(id, w)| (*id, w.stream))
+            .collect();
+        for (id, stream) in unacknowledged {
+            if let Some(endpoint) = stream.and_then(|s| self.streams.get(&s).copied()) {
+                self.rotate(endpoint);
+            }
+            self.resume_watch(ctx, id);
+        }
         for id in late {
             // The member did not answer: it may be down or cut off, so it is no leader to
             // count on.
@@ -349,17 +377,21 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 }
             }
             EtcdMessage::WatchResponse {
-                watch_id,
+                watch_id: wire_id,
                 header,
                 events,
                 canceled,
             } => {
+                let Some(&watch_id) = self.watch_of_wire.get(&wire_id) else {
+                    return Vec::new();
+                };
                 let Some(w) = self.watches.get_mut(&watch_id) else {
                     return Vec::new();
                 };
                 if w.stream != Some(stream) {
                     return Vec::new();
                 }
+                w.unacknowledged_until_ns = None;
                 if w.next_revision == 0 {
                     w.next_revision = header.revision + 1;
                 }
@@ -373,12 +405,15 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 match canceled {
                     None => {}
                     Some(WatchCancel::NoLeader) => {
+                        // The member ended this attempt itself: nothing to cancel there.
+                        w.stream = None;
                         let endpoint = self.streams.get(&stream).copied().unwrap_or(self.current);
                         self.rotate(endpoint);
                         self.resume_watch(ctx, watch_id);
                     }
                     Some(reason) => {
                         self.watches.remove(&watch_id);
+                        self.watch_of_wire.remove(&wire_id);
                         out.push(ClientEvent::WatchCanceled { watch_id, reason });
                     }
                 }
@@ -438,6 +473,8 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
                 request,
                 stream: None,
                 next_revision,
+                unacknowledged_until_ns: None,
+                wire_id: 0,
             },
         );
         self.resume_watch(ctx, id);
@@ -445,10 +482,12 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
     }
 
     pub fn cancel_watch<M: EtcdEnvelope<V>>(&mut self, ctx: &mut Ctx<'_, M>, watch_id: u64) {
-        if let Some(w) = self.watches.remove(&watch_id)
-            && let Some(s) = w.stream
-        {
-            let _ = ctx.stream_send(s, M::wrap(EtcdMessage::WatchCancel { watch_id }));
+        if let Some(w) = self.watches.remove(&watch_id) {
+            self.watch_of_wire.remove(&w.wire_id);
+            if let Some(s) = w.stream {
+                let watch_id = w.wire_id;
+                let _ = ctx.stream_send(s, M::wrap(EtcdMessage::WatchCancel { watch_id }));
+            }
         }
     }
 
@@ -458,15 +497,35 @@ impl<V: Clone + std::fmt::Debug + 'static> EtcdClient<V> {
         }
         let endpoint = self.current;
         let stream = self.stream_to(ctx, endpoint);
+        self.next_id += 1;
+        let wire_id = self.next_id;
         let Some(w) = self.watches.get_mut(&watch_id) else {
             return;
         };
+        // An attempt still open on a live stream is cancelled there (a create that was only
+        // slow would otherwise leave the member watching for nobody).
+        let old = (w.wire_id, w.stream.filter(|s| ctx.stream_is_open(*s)));
+        self.watch_of_wire.remove(&old.0);
+        self.watch_of_wire.insert(wire_id, watch_id);
+        w.wire_id = wire_id;
         let mut request = w.request.clone();
         request.start_revision = w.next_revision;
         w.stream = Some(stream);
+        w.unacknowledged_until_ns =
+            Some(ctx.now().as_nanos() + self.cfg.attempt_timeout.as_nanos());
+        if let (old_wire, Some(old_stream)) = old
+            && old_wire != 0
+        {
+            let cancel = EtcdMessage::WatchCancel { watch_id: old_wire };
+            let _ = ctx.stream_send(old_stream, M::wrap(cancel));
+        }
         let _ = ctx.stream_send(
             stream,
-            M::wrap(EtcdMessage::WatchCreate { watch_id, request }),
+            M::wrap(EtcdMessage::WatchCreate {
+                watch_id: wire_id,
+                request,
+            }),
         );
+        self.arm_sweep(ctx);
     }
 }

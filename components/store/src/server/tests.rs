@@ -313,6 +313,49 @@ fn a_watch_resumes_on_another_member_without_gaps() {
     );
 }
 
+/// A watch cancelled for lack of a leader moves to the next member; when that one is down,
+/// its create is never answered, and the watch must move on again rather than wait for the
+/// dead member's connection to close (an apiserver's watch cache stayed ~36 s behind so,
+/// answering Conflict to updates made from newer reads).
+#[test]
+fn a_watch_whose_create_is_never_answered_moves_to_another_member() {
+    let mut c = cluster(8);
+    c.run_until_leader(secs(5)).expect("leader");
+    let req = WatchRequest {
+        key: bytes("/w/"),
+        range_end: Some(prefix_end(b"/w/")),
+        start_revision: 0,
+        prev_kv: false,
+    };
+    let watch = c.with_client(|t, ctx| t.client.watch(ctx, req));
+    c.run_for(secs(1));
+    let used = c.with_client(|t, _| t.client.current_endpoint());
+    assert_eq!(used, 1, "the client starts on its first endpoint");
+    // Member 2, next in the client's list, is down; member 1 is cut off from member 3, so it
+    // has no leader and cancels the watch, which the client re-creates on member 2.
+    c.fault(Fault::Crash(c.hosts[&2]));
+    c.fault(Fault::Partition(vec![c.hosts[&1]], vec![c.hosts[&3]]));
+    c.run_for(secs(5));
+    c.fault(Fault::Heal);
+    c.run_for(secs(3));
+    for i in 0..3 {
+        c.put(&format!("/w/{i}"), "a");
+    }
+    c.run_for(secs(20));
+    let seen: usize = c
+        .client()
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ClientEvent::WatchEvents { watch_id, events } if *watch_id == watch => {
+                Some(events.len())
+            }
+            _ => None,
+        })
+        .sum();
+    assert_eq!(seen, 3, "the writes after the heal reach the watch");
+}
+
 #[test]
 fn a_watch_from_a_compacted_revision_is_cancelled_with_the_compact_revision() {
     let mut c = cluster(9);
