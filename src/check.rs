@@ -44,7 +44,7 @@ pub fn summary(loaded: &Loaded) -> String {
     let faults = scenario
         .steps
         .iter()
-        .filter(|s| matches!(s, Step::Fault(_)))
+        .filter(|s| matches!(s, Step::Fault(_) | Step::After(..)))
         .count();
     let objects: usize = loaded
         .step_manifests

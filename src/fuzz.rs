@@ -1,10 +1,13 @@
 //! `kubesim fuzz FILE`: runs generated fault schedules against a scenario (DESIGN.md, "CLI
 //! contract"), shrinks a failing one and writes a reproducer scenario.
 //!
-//! How a schedule meets the scenario: the schedule's faults are spliced *between the
-//! scenario's steps* on the scenario's own clock, which only `Sleep` steps advance: a fault at
+//! How a schedule meets the scenario: each episode's onset is spliced *between the
+//! scenario's steps* on the scenario's own clock, which only `Sleep` steps advance: an onset at
 //! offset t goes where the sleeps add up to t, splitting a `Sleep` in two when t falls inside
-//! it; faults beyond the last step follow it with their own sleeps. Then the schedule's
+//! it; onsets beyond the last step follow it with their own sleeps. An episode's repair is
+//! written with its onset as an `After` step, on the virtual clock: a `kubectl wait` between
+//! the two (which may block for minutes on a crashed apiserver) does not stretch the outage
+//! the schedule drew, so liveness judges the schedule, not the splice. Then the schedule's
 //! heal-everything barrier, then a settle `Sleep` (fault-free). The spliced scenario is
 //! ordinary scenario text: it is validated and run by [`crate::runner`] exactly as
 //! `kubesim run` would, and it *is* the reproducer, so replaying is `kubesim run FILE --seed S`.
@@ -185,8 +188,8 @@ pub fn splice(
             (open, open)
         }
     };
-    let timeline = schedule.timeline();
-    let mut faults = timeline.iter().peekable();
+    let onsets = schedule.onsets();
+    let mut faults = onsets.iter().peekable();
     let mut now = sim::Duration::ZERO;
     let mut out: Vec<String> = Vec::new();
     let nanos = |d: Duration| sim::Duration::from_nanos(d.as_nanos());
@@ -199,7 +202,7 @@ pub fn splice(
                     out.push(render::sleep_step(f.at.saturating_sub(now)));
                     now = f.at;
                 }
-                out.push(render::fault_step(&f.fault));
+                out.extend(render::onset(f));
                 split = true;
             }
             if split {
@@ -212,19 +215,19 @@ pub fn splice(
             now = until;
         } else {
             while let Some(f) = faults.next_if(|f| f.at <= now) {
-                out.push(render::fault_step(&f.fault));
+                out.extend(render::onset(f));
             }
             out.push(text[*start..*end].to_string());
         }
     }
     let rest: Vec<_> = faults
-        .map(|f| fuzz::TimedFault {
+        .map(|f| fuzz::Onset {
             at: f.at.saturating_sub(now),
-            fault: f.fault.clone(),
+            ..f.clone()
         })
         .collect();
     let window_left = schedule.window.saturating_sub(now);
-    out.extend(render::timeline_steps(&rest, window_left));
+    out.extend(render::onset_steps(&rest, window_left));
     out.push(format!(
         "// kubesim fuzz: faults healed; the cluster must settle within {}",
         render::duration(schedule.settle)
@@ -525,7 +528,7 @@ fn report(
         original.fault_count(),
         minimal.fault_count()
     );
-    for step in render::timeline_steps(&minimal.timeline(), minimal.window) {
+    for step in render::onset_steps(&minimal.onsets(), minimal.window) {
         let _ = writeln!(out, "    {step}");
     }
     if minimal.fault_count() == 0 {

@@ -123,7 +123,9 @@ pub enum RunError {
 pub fn needs(step: &Step) -> Option<String> {
     match step {
         Step::Sleep(_) | Step::Apply(_) | Step::Etcdctl(_) | Step::Traffic { .. } => None,
-        Step::Fault(fault) => fault_targets(fault).into_iter().find_map(leader_needs),
+        Step::Fault(fault) | Step::After(_, fault) => {
+            fault_targets(fault).into_iter().find_map(leader_needs)
+        }
         Step::Kubectl(line) => kubectl_needs(line),
         Step::Expect(check) | Step::Always(check) => match check {
             Check::Kubectl { command, .. } => kubectl_needs(command),
@@ -174,6 +176,7 @@ pub fn step_header(step: &Step) -> String {
         Step::Apply(_) => "$ kubectl apply -f - <<EOF (inline manifest)".to_string(),
         Step::Sleep(d) => format!("# sleep {d}"),
         Step::Fault(fault) => format!("# fault: {}", describe_fault(fault)),
+        Step::After(d, fault) => format!("# fault in {d}: {}", describe_fault(fault)),
         Step::Expect(check) => format!("# expect {}", describe_check(check)),
         Step::Always(check) => format!("# always {}", describe_check(check)),
         Step::Traffic { service, rps } => {
@@ -259,6 +262,8 @@ pub struct StepFacts {
     pub etcdctl: Option<(i32, String)>,
     /// The command's exit status and output, for `Kubectl`, `Apply` and `Exec` steps.
     pub output: Option<(i32, String)>,
+    /// When an `After` step's fault lands (the engine applies it then).
+    pub lands_at: Option<sim::Time>,
 }
 
 /// Explains a run in plain language, from what the runner observed (the built-in tour).
@@ -420,7 +425,7 @@ fn run_inner<'a>(
 /// demand. A fuzzed scenario ends with the fuzzer's own faults and settle `Sleep`, which are
 /// skipped first.
 fn closing_expectations(steps: &[Step]) -> Vec<Check> {
-    let clock = |s: &Step| matches!(s, Step::Sleep(_) | Step::Fault(_));
+    let clock = |s: &Step| matches!(s, Step::Sleep(_) | Step::Fault(_) | Step::After(..));
     let end = steps.len() - steps.iter().rev().take_while(|s| clock(s)).count();
     let start = steps[..end]
         .iter()
@@ -439,7 +444,11 @@ fn closing_expectations(steps: &[Step]) -> Vec<Check> {
 fn changes_state(step: &Step) -> bool {
     use crate::kubectl::command::{RolloutAction, Verb};
     match step {
-        Step::Sleep(_) | Step::Fault(_) | Step::Apply(_) | Step::Traffic { .. } => true,
+        Step::Sleep(_)
+        | Step::Fault(_)
+        | Step::After(..)
+        | Step::Apply(_)
+        | Step::Traffic { .. } => true,
         Step::Expect(_) | Step::Always(_) | Step::Exec(..) => false,
         // A line kubectl cannot parse fails its step; counting it as a change is the safe side.
         Step::Kubectl(line) => !crate::kubectl::parse(line).is_ok_and(|command| {
@@ -713,8 +722,12 @@ impl<'a> Runner<'a> {
         let mut facts = StepFacts::default();
         match step {
             Step::Sleep(d) => self.sleep(*d, &mut facts)?,
-            Step::Fault(fault) => {
-                if let Some(problem) = self.fault(fault, &mut facts)? {
+            Step::Fault(fault) | Step::After(_, fault) => {
+                let delay = match step {
+                    Step::After(d, _) => Some(*d),
+                    _ => None,
+                };
+                if let Some(problem) = self.fault(fault, delay, &mut facts)? {
                     let message = format!("step {}{at}: {problem}", index + 1);
                     self.say(&format!("error: {message}"))?;
                     self.failures.push(message);
@@ -949,8 +962,14 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Resolves and applies a fault; `Ok(Some(problem))` says why it could not be.
-    fn fault(&mut self, fault: &Fault, facts: &mut StepFacts) -> Result<Option<String>, RunError> {
+    /// Resolves a fault and applies it now, or `delay` later on the virtual clock (`After`);
+    /// `Ok(Some(problem))` says why it could not be.
+    fn fault(
+        &mut self,
+        fault: &Fault,
+        delay: Option<Duration>,
+        facts: &mut StepFacts,
+    ) -> Result<Option<String>, RunError> {
         let (engine_faults, nodes) = match self.resolve(fault) {
             Ok(resolved) => resolved,
             Err(problem) => return Ok(Some(problem)),
@@ -970,10 +989,23 @@ impl<'a> Runner<'a> {
             }
         }
         facts.nodes = nodes;
+        let sim = self.cluster.sim_mut();
+        let at = delay.map(|d| {
+            sim.now()
+                .saturating_add(sim::Duration::from_nanos(d.as_nanos()))
+        });
         for engine_fault in engine_faults {
-            if let Err(err) = self.cluster.sim_mut().apply_fault(engine_fault) {
+            let applied = match at {
+                Some(at) => sim.schedule_fault(at, engine_fault),
+                None => sim.apply_fault(engine_fault),
+            };
+            if let Err(err) = applied {
                 return Ok(Some(format!("the engine refused the fault: {err}")));
             }
+        }
+        facts.lands_at = at;
+        if let Some(at) = at {
+            self.say(&format!("  lands at {}", clock_stamp(at)))?;
         }
         Ok(None)
     }

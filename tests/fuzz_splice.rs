@@ -1,5 +1,6 @@
-//! `kubesim fuzz` splices a schedule between a scenario's steps on the `Sleep` clock; the
-//! result is the reproducer, so it must validate and read as the schedule says.
+//! `kubesim fuzz` splices a schedule's onsets between a scenario's steps on the `Sleep` clock,
+//! each with its repair as an `After` step; the result is the reproducer, so it must validate
+//! and read as the schedule says.
 
 use std::path::Path;
 
@@ -41,15 +42,16 @@ fn faults_split_sleeps_and_the_reproducer_validates() {
         settle: Duration::from_secs(60),
     };
     let text = splice(SCENARIO, &loaded, &schedule, 99).expect("splices");
+    // The restart is written with the crash, 8.5 s later on the virtual clock (`After`), so a
+    // step between them that blocks does not stretch the outage.
     let steps = [
         r#"Etcdctl("put /a 1"),"#,
         r#"Sleep("4s"),"#,
         r#"Fault(Crash("kubesim-control-plane2")),"#,
+        r#"After("8s500ms", Restart("kubesim-control-plane2")),"#,
         r#"Sleep("6s"),"#,
         r#"Etcdctl("get /a"),"#,
-        r#"Sleep("2s500ms"),"#,
-        r#"Fault(Restart("kubesim-control-plane2")),"#,
-        r#"Sleep("2s500ms"),"#,
+        r#"Sleep("5s"),"#,
         r#"Fault(Restart("kubesim-control-plane")),"#,
         r#"Fault(Restart("kubesim-worker")),"#,
         r#"Sleep("1m")"#,
@@ -66,7 +68,7 @@ fn faults_split_sleeps_and_the_reproducer_validates() {
         "{text}"
     );
     let replay = scenario::load_str(&text, path).expect("the reproducer validates");
-    assert_eq!(replay.scenario.steps.len(), 13, "{text}");
+    assert_eq!(replay.scenario.steps.len(), 12, "{text}");
 }
 
 const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx:1.27}]}\n";

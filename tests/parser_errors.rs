@@ -26,12 +26,17 @@ fn bad_scenarios_are_located_and_explained() {
         // Unknown names list the valid ones.
         (
             "Scenario(steps: [Slep(\"5s\")])",
-            "s.ron:1:18: unknown step `Slep`, expected one of: Kubectl, Apply, Sleep, Fault, Expect, Always, Traffic, Exec, Etcdctl",
+            "s.ron:1:18: unknown step `Slep`, expected one of: Kubectl, Apply, Sleep, Fault, After, Expect, Always, Traffic, Exec, Etcdctl",
         ),
         (
             "Scenario(steps: [Fault(Crush(\"a\"))])",
             "s.ron:1:24: unknown fault `Crush`, expected one of: Partition, OneWay, Heal, RestartAll, Loss, Latency, LossAt, LatencyAt, Crash, Restart, Pause, Skew, DiskLoss",
         ),
+        (
+            "Scenario(steps: [After(\"5s\", Crush(\"a\"))])",
+            "s.ron:1:30: unknown fault `Crush`, expected one of: Partition,",
+        ),
+        ("Scenario(steps: [After(Crash(\"a\"))])", "s.ron:1:"),
         (
             "Scenario(stepz: [])",
             "s.ron:1:10: unknown field `stepz` in Scenario, expected one of: description, seed, cluster, images, manifest_dir, steps",
@@ -129,6 +134,10 @@ fn bad_scenarios_are_located_and_explained() {
         (
             "Scenario(steps: [Fault(Crash(\"kubesim-worker\"))])",
             "s.ron:1:30: unknown node \"kubesim-worker\", expected one of: kubesim-control-plane (kind's names",
+        ),
+        (
+            "Scenario(steps: [After(\"3s\", Restart(\"kubesim-worker\"))])",
+            "s.ron:1:38: unknown node \"kubesim-worker\", expected one of: kubesim-control-plane (kind's names",
         ),
         (
             "Scenario(cluster: (workers: 1), steps: [Fault(Partition([\"kubesim-worker\"], [\"kubesim-worker2\"]))])",

@@ -655,3 +655,33 @@ fn the_page_needs_no_network() {
     }
     assert!(html.starts_with("<!DOCTYPE html>"));
 }
+
+/// An `After` fault is drawn when it lands, not when its step ran: the control plane's lane is
+/// crashed for exactly the 20 s between the crash and the restart, though the step that wrote
+/// the restart ran at the crash's instant.
+#[test]
+fn an_after_fault_is_drawn_when_it_lands() {
+    let loaded = load("repair-lands-on-the-clock.ron");
+    let recorded = report::run_recorded(&loaded, None, None).expect("records");
+    let t = &recorded.timeline;
+    let labels: Vec<&str> = t.faults.iter().map(|f| f.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Crash(kubesim-control-plane)",
+            "Restart(kubesim-control-plane)"
+        ]
+    );
+    assert_eq!(t.faults[1].at - t.faults[0].at, 20_000_000_000);
+    let lane = t
+        .hosts
+        .iter()
+        .find(|h| h.name == "kubesim-control-plane")
+        .unwrap();
+    let crashed = lane
+        .intervals
+        .iter()
+        .find(|i| i.state == HostBand::Crashed)
+        .expect("a crashed interval");
+    assert_eq!((crashed.from, crashed.to), (t.faults[0].at, t.faults[1].at));
+}

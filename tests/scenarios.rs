@@ -104,3 +104,54 @@ fn a_kubelet_whose_lease_updates_conflict_does_not_retry_without_bound() {
     let events: u64 = summary_field(&run, "events").parse().unwrap();
     assert!(events < 40_000, "{events} events");
 }
+
+/// `After` lands its fault on the virtual clock, not at a step boundary: a worker crashed with
+/// `After("5s", Restart(...))` is still down 4 s later and up (since 5 s after the crash) 6 s
+/// later, and a `kubectl` step that blocks on a dead apiserver ends when the restart lands.
+#[test]
+fn an_after_fault_lands_on_the_virtual_clock() {
+    let steps = run_steps(
+        "after-fault",
+        r#"Scenario(
+    seed: 1,
+    cluster: (control_planes: 1, workers: 1),
+    steps: [
+        Fault(Crash("kubesim-worker")),
+        After("5s", Restart("kubesim-worker")),
+        Sleep("4s"),
+        Exec("kubesim-worker", "systemctl status kubelet"),
+        Sleep("2s"),
+        Exec("kubesim-worker", "systemctl status kubelet"),
+        Fault(Crash("kubesim-control-plane")),
+        After("20s", Restart("kubesim-control-plane")),
+        Kubectl("get nodes"),
+        Exec("kubesim-control-plane", "systemctl status kubelet"),
+    ],
+)"#,
+    );
+    let status: Vec<&str> = steps
+        .iter()
+        .filter(|(h, _)| h == "$ docker exec kubesim-worker systemctl status kubelet")
+        .map(|(_, body)| body.as_str())
+        .collect();
+    assert!(status[0].contains("is not running"), "{}", status[0]);
+    assert!(
+        status[1].contains("Active: active (running) since Thu 2026-01-01 00:00:08 UTC; 1s ago"),
+        "{}",
+        status[1]
+    );
+    let landing = step_output(&steps, "# fault in 20s: Restart(kubesim-control-plane)");
+    assert_eq!(landing.trim(), "lands at [00:00:29]");
+    // `get nodes` waits on the dead apiserver until its host is back (and resets the
+    // connection): the next step runs right after the restart.
+    let get = step_output(&steps, "$ kubectl get nodes");
+    assert!(get.contains("connection reset by peer"), "{get}");
+    let kubelet = step_output(
+        &steps,
+        "$ docker exec kubesim-control-plane systemctl status kubelet",
+    );
+    assert!(
+        kubelet.contains("Active: active (running) since Thu 2026-01-01 00:00:29 UTC; now"),
+        "{kubelet}"
+    );
+}

@@ -19,6 +19,6 @@ pub mod schedule;
 pub use campaign::{Case, run_case, run_seed, test_runner};
 pub use invariants::{InvariantVerdict, Verdicts};
 pub use schedule::{
-    Episode, EpisodeKind, FaultSpec, KindSet, Schedule, ScheduleBounds, Target, TimedFault,
+    Episode, EpisodeKind, FaultSpec, KindSet, Onset, Schedule, ScheduleBounds, Target, TimedFault,
     schedule_strategy,
 };

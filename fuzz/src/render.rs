@@ -4,9 +4,11 @@
 //! ```text
 //! Sleep("12s"),
 //! Fault(Crash("kubesim-control-plane2")),
-//! Sleep("3s500ms"),
-//! Fault(Restart("kubesim-control-plane2")),
+//! After("3s500ms", Restart("kubesim-control-plane2")),
 //! ```
+//!
+//! An episode's repair is an `After` step written with its onset, so the outage lasts what the
+//! schedule says even when a step in between (a `kubectl wait`) takes virtual time.
 //!
 //! Durations are written as Go's `time.ParseDuration` reads them (DESIGN.md, "Scenarios"):
 //! whole hours, minutes, seconds and milliseconds (`1m30s`, `2s250ms`, `0s`); sub-millisecond
@@ -16,7 +18,7 @@ use std::fmt::Write as _;
 
 use sim::Duration;
 
-use crate::schedule::{FaultSpec, Target, TimedFault};
+use crate::schedule::{FaultSpec, Onset, Target, TimedFault};
 
 /// `1h2m3s4ms`, `500ms`, `0s`.
 pub fn duration(d: Duration) -> String {
@@ -67,7 +69,17 @@ fn probability(p: f64) -> String {
 
 /// The `Fault(...)` step for one fault.
 pub fn fault_step(f: &FaultSpec) -> String {
-    let inner = match f {
+    format!("Fault({})", fault(f))
+}
+
+/// The `After("…", ...)` step: the fault lands `d` of virtual time after the step runs.
+pub fn after_step(d: Duration, f: &FaultSpec) -> String {
+    format!("After({:?}, {})", duration(d), fault(f))
+}
+
+/// A fault as the scenario language writes it (`Crash("kubesim-worker")`).
+fn fault(f: &FaultSpec) -> String {
+    match f {
         FaultSpec::Partition(a, b) => format!("Partition({}, {})", group(a), group(b)),
         FaultSpec::OneWay { from, to } => {
             format!("OneWay(from: {}, to: {})", group(from), group(to))
@@ -81,8 +93,34 @@ pub fn fault_step(f: &FaultSpec) -> String {
         FaultSpec::Pause(t, d) => format!("Pause({}, {:?})", target(t), duration(*d)),
         FaultSpec::Skew(t, ns) => format!("Skew({}, {:?})", target(t), signed_duration(*ns)),
         FaultSpec::DiskLoss(t) => format!("DiskLoss({})", target(t)),
-    };
-    format!("Fault({inner})")
+    }
+}
+
+/// One onset's steps: its faults, then an `After` step for each of its repairs.
+pub fn onset(o: &Onset) -> Vec<String> {
+    let faults = o.faults.iter().map(fault_step);
+    faults
+        .chain(o.repairs.iter().map(|r| after_step(o.after, r)))
+        .collect()
+}
+
+/// Onsets (offsets from their start, in order) as steps: a `Sleep` before each group that
+/// starts at the same offset, then its steps, then a `Sleep` to `end` when it lies beyond the
+/// last onset.
+pub fn onset_steps(onsets: &[Onset], end: Duration) -> Vec<String> {
+    let mut steps = Vec::new();
+    let mut now = Duration::ZERO;
+    for o in onsets {
+        if o.at > now {
+            steps.push(sleep_step(o.at.saturating_sub(now)));
+            now = o.at;
+        }
+        steps.extend(onset(o));
+    }
+    if end > now {
+        steps.push(sleep_step(end.saturating_sub(now)));
+    }
+    steps
 }
 
 /// `Sleep("…")`.

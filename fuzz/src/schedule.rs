@@ -243,81 +243,87 @@ fn masked(nodes: &[String], mask: u64) -> Vec<Target> {
 impl Episode {
     /// The faults that start and repair this episode, at offsets from the schedule's start.
     pub fn faults(&self, nodes: &[String]) -> Vec<TimedFault> {
-        let start = self.start;
         let end = self.start.saturating_add(self.length);
-        let at = |at: Duration, fault: FaultSpec| TimedFault { at, fault };
+        let (onset, repairs) = self.parts(nodes);
+        let at = |at: Duration| move |fault| TimedFault { at, fault };
+        onset
+            .into_iter()
+            .map(at(self.start))
+            .chain(repairs.into_iter().map(at(end)))
+            .collect()
+    }
+
+    /// The faults that start this episode and those that repair it `length` later (none when
+    /// the fault ends by itself, as a `Pause` does).
+    pub fn parts(&self, nodes: &[String]) -> (Vec<FaultSpec>, Vec<FaultSpec>) {
         match &self.kind {
             EpisodeKind::Partition { side_mask } => {
                 let (a, b) = sides(nodes, *side_mask);
-                vec![
-                    at(start, FaultSpec::Partition(a, b)),
-                    at(end, FaultSpec::Heal),
-                ]
+                (vec![FaultSpec::Partition(a, b)], vec![FaultSpec::Heal])
             }
             EpisodeKind::OneWay { side_mask } => {
                 let (from, to) = sides(nodes, *side_mask);
-                vec![
-                    at(start, FaultSpec::OneWay { from, to }),
-                    at(end, FaultSpec::Heal),
-                ]
+                (vec![FaultSpec::OneWay { from, to }], vec![FaultSpec::Heal])
             }
-            EpisodeKind::Crash { node: i } => vec![
-                at(start, FaultSpec::Crash(node(nodes, *i))),
-                at(end, FaultSpec::Restart(node(nodes, *i))),
-            ],
+            EpisodeKind::Crash { node: i } => (
+                vec![FaultSpec::Crash(node(nodes, *i))],
+                vec![FaultSpec::Restart(node(nodes, *i))],
+            ),
             EpisodeKind::PowerLoss { mask } => {
                 let down = masked(nodes, *mask);
-                let crashes = down.iter().map(|t| at(start, FaultSpec::Crash(t.clone())));
-                let restarts = down.iter().map(|t| at(end, FaultSpec::Restart(t.clone())));
-                crashes.chain(restarts).collect()
+                let crashes = down.iter().cloned().map(FaultSpec::Crash).collect();
+                let restarts = down.into_iter().map(FaultSpec::Restart).collect();
+                (crashes, restarts)
             }
-            EpisodeKind::CrashLeader { component } => {
-                let mut faults = vec![at(
-                    start,
-                    FaultSpec::Crash(Target::Leader(component.clone())),
-                )];
-                faults.extend(
-                    nodes
-                        .iter()
-                        .map(|n| at(end, FaultSpec::Restart(Target::Node(n.clone())))),
-                );
-                faults
-            }
-            EpisodeKind::Pause { node: i } => {
-                vec![at(start, FaultSpec::Pause(node(nodes, *i), self.length))]
-            }
-            EpisodeKind::Skew { node: i, offset_ms } => vec![
-                at(
-                    start,
-                    FaultSpec::Skew(node(nodes, *i), offset_ms * 1_000_000),
-                ),
-                at(end, FaultSpec::Skew(node(nodes, *i), 0)),
-            ],
-            EpisodeKind::Loss { p } => vec![
-                at(start, FaultSpec::Loss(*p)),
-                at(end, FaultSpec::Loss(0.0)),
-            ],
-            EpisodeKind::LossAt { node: i, p } => vec![
-                at(start, FaultSpec::LossAt(node(nodes, *i), *p)),
-                at(end, FaultSpec::LossAt(node(nodes, *i), 0.0)),
-            ],
+            EpisodeKind::CrashLeader { component } => (
+                vec![FaultSpec::Crash(Target::Leader(component.clone()))],
+                nodes
+                    .iter()
+                    .map(|n| FaultSpec::Restart(Target::Node(n.clone())))
+                    .collect(),
+            ),
+            EpisodeKind::Pause { node: i } => (
+                vec![FaultSpec::Pause(node(nodes, *i), self.length)],
+                Vec::new(),
+            ),
+            EpisodeKind::Skew { node: i, offset_ms } => (
+                vec![FaultSpec::Skew(node(nodes, *i), offset_ms * 1_000_000)],
+                vec![FaultSpec::Skew(node(nodes, *i), 0)],
+            ),
+            EpisodeKind::Loss { p } => (vec![FaultSpec::Loss(*p)], vec![FaultSpec::Loss(0.0)]),
+            EpisodeKind::LossAt { node: i, p } => (
+                vec![FaultSpec::LossAt(node(nodes, *i), *p)],
+                vec![FaultSpec::LossAt(node(nodes, *i), 0.0)],
+            ),
             EpisodeKind::LatencyAt {
                 node: i,
                 latency_ms,
-            } => vec![
-                at(
-                    start,
-                    FaultSpec::LatencyAt(node(nodes, *i), Duration::from_millis(*latency_ms)),
-                ),
-                at(end, FaultSpec::LatencyAt(node(nodes, *i), Duration::ZERO)),
-            ],
-            EpisodeKind::DiskLoss { node: i } => vec![
-                at(start, FaultSpec::Crash(node(nodes, *i))),
-                at(start, FaultSpec::DiskLoss(node(nodes, *i))),
-                at(end, FaultSpec::Restart(node(nodes, *i))),
-            ],
+            } => (
+                vec![FaultSpec::LatencyAt(
+                    node(nodes, *i),
+                    Duration::from_millis(*latency_ms),
+                )],
+                vec![FaultSpec::LatencyAt(node(nodes, *i), Duration::ZERO)],
+            ),
+            EpisodeKind::DiskLoss { node: i } => (
+                vec![
+                    FaultSpec::Crash(node(nodes, *i)),
+                    FaultSpec::DiskLoss(node(nodes, *i)),
+                ],
+                vec![FaultSpec::Restart(node(nodes, *i))],
+            ),
         }
     }
+}
+
+/// An episode as a scenario writes it: its faults at `at`, and its repairs `after` later on
+/// the virtual clock, whatever the steps in between take (`After`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Onset {
+    pub at: Duration,
+    pub faults: Vec<FaultSpec>,
+    pub after: Duration,
+    pub repairs: Vec<FaultSpec>,
 }
 
 impl Schedule {
@@ -333,6 +339,35 @@ impl Schedule {
         faults.sort_by_key(|f| f.at);
         faults.extend(self.heal_all());
         faults
+    }
+
+    /// Every episode as an [`Onset`] in start order (ties keep episode order), then the
+    /// heal-everything barrier at the end of the window (an onset with no repairs of its own).
+    pub fn onsets(&self) -> Vec<Onset> {
+        let mut onsets: Vec<Onset> = self
+            .episodes
+            .iter()
+            .map(|e| {
+                let (faults, repairs) = e.parts(&self.nodes);
+                Onset {
+                    at: e.start,
+                    faults,
+                    after: e.length,
+                    repairs,
+                }
+            })
+            .collect();
+        onsets.sort_by_key(|o| o.at);
+        let barrier = self.heal_all();
+        if !barrier.is_empty() {
+            onsets.push(Onset {
+                at: self.window,
+                faults: barrier.into_iter().map(|f| f.fault).collect(),
+                after: Duration::ZERO,
+                repairs: Vec::new(),
+            });
+        }
+        onsets
     }
 
     /// The barrier that repairs everything at the end of the window. Only the repairs of what

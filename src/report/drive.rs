@@ -64,6 +64,7 @@ pub fn run_recorded_with(
         next_sample: Time::ZERO,
         step_ended: false,
         ran: vec![None; loaded.scenario.steps.len()],
+        landing: Vec::new(),
         inner: narrator,
     };
     let mut printed = Vec::new();
@@ -107,6 +108,8 @@ struct Observer<'a, 'n> {
     step_ended: bool,
     /// When each executed step began and ended.
     ran: Vec<Option<(Time, Time)>>,
+    /// Faults of `After` steps that have not landed yet, drawn when they do.
+    landing: Vec<(Time, sim::Fault)>,
     inner: Option<&'n mut dyn Narrator>,
 }
 
@@ -151,6 +154,11 @@ impl Narrator for Observer<'_, '_> {
             self.ran[i] = Some((before.at, after.at));
         }
         self.step_ended = true;
+        if let (Step::After(_, fault), Some(at)) = (step, facts.lands_at) {
+            let faults = engine_faults(fault, &facts.nodes, &self.hosts);
+            self.landing.extend(faults.into_iter().map(|f| (at, f)));
+        }
+        self.land_due(after.at);
         if let Some(rec) = self.recorder.as_mut() {
             rec.etcd_leader(before.at, before.leader.clone());
             if let Step::Fault(fault) = step {
@@ -173,11 +181,26 @@ impl Narrator for Observer<'_, '_> {
         if let Some(inner) = self.inner.as_mut() {
             inner.observe(cluster);
         }
+        self.land_due(cluster.sim().now());
         self.sample_objects(cluster);
     }
 }
 
 impl Observer<'_, '_> {
+    /// Draws the `After` faults that landed by `now`, at the time they landed. The runner
+    /// looks every 10 ms of a `Sleep` and after every step, and nothing is drawn while a
+    /// step runs, so none is drawn behind a later mark.
+    fn land_due(&mut self, now: Time) {
+        let Some(rec) = self.recorder.as_mut() else {
+            return;
+        };
+        self.landing.sort_by_key(|(at, _)| *at);
+        let due = self.landing.partition_point(|(at, _)| *at <= now);
+        for (at, fault) in self.landing.drain(..due) {
+            rec.on_fault(at, &fault);
+        }
+    }
+
     /// Samples the objects at the end of every step and at most once per
     /// [`OBJECT_SAMPLE_PERIOD`] of virtual time otherwise (the runner calls
     /// [`Narrator::observe`] every 10 ms of a `Sleep` and at the end of every step).

@@ -154,6 +154,11 @@ pub enum Step {
     Sleep(Duration),
     /// Injects a fault.
     Fault(Fault),
+    /// Injects a fault this long after the step runs, on the virtual clock, whatever the steps
+    /// in between take: `Fault(Crash("w")), After("3s", Restart("w"))` is a 3 s outage even when
+    /// a `kubectl` step between them waits a minute for the API. Targets are resolved when the
+    /// step runs (`After("3s", RestartAll)` restarts what is down then).
+    After(Duration, Fault),
     /// Fails the run unless the condition holds when this step runs.
     Expect(Check),
     /// Fails the run unless the condition holds after every later step.
@@ -168,7 +173,8 @@ pub enum Step {
 
 impl Step {
     pub const NAMES: &'static [&'static str] = &[
-        "Kubectl", "Apply", "Sleep", "Fault", "Expect", "Always", "Traffic", "Exec", "Etcdctl",
+        "Kubectl", "Apply", "Sleep", "Fault", "After", "Expect", "Always", "Traffic", "Exec",
+        "Etcdctl",
     ];
 }
 

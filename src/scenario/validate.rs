@@ -247,6 +247,7 @@ impl Validator<'_> {
             }
             Step::Sleep(_) => {}
             Step::Fault(fault) => self.fault(fault, node.arg(0).unwrap_or(node)),
+            Step::After(_, fault) => self.fault(fault, node.arg(1).unwrap_or(node)),
             Step::Expect(check) | Step::Always(check) => self.check(check, node),
             Step::Traffic { service, rps } => {
                 if service.trim().is_empty() {
