@@ -48,6 +48,11 @@ pub enum Command {
         /// Write a self-contained HTML report of the run (timeline, faults, transcript).
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// After the last step, demand what `kubesim fuzz` demands: within 5 virtual minutes
+        /// every Deployment ready, no pod Pending for 2 minutes, and the scenario's closing
+        /// expectations holding; otherwise the run fails with a liveness finding.
+        #[arg(long)]
+        liveness: bool,
     },
     /// Validate a scenario and the manifests it names; runs nothing.
     Check { file: PathBuf },
@@ -277,8 +282,14 @@ pub fn execute(command: Command, out: &mut dyn Write) -> i32 {
             trace,
             quiet,
             report,
+            liveness,
         } => {
-            let options = RunOptions { seed, trace, quiet };
+            let options = RunOptions {
+                seed,
+                trace,
+                quiet,
+                liveness: liveness.then_some(crate::fuzz::LIVENESS),
+            };
             let tour = tour.unwrap_or_default();
             match (file, report) {
                 (Some(file), None) => run_file(&file, &options, out),

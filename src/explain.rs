@@ -112,8 +112,8 @@ pub fn explain(
     };
     let options = RunOptions {
         seed,
-        trace: None,
         quiet: true,
+        ..RunOptions::default()
     };
     let mut transcript = Vec::new();
     let outcome = runner::run_narrated(&loaded, &options, &mut transcript, Some(&mut watcher))?;

@@ -249,7 +249,7 @@ pub fn splice(
     }
     Ok(format!(
         "// kubesim fuzz reproducer: seed {seed}, {} fault episode(s) spliced into {}.\n\
-         // Replay: kubesim run <this file> --seed {seed}\n{}{}{}",
+         // Replay: kubesim run <this file> --liveness --seed {seed}\n{}{}{}",
         schedule.fault_count(),
         loaded.path.display(),
         &text[..list_start],
@@ -431,8 +431,13 @@ fn write_report(
     html: &Path,
 ) -> Result<(), String> {
     let loaded = scenario::load_str(reproducer, reproducer_file).map_err(|e| e.to_string())?;
+    let options = RunOptions {
+        seed: Some(seed),
+        liveness: Some(LIVENESS),
+        ..RunOptions::default()
+    };
     let mut recorded =
-        crate::report::run_recorded(&loaded, Some(seed), None).map_err(|e| e.to_string())?;
+        crate::report::run_recorded_with(&loaded, &options, None).map_err(|e| e.to_string())?;
     if let Some(name) = reproducer_file.file_name() {
         recorded.timeline.meta.scenario = name.to_string_lossy().into_owned();
     }
@@ -556,7 +561,11 @@ fn report(
     match written {
         Ok(reproducer) => {
             let _ = writeln!(out, "reproducer: {}", path.display());
-            let _ = writeln!(out, "replay: kubesim run {} --seed {seed}", path.display());
+            let _ = writeln!(
+                out,
+                "replay: kubesim run {} --liveness --seed {seed}",
+                path.display()
+            );
             let html = path.with_extension("html");
             match write_report(&reproducer, &path, *seed, &html) {
                 Ok(()) => {

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub trace: Option<PathBuf>,
     /// Print only the summary line.
     pub quiet: bool,
+    /// Judge liveness after the last step as `kubesim fuzz` does (`kubesim run --liveness`).
+    pub liveness: Option<Liveness>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -361,6 +363,7 @@ fn run_inner<'a>(
     liveness: Option<Liveness>,
 ) -> Result<RunOutcome, RunError> {
     let seed = options.seed.unwrap_or(loaded.scenario.seed);
+    let liveness = liveness.or(options.liveness);
     let mut cluster = build(loaded, seed)?;
     if let Some(path) = &options.trace {
         let file = std::fs::File::create(path).map_err(|source| RunError::Trace {

@@ -359,3 +359,44 @@ fn a_kept_bench_fuzz_run_replays_with_its_trace() {
     assert_eq!(summary_field(&replay, "trace"), field("trace"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--liveness` judges a run as `kubesim fuzz` does: a Deployment whose pod can go nowhere (the
+/// only worker is cordoned) passes a plain run, which checks only its own steps, and fails with
+/// `--liveness`, which demands convergence after the last step.
+#[test]
+fn liveness_is_one_flag_away() {
+    let dir = scratch_dir("liveness");
+    let path = write(
+        &dir,
+        "stuck.ron",
+        r#"Scenario(
+    cluster: (control_planes: 1, workers: 1),
+    steps: [
+        Sleep("30s"),
+        Kubectl("cordon kubesim-worker"),
+        Kubectl("create deployment web --image=nginx:1.27"),
+        Sleep("5s"),
+    ],
+)
+"#,
+    );
+    let path = path.to_str().unwrap();
+    let plain = kubesim(&["run", path, "--quiet"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stdout(&plain));
+    let judged = kubesim(&["run", path, "--liveness"]);
+    let out = stdout(&judged);
+    assert_eq!(judged.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("liveness: the cluster did not converge within 5m0s after the last step"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deployment default/web has 0 of 1 replicas ready"),
+        "{out}"
+    );
+    // The same events up to the last step: liveness only runs the clock on.
+    assert_eq!(
+        summary_field(&plain, "seed"),
+        summary_field(&judged, "seed")
+    );
+}

@@ -66,6 +66,14 @@ fn a_finding_writes_the_reproducers_report() {
     };
     let reproducer = PathBuf::from(line("reproducer: "));
     let replay = line("replay: ");
+    // Replayed as the campaign judged it: liveness after the last step.
+    assert!(
+        replay.starts_with(&format!(
+            "kubesim run {} --liveness --seed ",
+            reproducer.display()
+        )),
+        "{replay}"
+    );
     let report = PathBuf::from(line("report: "));
     // `<same name>.html`, printed right after the replay command.
     assert_eq!(report, reproducer.with_extension("html"));

@@ -92,6 +92,7 @@ fn narrated(tour: Option<Tour>) -> String {
             trace: None,
             quiet: false,
             report: None,
+            liveness: false,
         },
         &mut out,
     );

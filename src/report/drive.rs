@@ -72,6 +72,7 @@ pub fn run_recorded_with(
         seed: Some(seed),
         trace: options.trace.clone(),
         quiet: false,
+        liveness: options.liveness,
     };
     let outcome = runner::run_narrated(loaded, &options, &mut printed, Some(&mut observer))?;
     let transcript = String::from_utf8_lossy(&printed).into_owned();
