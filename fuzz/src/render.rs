@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use sim::Duration;
 
-use crate::schedule::{FaultSpec, Onset, Target, TimedFault};
+use crate::schedule::{FaultSpec, Onset, Target};
 
 /// `1h2m3s4ms`, `500ms`, `0s`.
 pub fn duration(d: Duration) -> String {
@@ -126,23 +126,4 @@ pub fn onset_steps(onsets: &[Onset], end: Duration) -> Vec<String> {
 /// `Sleep("…")`.
 pub fn sleep_step(d: Duration) -> String {
     format!("Sleep({:?})", duration(d))
-}
-
-/// A timeline (offsets from its start, in order) as steps: a `Sleep` before each group of
-/// faults that happen at the same offset, then the faults, then a `Sleep` to `end` when it
-/// lies beyond the last fault.
-pub fn timeline_steps(timeline: &[TimedFault], end: Duration) -> Vec<String> {
-    let mut steps = Vec::new();
-    let mut now = Duration::ZERO;
-    for f in timeline {
-        if f.at > now {
-            steps.push(sleep_step(f.at.saturating_sub(now)));
-            now = f.at;
-        }
-        steps.push(fault_step(&f.fault));
-    }
-    if end > now {
-        steps.push(sleep_step(end.saturating_sub(now)));
-    }
-    steps
 }

@@ -168,7 +168,7 @@ fn fuzzing_finds_and_shrinks_the_planted_ack_before_fsync_bug() {
         "seed {seed}: {} episodes shrunk to {} in {shrink_runs} runs: {failure}\n{}",
         original.fault_count(),
         minimal.fault_count(),
-        fuzz::render::timeline_steps(&minimal.timeline(), minimal.span()).join(",\n")
+        fuzz::render::onset_steps(&minimal.onsets(), minimal.span()).join(",\n")
     );
     assert!(minimal.fault_count() <= 5, "{minimal:?}");
     assert!(minimal.fault_count() <= original.fault_count());

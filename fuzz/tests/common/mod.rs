@@ -202,7 +202,7 @@ pub fn assert_found_and_shrunk(setup: &Setup, found: Option<(u64, Case)>, runs: 
         "seed {seed}: {} episodes shrunk to {} in {shrink_runs} runs: {failure}\n{}",
         original.fault_count(),
         minimal.fault_count(),
-        fuzz::render::timeline_steps(&minimal.timeline(), minimal.span()).join(",\n")
+        fuzz::render::onset_steps(&minimal.onsets(), minimal.span()).join(",\n")
     );
     assert!(minimal.fault_count() <= 5, "{minimal:?}");
     assert!(minimal.fault_count() <= original.fault_count());

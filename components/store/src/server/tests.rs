@@ -275,17 +275,22 @@ fn a_member_that_lost_its_disk_stays_out_and_the_rest_go_on() {
     assert_eq!(c.client().ok(put), Some(true), "two members are a quorum");
 }
 
-#[test]
-fn a_watch_resumes_on_another_member_without_gaps() {
-    let mut c = cluster(8);
-    c.run_until_leader(secs(5)).expect("leader");
+/// The test client's watch of every key under `/w/`, from now on.
+fn watch_w_prefix(c: &mut TestCluster) -> u64 {
     let req = WatchRequest {
         key: bytes("/w/"),
         range_end: Some(prefix_end(b"/w/")),
         start_revision: 0,
         prev_kv: false,
     };
-    let watch = c.with_client(|t, ctx| t.client.watch(ctx, req));
+    c.with_client(|t, ctx| t.client.watch(ctx, req))
+}
+
+#[test]
+fn a_watch_resumes_on_another_member_without_gaps() {
+    let mut c = cluster(8);
+    c.run_until_leader(secs(5)).expect("leader");
+    let watch = watch_w_prefix(&mut c);
     c.run_for(secs(1));
     for i in 0..5 {
         c.put(&format!("/w/{i}"), "a");
@@ -321,13 +326,7 @@ fn a_watch_resumes_on_another_member_without_gaps() {
 fn a_watch_whose_create_is_never_answered_moves_to_another_member() {
     let mut c = cluster(8);
     c.run_until_leader(secs(5)).expect("leader");
-    let req = WatchRequest {
-        key: bytes("/w/"),
-        range_end: Some(prefix_end(b"/w/")),
-        start_revision: 0,
-        prev_kv: false,
-    };
-    let watch = c.with_client(|t, ctx| t.client.watch(ctx, req));
+    let watch = watch_w_prefix(&mut c);
     c.run_for(secs(1));
     let used = c.with_client(|t, _| t.client.current_endpoint());
     assert_eq!(used, 1, "the client starts on its first endpoint");
